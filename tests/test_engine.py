@@ -1,0 +1,183 @@
+"""The backward engine: order, accumulation, depth, freeing, no_grad, and its errors."""
+
+import gc
+import sys
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+from tinygrad_lstm import Tensor, no_grad
+
+
+def test_gradient_accumulates_over_every_use():
+    x = Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    y = (x * x + x * 3 + x).sum()  # dy/dx = 2x + 4
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 4)
+
+
+def test_diamond_graph_and_shared_subexpression():
+    x = Tensor(np.array(0.7), requires_grad=True)
+    a = x.tanh()
+    b = a * a          # a used twice
+    c = a.exp() + b    # and once more, through another path
+    c.backward()
+    t = np.tanh(0.7)
+    expected = (1 - t * t) * (np.exp(t) + 2 * t)
+    np.testing.assert_allclose(x.grad.item(), expected)
+
+
+def test_backward_twice_accumulates_into_leaf_grad():
+    x = Tensor(np.array([2.0]), requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [8.0])
+
+
+def test_grad_is_a_tensor_without_graph_and_none_before_backward():
+    x = Tensor(np.ones(3), requires_grad=True)
+    assert x.grad is None
+    (x * 2).sum().backward()
+    assert isinstance(x.grad, Tensor)
+    assert x.grad.grad_fn is None and not x.grad.requires_grad
+
+
+def test_grads_never_share_memory():
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    (a + b).sum().backward()  # add passes the same array to both inputs
+    a.grad.data *= 10         # an in-place change (as a clipping step does) ...
+    np.testing.assert_array_equal(b.grad.numpy(), [1, 1, 1])  # ... touches only a's grad
+
+
+def test_broadcast_gradient_summed_to_input_shape():
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    b = Tensor(np.zeros((1, 3)), requires_grad=True)
+    s = Tensor(np.array(2.0), requires_grad=True)
+    ((x + b) * s).sum().backward()
+    assert b.grad.shape == (1, 3) and s.grad.shape == ()
+    np.testing.assert_allclose(b.grad.numpy(), [[8, 8, 8]])
+    np.testing.assert_allclose(s.grad.item(), 12.0)
+
+
+def test_long_chain_at_default_recursion_limit():
+    assert sys.getrecursionlimit() <= 10_000
+    x = Tensor(np.array([0.5]), requires_grad=True)
+    y = x
+    for _ in range(200_000):
+        y = y * 1.0
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0])
+
+
+def test_thousands_of_time_steps_go_backward():
+    rng = np.random.default_rng(0)
+    w = Tensor(rng.standard_normal((8, 8)) * 0.1, requires_grad=True)
+    h = Tensor(np.zeros((1, 8)))
+    xs = Tensor(rng.standard_normal((5000, 1, 8)))
+    for x_t in xs.unbind(0):
+        h = (x_t + h @ w).tanh()
+    h.sum().backward()
+    assert w.grad.shape == (8, 8) and np.all(np.isfinite(w.grad.numpy()))
+
+
+def test_graph_is_freed_when_root_goes():
+    gc.disable()  # no cycle collector: plain reference counting must free it
+    try:
+        x = Tensor(np.ones(3), requires_grad=True)
+        hidden = x.tanh()
+        loss = (hidden * 2).sum()
+        ref_hidden, ref_fn = weakref.ref(hidden), weakref.ref(hidden.grad_fn)
+        del hidden
+        loss.backward()
+        assert ref_hidden() is not None  # the graph is alive while loss is
+        del loss
+        assert ref_hidden() is None and ref_fn() is None
+    finally:
+        gc.enable()
+
+
+def test_no_grad_records_nothing():
+    x = Tensor(np.ones(2), requires_grad=True)
+    with no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    assert tl.is_grad_enabled()
+
+    @no_grad()
+    def f(t):
+        return t * 3
+    assert not f(x).requires_grad
+
+
+def test_detach_cuts_the_graph():
+    x = Tensor(np.array([3.0]), requires_grad=True)
+    y = x * x.detach()  # only one path: dy/dx = x
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0])
+
+
+def test_retain_grad_keeps_intermediate_gradient():
+    x = Tensor(np.array([0.3, -0.2]), requires_grad=True)
+    h = x.tanh().retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), 2 * np.tanh(x.numpy()))
+
+
+def test_inputs_that_need_no_grad_get_none():
+    x = Tensor(np.ones(2), requires_grad=True)
+    c = Tensor(np.ones(2))
+    (x * c).sum().backward()
+    assert c.grad is None
+
+
+def test_backward_errors_are_clear():
+    with pytest.raises(RuntimeError, match="scalar"):
+        (Tensor(np.ones(3), requires_grad=True) * 2).backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (Tensor(np.ones(3)) * 2).sum().backward()
+    with pytest.raises(ValueError, match=r"grad has shape \(2,\).*\(3,\)"):
+        (Tensor(np.ones(3), requires_grad=True) * 2).backward(np.ones(2))
+
+
+def test_nonscalar_backward_with_explicit_grad():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * x).backward(np.array([1.0, 10.0]))
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 40.0])
+
+
+@pytest.mark.parametrize("make, pattern", [
+    (lambda: Tensor(np.ones((2, 3))) + Tensor(np.ones((4,))), r"add.*\(2, 3\).*\(4,\)"),
+    (lambda: Tensor(np.ones((2, 3))) * Tensor(np.ones((2,))), r"mul.*\(2, 3\).*\(2,\)"),
+    (lambda: Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5))), r"matmul.*\(2, 3\).*\(4, 5\)"),
+    (lambda: Tensor(np.ones((2, 3))).reshape(4, 2), r"reshape.*\(2, 3\).*\(4, 2\)"),
+    (lambda: tl.concat([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))], axis=0), r"concat.*\(2, 3\).*\(3, 2\)"),
+    (lambda: Tensor(np.ones((2, 3))).sum(axis=2), r"sum: axis 2"),
+    (lambda: Tensor(np.ones((2, 3))).split([1, 1], axis=1), r"split.*\[1, 1\].*3"),
+    (lambda: Tensor(np.ones((2, 3)))[5], r"getitem.*\(2, 3\)"),
+])
+def test_shape_errors_name_op_and_shapes(make, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        make()
+
+
+def test_gradcheck_catches_a_wrong_derivative():
+    class WrongSquare(tl.autograd.Function):
+        def forward(self, a):
+            self.a = a
+            return a * a
+
+        def backward(self, grad):
+            return (grad * self.a,)  # should be 2a
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(tl.GradcheckError, match="input 0"):
+        tl.gradcheck(lambda x: WrongSquare.apply(x), [x])
+
+
+def test_gradcheck_wants_float64():
+    with pytest.raises(TypeError, match="float64"):
+        tl.gradcheck(lambda x: x * 2, [Tensor([1.0], requires_grad=True)])

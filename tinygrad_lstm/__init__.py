@@ -1,0 +1,7 @@
+"""tinygrad_lstm: a small autograd engine on NumPy, and an LSTM built from its ops."""
+
+from .tensor import Tensor
+from .autograd import GradcheckError, ShapeError, gradcheck, is_grad_enabled, no_grad
+from .ops import concat, stack
+
+__version__ = "0.1.0"

@@ -1,0 +1,269 @@
+"""The reverse-mode engine: Function (one op in the graph), backward(), no_grad, gradcheck.
+
+Forward, every op call records a Function that points at its input tensors. The graph
+is those Functions and tensors; it has no cycles, so it is freed as soon as the root is.
+
+backward(root) applies the chain rule from the root down: it orders the Functions so
+that each comes after every Function that used its outputs, then walks that order once,
+turning the gradient of each Function's outputs into gradients of its inputs:
+
+    dL/d(input) = sum over uses of  dL/d(output) * d(output)/d(input)
+
+No recursion: a loop over a queue ordered by when each op ran, so a 200,000-op chain is fine.
+"""
+
+import contextlib
+import itertools
+from heapq import heappop, heappush
+
+import numpy as np
+
+from .tensor import Tensor, as_tensor
+
+
+class ShapeError(ValueError):
+    """Inputs whose shapes an op cannot combine; the message names the op and the shapes."""
+
+
+_grad_enabled = True
+_new_tensor = object.__new__
+_next_seq = itertools.count().__next__  # numbers recorded ops in the order they ran
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Inside `with no_grad():` (or on a function decorated with it) ops record no graph."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous, _grad_enabled = _grad_enabled, False
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class Function:
+    """One op. Subclasses define
+
+        forward(self, *arrays, **params) -> ndarray   (save on self what backward needs)
+        backward(self, grad) -> one gradient (ndarray or None) per input
+
+    where `grad` is dL/d(output). A gradient may keep the output's broadcast shape: the
+    engine sums it back to the input's shape in one place (`unbroadcast`).
+    Ops whose forward returns a tuple of arrays (split, unbind) get a list of grads in
+    backward, one per output, None for an output nothing used.
+    """
+
+    n_outputs = None  # set to the count by ops whose forward returns a tuple (even of one)
+    parents = ()  # the input Tensors, set only when a graph is recorded
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    @property
+    def needs_input_grad(self):
+        return tuple(p.requires_grad for p in self.parents)
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors (numbers become constants); record it if any input needs grad.
+
+        Returns a Tensor, or a tuple of Tensors when forward returns a tuple of arrays.
+        This runs once per op, so it is written as plain loops, nothing it could skip.
+        """
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                like = next(t for t in inputs if isinstance(t, Tensor))
+                inputs = tuple(as_tensor(x, like) for x in inputs)
+                break
+        fn = cls()
+        try:
+            # spelled out for one and two inputs: this line runs once per op
+            if params:
+                out = fn.forward(*[t.data for t in inputs], **params)
+            elif len(inputs) == 2:
+                out = fn.forward(inputs[0].data, inputs[1].data)
+            elif len(inputs) == 1:
+                out = fn.forward(inputs[0].data)
+            else:
+                out = fn.forward(*[t.data for t in inputs])
+        except ShapeError:
+            raise
+        except ValueError as err:  # numpy's own words, told with the op and the shapes
+            shapes = " and ".join(str(t.shape) for t in inputs)
+            raise ShapeError(f"{cls.__name__.lower()}: cannot apply to shapes {shapes}: {err}") from None
+        record = False
+        if _grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    fn.parents, fn.seq, record = inputs, _next_seq(), True
+                    break
+        if type(out) is not tuple:
+            result = _new_tensor(Tensor)  # Tensor._make, inlined
+            result.data, result.requires_grad, result._ctx = out, record, fn if record else None
+            return result
+        outputs = tuple(Tensor._make(o, record, fn if record else None) for o in out)
+        if record:
+            fn.n_outputs = len(outputs)
+            for index, t in enumerate(outputs):
+                t._index = index
+        return outputs
+
+
+def unbroadcast(grad, shape):
+    """Sum `grad` back to `shape`.
+
+    Broadcasting copied the input along new leading axes and along its size-1 axes;
+    every copy contributed to the loss, so the input's gradient is the sum over them.
+    """
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def backward(root, grad=None):
+    if not root.requires_grad:
+        raise RuntimeError("backward(): this tensor does not require grad, so there is no graph to go back "
+                           "through; create an input with Tensor(..., requires_grad=True) "
+                           "(and don't compute it under no_grad)")
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(f"backward(): a scalar (one-element) tensor is needed to start from, got shape "
+                               f"{root.shape}; reduce it first (e.g. .sum()) or pass y.backward(grad) with "
+                               f"grad of shape {root.shape}")
+        grad = np.ones_like(root.data)
+    else:
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
+        if grad.shape != root.shape:
+            raise ShapeError(f"backward(): grad has shape {grad.shape}, the tensor has shape {root.shape}")
+
+    if root._ctx is None:  # a leaf is its own whole graph
+        _accumulate(root, grad)
+        return
+    if root._retains_grad:
+        _accumulate(root, grad)
+    # pending[fn] is dL/d(output of fn) summed over every use seen so far (a list, one
+    # per output, for ops with several outputs); kept[t] the same for the tensors whose
+    # .grad is kept: leaves, and others marked with retain_grad().
+    #
+    # Order: a Function may run backward only when every Function that used its output
+    # has. Ops are recorded in the order they ran, so an op's inputs always have smaller
+    # sequence numbers than the op: taking the largest pending number first is enough.
+    pending, kept = {}, {}
+    queue = []  # a heap of (-seq, fn): the most recent op first
+    _add_pending(pending, queue, root, grad)
+    while queue:
+        fn = heappop(queue)[1]
+        for parent, g in zip(fn.parents, fn.backward(pending.pop(fn))):
+            if g is None or not parent.requires_grad:
+                continue
+            if g.shape != parent.data.shape:
+                g = unbroadcast(g, parent.data.shape)
+            if parent._ctx is None or parent._retains_grad:
+                old = kept.get(parent)
+                kept[parent] = g if old is None else old + g
+                if parent._ctx is None:
+                    continue
+            # inlined _add_pending for the common one-output op: this loop is the hot path
+            maker = parent._ctx
+            if maker.n_outputs is not None:
+                _add_pending(pending, queue, parent, g)
+            elif maker in pending:
+                pending[maker] = pending[maker] + g
+            else:
+                pending[maker] = g
+                heappush(queue, (-maker.seq, maker))
+    for tensor, g in kept.items():
+        _accumulate(tensor, g)
+
+
+def _add_pending(pending, queue, tensor, g):
+    fn = tensor._ctx
+    old = pending.get(fn)
+    if old is None:
+        heappush(queue, (-fn.seq, fn))
+    if fn.n_outputs is None:
+        pending[fn] = g if old is None else old + g
+    else:
+        if old is None:
+            old = pending[fn] = [None] * fn.n_outputs
+        k = tensor._index
+        old[k] = g if old[k] is None else old[k] + g
+
+
+def _accumulate(tensor, g):
+    """Add g to tensor.grad. A fresh array: grads of different tensors never share memory."""
+    if tensor.grad is None:
+        tensor.grad = Tensor._make(np.array(g, dtype=tensor.data.dtype))
+    else:
+        tensor.grad = Tensor._make(tensor.grad.data + g)
+
+
+class GradcheckError(AssertionError):
+    pass
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
+    """Check autograd against central differences, in float64.
+
+    fn(*inputs) may return any shape: it is reduced along a fixed random direction r,
+    L = sum(fn(*inputs) * r), so every output element is checked. For each element of
+    each input that requires grad:   dL/dx ~ (L(x + eps) - L(x - eps)) / (2 eps).
+    Returns True, or raises GradcheckError naming the input and its worst element.
+    Leaves the inputs' data and .grad as they were.
+    """
+    inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+    checked = [x for x in inputs if x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True, nothing to check")
+    for x in checked:
+        if x.data.dtype != np.float64:
+            raise TypeError(f"gradcheck: inputs must be float64 (finite differences in float32 are too coarse), "
+                            f"got {x.data.dtype}")
+        if not x.data.flags.writeable:
+            x.data = x.data.copy()
+    out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    direction = np.random.default_rng(seed).standard_normal(out.shape)
+
+    saved_grads = [x.grad for x in checked]
+    for x in checked:
+        x.grad = None
+    try:
+        out.backward(direction)
+        analytic = [x.grad.data.copy() if x.grad is not None else np.zeros_like(x.data) for x in checked]
+    finally:
+        for x, g in zip(checked, saved_grads):
+            x.grad = g
+
+    def loss():
+        with no_grad():
+            return float(np.sum(fn(*inputs).data * direction))
+
+    for number, (x, auto) in enumerate(zip(checked, analytic)):
+        numeric = np.zeros_like(x.data)
+        for idx in np.ndindex(x.shape):
+            original = x.data[idx]
+            x.data[idx] = original + eps
+            up = loss()
+            x.data[idx] = original - eps
+            down = loss()
+            x.data[idx] = original
+            numeric[idx] = (up - down) / (2 * eps)
+        if not np.allclose(auto, numeric, atol=atol, rtol=rtol):
+            worst = np.unravel_index(np.argmax(np.abs(auto - numeric)), x.shape) if x.shape else ()
+            raise GradcheckError(
+                f"gradcheck: input {number} (shape {x.shape}) autograd and finite differences disagree; "
+                f"worst at index {worst}: autograd {auto[worst]:.8g}, numeric {numeric[worst]:.8g}")
+    return True

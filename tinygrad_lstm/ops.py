@@ -1,0 +1,340 @@
+"""The primitive ops: one class each, forward and derivative side by side.
+
+`grad` in every backward is dL/d(output); each backward returns dL/d(input), one per
+input (None where the input needs none). Elementwise ops may return a gradient in the
+output's broadcast shape: the engine sums it back to the input's shape (autograd.unbroadcast).
+Everything else (mean, softmax, the losses, the LSTM) is composed from these.
+"""
+
+import numpy as np
+
+from .autograd import Function, ShapeError
+
+
+# ----- elementwise, two inputs ---------------------------------------------------------
+
+class Add(Function):  # z = a + b;  dz/da = 1, dz/db = 1
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Function):  # z = a - b;  dz/da = 1, dz/db = -1
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return grad, -grad
+
+
+class Mul(Function):  # z = a * b;  dz/da = b, dz/db = a
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        return grad * self.b, grad * self.a
+
+
+class Div(Function):  # z = a / b;  dz/da = 1/b, dz/db = -a/b^2 = -z/b
+    def forward(self, a, b):
+        self.b = b
+        self.out = a / b
+        return self.out
+
+    def backward(self, grad):
+        grad_a = grad / self.b
+        return grad_a, -grad_a * self.out
+
+
+# ----- elementwise, one input ----------------------------------------------------------
+
+class Neg(Function):  # z = -a;  dz/da = -1
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+class Pow(Function):  # z = a^p (p a constant);  dz/da = p a^(p-1)
+    def forward(self, a, exponent):
+        self.a, self.exponent = a, exponent
+        return a ** exponent
+
+    def backward(self, grad):
+        p = self.exponent
+        return (grad * (p * self.a ** (p - 1)),)
+
+
+class Exp(Function):  # z = e^a;  dz/da = e^a = z
+    def forward(self, a):
+        self.out = np.exp(a)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * self.out,)
+
+
+class Log(Function):  # z = ln a;  dz/da = 1/a
+    def forward(self, a):
+        self.a = a
+        return np.log(a)
+
+    def backward(self, grad):
+        return (grad / self.a,)
+
+
+class Sigmoid(Function):  # z = 1 / (1 + e^-a);  dz/da = z (1 - z) = z - z^2
+    def forward(self, a):
+        # the tanh form, 1/2 (tanh(a/2) + 1), is the same value and never overflows for large |a|
+        self.out = 0.5 * (np.tanh(0.5 * a) + 1)
+        return self.out
+
+    def backward(self, grad):
+        z = self.out
+        return (grad * (z - z * z),)
+
+
+class Tanh(Function):  # z = tanh a;  dz/da = 1 - z^2
+    def forward(self, a):
+        self.out = np.tanh(a)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * (1 - self.out * self.out),)
+
+
+class ReLU(Function):  # z = max(a, 0);  dz/da = 1 where a > 0, else 0
+    def forward(self, a):
+        self.positive = a > 0
+        return a * self.positive
+
+    def backward(self, grad):
+        return (grad * self.positive,)
+
+
+# ----- matrix product ------------------------------------------------------------------
+
+class MatMul(Function):
+    """z = a @ b, 2-D or batched (leading axes broadcast as in numpy); 1-D vectors allowed.
+
+    For matrices: dL/da = dL/dz @ b^T,  dL/db = a^T @ dL/dz.
+    """
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}; "
+                             "use * to scale by a scalar")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            inner = b.shape[-2 if b.ndim > 1 else 0]
+            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not line up: the last axis of the left "
+                             f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
+                             f"axis of the right ({inner})")
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        # Treat vectors as matrices (a row on the left, a column on the right) and drop that axis after.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if b.ndim == 1:  # restore the output's column axis first, then its row axis
+            g = np.expand_dims(g, -1)
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = g @ np.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                grad_a = grad_a[..., 0, :]
+        if self.needs_input_grad[1]:
+            grad_b = np.swapaxes(a2, -1, -2) @ g
+            if b.ndim == 1:
+                grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+
+# ----- reductions ----------------------------------------------------------------------
+
+def _normalize_axes(axis, ndim, op):
+    """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for ax in axes:
+        if not -ndim <= ax < max(ndim, 1):
+            raise ShapeError(f"{op}: axis {ax} is out of range for a tensor with {ndim} dimensions")
+    return tuple(sorted(ax % max(ndim, 1) for ax in axes))
+
+
+class Sum(Function):  # z = sum of a over axes;  dz/da = 1 for every summed element
+    def forward(self, a, axis, keepdims):
+        self.shape, self.axes = a.shape, _normalize_axes(axis, a.ndim, "sum")
+        return a.sum(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, grad):
+        if grad.ndim != len(self.shape):  # put the summed axes back as size 1, then copy along them
+            grad = np.expand_dims(grad, self.axes)
+        return (np.broadcast_to(grad, self.shape),)
+
+
+class Max(Function):
+    """z = max of a over axes. The gradient goes to the element(s) that were the max;
+    ties share it equally (so it is the derivative of the average of the tied maxima)."""
+
+    def forward(self, a, axis, keepdims):
+        self.axes = _normalize_axes(axis, a.ndim, "max")
+        if a.size == 0:
+            raise ShapeError(f"max: cannot take the max of an empty tensor of shape {a.shape}")
+        self.a = a
+        self.out = a.max(axis=self.axes, keepdims=True)
+        return self.out if keepdims else np.squeeze(self.out, axis=self.axes)
+
+    def backward(self, grad):
+        if grad.ndim != self.a.ndim:
+            grad = np.expand_dims(grad, self.axes)
+        winners = self.a == self.out
+        return (grad * winners / winners.sum(axis=self.axes, keepdims=True),)
+
+
+# ----- shape ---------------------------------------------------------------------------
+
+class Reshape(Function):  # same numbers, new shape; the gradient takes the old shape back
+    def forward(self, a, shape):
+        self.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ShapeError(f"reshape: cannot reshape {a.shape} ({a.size} elements) into {tuple(shape)}") from None
+
+    def backward(self, grad):
+        return (grad.reshape(self.shape),)
+
+
+class Transpose(Function):  # permute axes; the gradient is permuted back by the inverse permutation
+    def forward(self, a, axes):
+        if axes is not None and sorted(a_ % max(a.ndim, 1) for a_ in axes) != list(range(a.ndim)):
+            raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of {a.shape}")
+        self.axes = axes
+        return np.transpose(a, axes)
+
+    def backward(self, grad):
+        inverse = None if self.axes is None else np.argsort([ax % grad.ndim for ax in self.axes])
+        return (np.transpose(grad, inverse),)
+
+
+class GetItem(Function):
+    """z = a[index]: slicing, integers, and integer/boolean arrays.
+    The gradient is zeros of a's shape with grad written back where z came from;
+    for integer arrays an index may repeat, so repeated places add up (np.add.at)."""
+
+    def forward(self, a, index):
+        if isinstance(index, tuple):
+            index = tuple(i.data if hasattr(i, "_ctx") else i for i in index)  # a Tensor used as an index
+        elif hasattr(index, "_ctx"):
+            index = index.data
+        self.shape, self.dtype, self.index = a.shape, a.dtype, index
+        try:
+            return a[index]
+        except IndexError as err:
+            raise ShapeError(f"getitem: index {index!r} does not fit shape {a.shape}: {err}") from None
+
+    def backward(self, grad):
+        full = np.zeros(self.shape, dtype=grad.dtype)
+        if _is_advanced(self.index):
+            np.add.at(full, self.index, grad)
+        else:
+            full[self.index] = grad
+        return (full,)
+
+
+def _is_advanced(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (list, np.ndarray)) for p in parts)
+
+
+class Concat(Function):  # z = [a1, a2, ...] along axis; each input gets its own stretch of grad back
+    def forward(self, *arrays, axis=0):
+        _check_same_except(arrays, axis, "concat")
+        self.axis = axis
+        self.ends = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(self, grad):
+        return tuple(np.split(grad, self.ends, axis=self.axis))
+
+
+class Stack(Function):  # z = arrays stacked on a new axis; input k gets grad's k-th slice on that axis
+    def forward(self, *arrays, axis=0):
+        shapes = {a.shape for a in arrays}
+        if len(shapes) != 1:
+            raise ShapeError(f"stack: all tensors must have the same shape, got {[a.shape for a in arrays]}")
+        self.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    def backward(self, grad):
+        return tuple(np.moveaxis(grad, self.axis, 0))
+
+
+class Split(Function):
+    """Several outputs: consecutive pieces of a along axis (sizes as in torch.split).
+    The gradient is the pieces' gradients put back together (zeros for unused pieces)."""
+
+    def forward(self, a, sizes, axis):
+        axis = _normalize_axes(axis, a.ndim, "split")[0]
+        n = a.shape[axis]
+        if isinstance(sizes, (int, np.integer)):
+            if sizes <= 0:
+                raise ShapeError(f"split: piece size must be positive, got {sizes}")
+            sizes = [min(sizes, n - start) for start in range(0, n, sizes)]
+        if sum(sizes) != n:
+            raise ShapeError(f"split: sizes {list(sizes)} add up to {sum(sizes)}, but axis {axis} of {a.shape} has {n}")
+        pieces = tuple(np.split(a, np.cumsum(sizes)[:-1], axis=axis))
+        self.axis, self.dtype, self.outputs_shapes = axis, a.dtype, [p.shape for p in pieces]
+        return pieces
+
+    def backward(self, grads):
+        return (np.concatenate(_zeros_for_unused(grads, self.outputs_shapes, self.dtype), axis=self.axis),)
+
+
+class Unbind(Function):
+    """Several outputs: the slices a[k] along axis, that axis removed (as torch.unbind).
+    The gradient stacks the slices' gradients back (zeros for unused slices)."""
+
+    def forward(self, a, axis):
+        axis = _normalize_axes(axis, a.ndim, "unbind")[0]
+        slices = tuple(np.moveaxis(a, axis, 0))
+        self.axis, self.dtype, self.outputs_shapes = axis, a.dtype, [s.shape for s in slices]
+        return slices
+
+    def backward(self, grads):
+        return (np.stack(_zeros_for_unused(grads, self.outputs_shapes, self.dtype), axis=self.axis),)
+
+
+def _zeros_for_unused(grads, shapes, dtype):
+    return [g if g is not None else np.zeros(shape, dtype) for g, shape in zip(grads, shapes)]
+
+
+def _check_same_except(arrays, axis, op):
+    if not arrays:
+        raise ShapeError(f"{op}: needs at least one tensor")
+    ndim = arrays[0].ndim
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"{op}: axis {axis} is out of range for tensors with {ndim} dimensions")
+    rest = {a.shape[:axis % ndim] + a.shape[axis % ndim + 1:] if a.ndim == ndim else None for a in arrays}
+    if len(rest) != 1 or None in rest:
+        raise ShapeError(f"{op}: shapes {[a.shape for a in arrays]} must match on every axis but {axis}")
+
+
+# ----- functions over several tensors --------------------------------------------------
+
+def concat(tensors, axis=0):
+    return Concat.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    return Stack.apply(*tensors, axis=axis)
