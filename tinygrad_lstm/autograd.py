@@ -46,6 +46,27 @@ def is_grad_enabled():
     return _grad_enabled
 
 
+# Where in the model an op ran, e.g. ("LSTM", "layer 0", "t=3"). Each recorded Function
+# keeps the scope it ran in; pictures of the graph use it to group ops per module and
+# per time step. It changes nothing in the math.
+_scope = ()
+
+
+class scope:
+    """`with scope("t=3"):` labels the ops recorded inside (nested scopes stack up)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        global _scope
+        self._outer, _scope = _scope, _scope + (self.name,)
+
+    def __exit__(self, *exc):
+        global _scope
+        _scope = self._outer
+
+
 class Function:
     """One op. Subclasses define
 
@@ -103,7 +124,7 @@ class Function:
         if _grad_enabled:
             for t in inputs:
                 if t.requires_grad:
-                    fn.parents, fn.seq, record = inputs, _next_seq(), True
+                    fn.parents, fn.seq, fn.scope, record = inputs, _next_seq(), _scope, True
                     break
         if type(out) is not tuple:
             result = _new_tensor(Tensor)  # Tensor._make, inlined

@@ -99,6 +99,11 @@ class Tensor:
     def zero_grad(self):
         self.grad = None
 
+    def named(self, name):
+        """Give this tensor a name, shown in graph pictures; returns the tensor."""
+        self.name = name
+        return self
+
     # ----- arithmetic: Python operators and their reflected forms ----------------------
     def __add__(self, other): return ops.Add.apply(self, other)
     def __radd__(self, other): return ops.Add.apply(other, self)

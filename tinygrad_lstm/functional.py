@@ -1,0 +1,63 @@
+"""Composites built from the primitive ops: softmax, log_softmax and the losses.
+
+None of these has a backward of its own: autograd differentiates the ops they are made of.
+Losses refuse shapes that would broadcast into a different question (a (B, 1) prediction
+against a (B,) target would silently compare every pair), naming both shapes.
+"""
+
+import numpy as np
+
+from .autograd import ShapeError
+from .tensor import Tensor, as_tensor
+
+
+def log_softmax(x, axis=-1):
+    """log softmax(x) = x - log sum exp(x), computed as z - log sum exp(z) with z = x - max(x):
+    the same value (softmax ignores a constant shift), and exp never overflows."""
+    z = x - x.max(axis=axis, keepdims=True).detach()
+    return z - z.exp().sum(axis=axis, keepdims=True).log()
+
+
+def softmax(x, axis=-1):
+    return log_softmax(x, axis).exp()
+
+
+def mse_loss(prediction, target):
+    """mean((prediction - target)^2)."""
+    target = as_tensor(target, prediction)
+    _same_shape("mse_loss", prediction, target)
+    return ((prediction - target) ** 2).mean()
+
+
+def binary_cross_entropy_with_logits(logits, target):
+    """mean over elements of  -[y log σ(x) + (1 - y) log(1 - σ(x))],  written in the stable form
+
+        max(x, 0) - x y + log(1 + e^-|x|)
+
+    (e^-|x| <= 1, so nothing overflows however large |x| is)."""
+    target = as_tensor(target, logits)
+    _same_shape("binary_cross_entropy_with_logits", logits, target)
+    abs_x = logits.relu() + (-logits).relu()
+    return (logits.relu() - logits * target + ((-abs_x).exp() + 1).log()).mean()
+
+
+def cross_entropy(logits, target):
+    """Softmax cross-entropy: mean over rows of -log softmax(logits)[row, target[row]].
+
+    logits (N, C) scores; target (N,) class indices in [0, C)."""
+    target = np.asarray(target.numpy() if isinstance(target, Tensor) else target)
+    if logits.ndim != 2 or target.shape != logits.shape[:1]:
+        raise ShapeError(f"cross_entropy: expected logits (N, C) and target (N,), got {logits.shape} and "
+                         f"{target.shape}")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
+    if target.size and (target.min() < 0 or target.max() >= logits.shape[1]):
+        raise IndexError(f"cross_entropy: class indices must lie in [0, {logits.shape[1]}), "
+                         f"got values from {target.min()} to {target.max()}")
+    picked = log_softmax(logits, axis=1)[np.arange(len(target)), target]
+    return -picked.mean()
+
+
+def _same_shape(name, a, b):
+    if a.shape != b.shape:
+        raise ShapeError(f"{name}: prediction and target must have the same shape, got {a.shape} and {b.shape}")

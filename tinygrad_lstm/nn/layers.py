@@ -1,0 +1,81 @@
+"""Feed-forward layers: Linear, Embedding, Dropout."""
+
+import math
+
+import numpy as np
+
+from .. import random
+from ..autograd import ShapeError
+from ..tensor import Tensor
+from .module import Module, Parameter, uniform
+
+
+class Linear(Module):
+    """y = x W^T + b, with W of shape (out_features, in_features) as in torch."""
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
+        super().__init__()
+        _check_sizes("Linear", in_features=in_features, out_features=out_features)
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features)
+        rng = random.generator()
+        self.weight = uniform((out_features, in_features), bound, dtype, rng)
+        self.bias = uniform((out_features,), bound, dtype, rng) if bias else None
+
+    def forward(self, x):
+        if x.shape[-1:] != (self.in_features,):
+            raise ShapeError(f"Linear: expected input with last axis {self.in_features}, got shape {x.shape}")
+        y = x @ self.weight.T
+        return y + self.bias if self.bias is not None else y
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """Row k of `weight` for token k: a lookup whose gradient adds into the rows used."""
+
+    def __init__(self, num_embeddings, embedding_dim, dtype=np.float32):
+        super().__init__()
+        _check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Parameter(random.generator().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
+
+    def forward(self, indices):
+        indices = np.asarray(indices.numpy() if isinstance(indices, Tensor) else indices)
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: indices must be integers, got dtype {indices.dtype}")
+        if indices.size and (indices.min() < 0 or indices.max() >= self.num_embeddings):
+            raise IndexError(f"Embedding: indices must lie in [0, {self.num_embeddings}), "
+                             f"got values from {indices.min()} to {indices.max()}")
+        return self.weight[indices]
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class Dropout(Module):
+    """In training, zero each element with probability p and scale the rest by 1/(1-p),
+    so the expected value is unchanged; in eval, the identity."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training)
+
+
+def dropout(x, p, training):
+    if not training or p == 0:
+        return x
+    keep = random.generator().random(x.shape) >= p
+    return x * (keep / (1 - p)).astype(x.dtype)
+
+
+def _check_sizes(layer, **sizes):
+    for name, value in sizes.items():
+        if not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")

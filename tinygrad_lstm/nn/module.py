@@ -1,0 +1,111 @@
+"""Module and Parameter: the bookkeeping every layer shares.
+
+A Module's parameters are the Parameter attributes it holds, and those of the Modules it
+holds, named by their attribute path ("encoder.weight_ih_l0"), in the order they were set:
+the same names and order as PyTorch, so state dicts move between the two.
+"""
+
+import numpy as np
+
+from ..autograd import scope
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module owns and an optimizer updates: requires_grad, float."""
+
+    def __init__(self, data, dtype=None):
+        super().__init__(data, requires_grad=True, dtype=dtype)
+
+
+class Module:
+    def __init__(self):
+        self.training = True
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        with scope(type(self).__name__):  # lets the graph picture group this module's ops
+            return self.forward(*args, **kwargs)
+
+    # ----- the parameter tree ----------------------------------------------------------
+    def named_children(self):
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_parameters(self, prefix=""):
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(prefix + name + ".")
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self):
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode=True):
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    # ----- state dicts -----------------------------------------------------------------
+    def state_dict(self):
+        """{name: a copy of the parameter's array}, names as in torch."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state):
+        """Copy arrays into the parameters (each cast to its parameter's dtype).
+
+        All-or-nothing: missing or unexpected names, wrong shapes or non-numeric values are
+        all reported in one error, and then no parameter has been touched.
+        """
+        params = dict(self.named_parameters())
+        problems = []
+        missing = sorted(set(params) - set(state))
+        unexpected = sorted(set(state) - set(params))
+        if missing:
+            problems.append(f"missing keys: {', '.join(missing)}")
+        if unexpected:
+            problems.append(f"unexpected keys: {', '.join(unexpected)}")
+        arrays = {}
+        for name in sorted(set(params) & set(state)):
+            value = np.asarray(state[name].numpy() if isinstance(state[name], Tensor) else state[name])
+            if value.dtype.kind not in "biuf":
+                problems.append(f"{name}: expected numbers, got dtype {value.dtype}")
+            elif value.shape != params[name].shape:
+                problems.append(f"{name}: expected shape {params[name].shape}, got {value.shape}")
+            else:
+                arrays[name] = value
+        if problems:
+            raise ValueError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems)
+                             + " (no parameter was changed)")
+        for name, value in arrays.items():
+            params[name].data[...] = value  # in place: optimizers keep pointing at the same arrays
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()})"]
+        for name, child in self.named_children():
+            lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
+        return "\n".join(lines)
+
+    def extra_repr(self):
+        return ""
+
+
+def uniform(shape, bound, dtype, rng):
+    """U(-bound, bound): torch's default init for Linear biases and every RNN/LSTM weight."""
+    return Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
