@@ -130,12 +130,14 @@ class Function:
             result = _new_tensor(Tensor)  # Tensor._make, inlined
             result.data, result.requires_grad, result._ctx = out, record, fn if record else None
             return result
-        outputs = tuple(Tensor._make(o, record, fn if record else None) for o in out)
-        if record:
-            fn.n_outputs = len(outputs)
-            for index, t in enumerate(outputs):
-                t._index = index
-        return outputs
+        if not record:
+            return tuple(Tensor._make(o) for o in out)
+        fn.n_outputs, outputs = len(out), []
+        for index, o in enumerate(out):
+            result = Tensor._make(o, True, fn)
+            result._index = index
+            outputs.append(result)
+        return tuple(outputs)
 
 
 def unbroadcast(grad, shape):
@@ -180,9 +182,9 @@ def backward(root, grad=None):
     # Order: a Function may run backward only when every Function that used its output
     # has. Ops are recorded in the order they ran, so an op's inputs always have smaller
     # sequence numbers than the op: taking the largest pending number first is enough.
-    pending, kept = {}, {}
+    pending, kept, owned = {}, {}, set()
     queue = []  # a heap of (-seq, fn): the most recent op first
-    _add_pending(pending, queue, root, grad)
+    _add_pending(pending, queue, root, grad, owned)
     while queue:
         fn = heappop(queue)[1]
         for parent, g in zip(fn.parents, fn.backward(pending.pop(fn))):
@@ -191,35 +193,45 @@ def backward(root, grad=None):
             if g.shape != parent.data.shape:
                 g = unbroadcast(g, parent.data.shape)
             if parent._ctx is None or parent._retains_grad:
-                old = kept.get(parent)
-                kept[parent] = g if old is None else old + g
+                _sum_into(kept, parent, g, owned)
                 if parent._ctx is None:
                     continue
-            # inlined _add_pending for the common one-output op: this loop is the hot path
-            maker = parent._ctx
-            if maker.n_outputs is not None:
-                _add_pending(pending, queue, parent, g)
-            elif maker in pending:
-                pending[maker] = pending[maker] + g
-            else:
-                pending[maker] = g
-                heappush(queue, (-maker.seq, maker))
+            _add_pending(pending, queue, parent, g, owned)
     for tensor, g in kept.items():
         _accumulate(tensor, g)
 
 
-def _add_pending(pending, queue, tensor, g):
+def _add_pending(pending, queue, tensor, g, owned):
+    """Add g to the pending gradient of tensor; queue its Function the first time."""
     fn = tensor._ctx
-    old = pending.get(fn)
-    if old is None:
+    if fn not in pending:
         heappush(queue, (-fn.seq, fn))
+        if fn.n_outputs is not None:
+            pending[fn] = [None] * fn.n_outputs
     if fn.n_outputs is None:
-        pending[fn] = g if old is None else old + g
+        _sum_into(pending, fn, g, owned)
+    else:  # one slot per output; rare enough to keep simple
+        slots, k = pending[fn], tensor._index
+        slots[k] = g if slots[k] is None else slots[k] + g
+
+
+def _sum_into(store, key, g, owned):
+    """store[key] += g, without a new array per use where that is safe.
+
+    An array an op's backward returned may be shared (add hands the same grad to both
+    inputs), so the first sum makes a fresh array, which the engine owns: every later
+    sum adds into that one in place. For a weight used at every time step, this saves
+    allocating a weight-sized array per step.
+    """
+    old = store.get(key)
+    if old is None:
+        store[key] = g
+    elif key in owned:
+        old += g
+        store[key] = old  # the same array; but a 0-d sum is a numpy scalar, which += replaces
     else:
-        if old is None:
-            old = pending[fn] = [None] * fn.n_outputs
-        k = tensor._index
-        old[k] = g if old[k] is None else old[k] + g
+        store[key] = old + g
+        owned.add(key)
 
 
 def _accumulate(tensor, g):

@@ -134,25 +134,31 @@ class MatMul(Function):
                              f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
                              f"axis of the right ({inner})")
         self.a, self.b = a, b
+        if a.ndim > 2 and b.ndim == 2:  # (..., k) @ (k, n): fold the leading axes into rows, one BLAS call
+            return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[1:])
         return a @ b
 
     def backward(self, grad):
         a, b = self.a, self.b
-        # Treat vectors as matrices (a row on the left, a column on the right) and drop that axis after.
+        need_a, need_b = self.needs_input_grad
+        if b.ndim == 2:  # x @ W, the common case: a's leading axes are rows of one big matrix
+            grad_a = grad @ b.T if need_a else None
+            grad_b = a.reshape(-1, a.shape[-1]).T @ grad.reshape(-1, b.shape[1]) if need_b else None
+            return grad_a, grad_b
+        # Batched b, or a vector b: treat vectors as matrices (a row on the left, a column on
+        # the right) and drop that axis after; the engine sums broadcast batch axes.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g = grad
-        if b.ndim == 1:  # restore the output's column axis first, then its row axis
-            g = np.expand_dims(g, -1)
+        g = grad if b.ndim > 1 else np.expand_dims(grad, -1)  # the output's column axis back, then its row axis
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
         grad_a = grad_b = None
-        if self.needs_input_grad[0]:
-            grad_a = g @ np.swapaxes(b2, -1, -2)
+        if need_a:
+            grad_a = g @ b2.swapaxes(-1, -2)
             if a.ndim == 1:
                 grad_a = grad_a[..., 0, :]
-        if self.needs_input_grad[1]:
-            grad_b = np.swapaxes(a2, -1, -2) @ g
+        if need_b:
+            grad_b = a2.swapaxes(-1, -2) @ g
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
@@ -173,13 +179,15 @@ def _normalize_axes(axis, ndim, op):
 
 class Sum(Function):  # z = sum of a over axes;  dz/da = 1 for every summed element
     def forward(self, a, axis, keepdims):
-        self.shape, self.axes = a.shape, _normalize_axes(axis, a.ndim, "sum")
-        return a.sum(axis=self.axes, keepdims=keepdims)
+        axes = _normalize_axes(axis, a.ndim, "sum")
+        self.shape, self.kept_shape = a.shape, tuple(1 if k in axes else n for k, n in enumerate(a.shape))
+        return a.sum(axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
-        if grad.ndim != len(self.shape):  # put the summed axes back as size 1, then copy along them
-            grad = np.expand_dims(grad, self.axes)
-        return (np.broadcast_to(grad, self.shape),)
+        # every summed element gets the gradient of its sum: copy grad along the summed axes
+        full = np.empty(self.shape, grad.dtype)
+        full[...] = grad.reshape(self.kept_shape)
+        return (full,)
 
 
 class Max(Function):
@@ -215,12 +223,18 @@ class Reshape(Function):  # same numbers, new shape; the gradient takes the old 
         return (grad.reshape(self.shape),)
 
 
-class Transpose(Function):  # permute axes; the gradient is permuted back by the inverse permutation
+class Transpose(Function):
+    """Permute axes; the gradient is permuted back by the inverse permutation.
+
+    The result is a contiguous copy, not a view: a transposed weight is typically the
+    right operand of many matmuls (W^T at every time step), and OpenBLAS multiplies by a
+    transposed (Fortran-order) right operand up to 2.5x slower."""
+
     def forward(self, a, axes):
         if axes is not None and sorted(a_ % max(a.ndim, 1) for a_ in axes) != list(range(a.ndim)):
             raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of {a.shape}")
         self.axes = axes
-        return np.transpose(a, axes)
+        return np.ascontiguousarray(np.transpose(a, axes))
 
     def backward(self, grad):
         inverse = None if self.axes is None else np.argsort([ax % grad.ndim for ax in self.axes])
@@ -285,20 +299,31 @@ class Split(Function):
     The gradient is the pieces' gradients put back together (zeros for unused pieces)."""
 
     def forward(self, a, sizes, axis):
-        axis = _normalize_axes(axis, a.ndim, "split")[0]
+        (axis,) = _normalize_axes(axis, a.ndim, "split")
         n = a.shape[axis]
         if isinstance(sizes, (int, np.integer)):
             if sizes <= 0:
                 raise ShapeError(f"split: piece size must be positive, got {sizes}")
-            sizes = [min(sizes, n - start) for start in range(0, n, sizes)]
+            sizes = [sizes] * (n // sizes) + ([n % sizes] if n % sizes else [])
         if sum(sizes) != n:
             raise ShapeError(f"split: sizes {list(sizes)} add up to {sum(sizes)}, but axis {axis} of {a.shape} has {n}")
-        pieces = tuple(np.split(a, np.cumsum(sizes)[:-1], axis=axis))
-        self.axis, self.dtype, self.outputs_shapes = axis, a.dtype, [p.shape for p in pieces]
-        return pieces
+        # plain slicing (views, no copies); np.split does the same more slowly
+        index, start, self.slices = [slice(None)] * (axis + 1), 0, []
+        for size in sizes:
+            index[axis] = slice(start, start + size)
+            self.slices.append(tuple(index))
+            start += size
+        self.axis, self.shape, self.dtype = axis, a.shape, a.dtype
+        return tuple(a[where] for where in self.slices)
 
     def backward(self, grads):
-        return (np.concatenate(_zeros_for_unused(grads, self.outputs_shapes, self.dtype), axis=self.axis),)
+        if all(g is not None for g in grads):
+            return (np.concatenate(grads, axis=self.axis),)
+        full = np.zeros(self.shape, self.dtype)
+        for where, g in zip(self.slices, grads):
+            if g is not None:
+                full[where] = g
+        return (full,)
 
 
 class Unbind(Function):
@@ -306,17 +331,18 @@ class Unbind(Function):
     The gradient stacks the slices' gradients back (zeros for unused slices)."""
 
     def forward(self, a, axis):
-        axis = _normalize_axes(axis, a.ndim, "unbind")[0]
-        slices = tuple(np.moveaxis(a, axis, 0))
-        self.axis, self.dtype, self.outputs_shapes = axis, a.dtype, [s.shape for s in slices]
-        return slices
+        (axis,) = _normalize_axes(axis, a.ndim, "unbind")
+        self.axis, self.shape, self.dtype = axis, a.shape, a.dtype
+        return tuple(np.moveaxis(a, axis, 0))
 
     def backward(self, grads):
-        return (np.stack(_zeros_for_unused(grads, self.outputs_shapes, self.dtype), axis=self.axis),)
-
-
-def _zeros_for_unused(grads, shapes, dtype):
-    return [g if g is not None else np.zeros(shape, dtype) for g, shape in zip(grads, shapes)]
+        if all(g is not None for g in grads):
+            return (np.stack(grads, axis=self.axis),)
+        full = np.zeros(self.shape, self.dtype)
+        for k, g in enumerate(grads):
+            if g is not None:
+                np.moveaxis(full, self.axis, 0)[k] = g
+        return (full,)
 
 
 def _check_same_except(arrays, axis, op):
