@@ -1,0 +1,60 @@
+"""The adding problem (Hochreiter & Schmidhuber 1997, experiment 4).
+
+Each step carries two numbers: a value in [-1, 1] and a marker. Exactly two steps are
+marked, one in each half of the sequence; at the end the model must output
+0.5 + (x1 + x2) / 4, from the two marked values x1, x2. A sequence counts as solved when
+the absolute error is below 0.04, as in the paper.
+
+To answer, the model must carry the first marked value across at least T/2 steps of
+noise: the long-memory test a plain RNN fails.
+"""
+
+import numpy as np
+
+from ..functional import mse_loss
+from .base import Task, check_positive
+
+TOLERANCE = 0.04
+
+
+class Adding(Task):
+    name = "adding"
+    input_size = 2
+    output_size = 1
+    metric = "accuracy"
+
+    def __init__(self, seq_len=100):
+        check_positive("adding", seq_len=seq_len)
+        if seq_len < 2:
+            raise ValueError(f"adding: seq_len must be at least 2 (one marker per half), got {seq_len}")
+        self.seq_len = seq_len
+
+    def sample(self, n, rng):
+        T = self.seq_len
+        values = rng.uniform(-1, 1, size=(n, T))
+        first = rng.integers(0, T // 2, size=n)
+        second = rng.integers(T // 2, T, size=n)
+        markers = np.zeros((n, T))
+        markers[np.arange(n), first] = 1
+        markers[np.arange(n), second] = 1
+        inputs = np.stack([values, markers], axis=-1).astype(np.float32)
+        targets = (0.5 + (values[np.arange(n), first] + values[np.arange(n), second]) / 4).astype(np.float32)
+        return inputs, targets
+
+    def loss(self, outputs, targets):
+        return mse_loss(outputs[:, -1, 0], targets)  # only the answer at the last step counts
+
+    def evaluate(self, outputs, targets):
+        error = np.abs(outputs[:, -1, 0] - targets)
+        return {"accuracy": float(np.mean(error < TOLERANCE)), "mse": float(np.mean(error ** 2))}
+
+    def baseline(self):
+        """Always answering 0.5, the mean target. The target is 0.5 + (x1 + x2)/4 with x1 + x2
+        triangular on [-2, 2], so P(|x1 + x2| > a) = (2 - a)^2 / 4; with a = 4 * 0.04:
+        accuracy = 1 - (1 - 0.08)^2 = 0.1536; mse = Var(x1 + x2) / 16 = (2/3) / 16."""
+        return {"accuracy": 1 - (1 - 2 * TOLERANCE) ** 2, "mse": (2 / 3) / 16}
+
+    def describe(self, inputs, targets, outputs, k):
+        marked = inputs[k, :, 0][inputs[k, :, 1] == 1]
+        return (f"marked values {marked[0]:+.3f} {marked[1]:+.3f} -> target {targets[k]:.3f}, "
+                f"model {outputs[k, -1, 0]:.3f}")

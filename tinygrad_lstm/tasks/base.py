@@ -1,0 +1,51 @@
+"""What every toy task provides, so one model and one training loop serve them all.
+
+A task makes seeded batches of (inputs, targets) with numpy only: no downloads, and the
+same seed gives the same data on every machine. A model reads the inputs and produces an
+output vector at every time step, shape (B, T, output_size); the task says which steps
+count, how to score them, and what a model that learned nothing would score.
+"""
+
+import numpy as np
+
+
+class Task:
+    name = ""
+    tokens = False        # inputs are integer token ids (B, T) rather than vectors (B, T, input_size)
+    input_size = 0        # features per step (vector inputs)
+    vocab = ()            # the words (token inputs)
+    output_size = 1
+    metric = ""           # the held-out number reported; "accuracy" is higher-better, "mse" lower-better
+
+    def sample(self, n, rng):
+        """n sequences: (inputs, targets)."""
+        raise NotImplementedError
+
+    def loss(self, outputs, targets):
+        """A scalar Tensor from the model's outputs (B, T, output_size)."""
+        raise NotImplementedError
+
+    def evaluate(self, outputs, targets):
+        """{metric name: value} from outputs as a numpy array."""
+        raise NotImplementedError
+
+    def baseline(self):
+        """{metric name: value} a model that learned nothing would reach (stated in each task)."""
+        raise NotImplementedError
+
+    def describe(self, inputs, targets, outputs, k):
+        """Sequence k, its target and the model's answer, as a line of text."""
+        raise NotImplementedError
+
+    def encode(self, words):
+        index = {w: i for i, w in enumerate(self.vocab)}
+        return np.array([index[w] for w in words])
+
+    def decode(self, ids):
+        return " ".join(self.vocab[i] for i in ids)
+
+
+def check_positive(task, **values):
+    for name, value in values.items():
+        if not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{task}: {name} must be a positive integer, got {value!r}")

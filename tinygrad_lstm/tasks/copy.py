@@ -1,0 +1,52 @@
+"""Copy / recall: read a few symbols, wait through a gap of blanks, then write them back.
+
+Tokens: "_" blank, ":" the cue to start answering, and the symbols "a", "b", ... Example
+with 3 symbols and a gap of 4:
+
+    input   c a d _ _ _ _ : _ _
+    answer                  c a d      (scored at the last 3 steps)
+
+The symbols must be held, in order, across the whole gap.
+"""
+
+import numpy as np
+
+from ..functional import cross_entropy
+from .base import Task, check_positive
+
+
+class Copy(Task):
+    name = "copy"
+    tokens = True
+    metric = "accuracy"
+
+    def __init__(self, seq_len=20, n_symbols=4, length=3):
+        check_positive("copy", seq_len=seq_len, n_symbols=n_symbols, length=length)
+        self.gap, self.n_symbols, self.length = seq_len, n_symbols, length
+        self.vocab = ("_", ":") + tuple(chr(ord("a") + k) for k in range(n_symbols))
+        self.output_size = n_symbols
+
+    def sample(self, n, rng):
+        symbols = rng.integers(0, self.n_symbols, size=(n, self.length))
+        blank, cue = 0, 1
+        inputs = np.concatenate([symbols + 2, np.full((n, self.gap), blank), np.full((n, 1), cue),
+                                 np.full((n, self.length - 1), blank)], axis=1)
+        return inputs, symbols
+
+    def loss(self, outputs, targets):
+        answers = outputs[:, -self.length:, :]
+        return cross_entropy(answers.reshape(-1, self.n_symbols), targets.reshape(-1))
+
+    def evaluate(self, outputs, targets):
+        guesses = outputs[:, -self.length:, :].argmax(axis=-1)
+        return {"accuracy": float(np.mean(guesses == targets)),
+                "sequences": float(np.mean(np.all(guesses == targets, axis=1)))}
+
+    def baseline(self):
+        """Guessing any one symbol: right 1/n_symbols of the time; whole sequences (1/n)^length."""
+        return {"accuracy": 1 / self.n_symbols, "sequences": (1 / self.n_symbols) ** self.length}
+
+    def describe(self, inputs, targets, outputs, k):
+        guess = outputs[k, -self.length:, :].argmax(axis=-1)
+        return (f"{self.decode(inputs[k])}  -> target {self.decode(targets[k] + 2)}, "
+                f"model {self.decode(guess + 2)}")
