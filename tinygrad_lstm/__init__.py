@@ -4,7 +4,7 @@ from .tensor import Tensor
 from .autograd import GradcheckError, ShapeError, gradcheck, is_grad_enabled, no_grad
 from .ops import concat, stack
 from .random import manual_seed
-from . import functional, nn, optim
+from . import functional, nn, optim, tasks, viz
 from .checkpoint import load, save
 
 __version__ = "0.1.0"

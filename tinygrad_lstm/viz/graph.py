@@ -1,0 +1,282 @@
+"""Pictures of the computation graph, drawn with Graphviz.
+
+draw_graph(root) walks back from root through every op that produced it and returns a
+graphviz.Digraph: boxes for tensors (name, shape, optional value/grad statistics),
+ellipses for ops. Ops are grouped in clusters by the scope they ran in: the module
+(LSTM, Linear, ...), its layer, and the time step (t=0, t=1, ...). The DOT text is made
+without Graphviz's `dot` program; only rendering (render(), or display in Jupyter) needs it.
+"""
+
+import os
+import shutil
+import tempfile
+
+import graphviz
+
+from ..nn.module import Module
+
+INSTALL_HINT = ("the Graphviz `dot` program is not installed; install it with "
+                "`apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) or "
+                "`conda install graphviz`. The DOT text is still available as graph.source.")
+
+# Colours, with the legend drawn on every picture.
+COLORS = {"parameter": "#a6cee3", "input": "#fdbf6f", "constant": "#eeeeee", "gate": "#b2df8a",
+          "state": "#fb9a99", "root": "#cab2d6", "tensor": "#ffffff"}
+GATES, STATES = {"f", "i", "g", "o", "r", "z", "n"}, {"c", "h"}
+
+
+class Graph(graphviz.Digraph):
+    """A Digraph whose Jupyter display explains how to install Graphviz when `dot` is missing."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise RuntimeError(INSTALL_HINT) from None
+
+
+def draw_graph(root, params=None, show_values=False, show_grads=False, collapse="auto", max_nodes=1500,
+               legend=True):
+    """The graph that produced `root`, as a graphviz.Digraph.
+
+    params       a Module or {name: Tensor}: parameters are labelled with their names
+    show_values  add mean/std/min/max of each tensor's data to its label
+    show_grads   add the norm of each tensor's .grad (leaves after backward, and retain_grad() ones)
+    collapse     True: draw one time step of each recurrent layer, marked "x T", instead of all;
+                 "auto": do that only when the full graph has more than max_nodes nodes
+    max_nodes    above this many nodes (after collapsing) refuse with a clear message:
+                 dot would take minutes on such a picture, and nobody can read it
+    """
+    names = _parameter_names(params)
+    tensors, functions = _walk(root)
+    steps = _time_steps(functions)
+    if collapse == "auto":
+        collapse = len(tensors) + len(functions) > max_nodes and bool(steps)
+    elif collapse not in (True, False):
+        raise ValueError(f"draw_graph: collapse must be True, False or 'auto', got {collapse!r}")
+    kept_functions = set(functions)
+    step_count = {}
+    if collapse:
+        kept_functions, step_count = _collapse(functions, steps)
+    kept_tensors = _kept_tensors(root, tensors, kept_functions)
+    total = len(kept_tensors) + len(kept_functions)
+    if total > max_nodes:
+        hint = "pass collapse=True to draw one time step, or " if steps and not collapse else ""
+        raise ValueError(f"draw_graph: the graph has {total} nodes, more than max_nodes={max_nodes}; "
+                         f"{hint}raise max_nodes (rendering may then take long), or draw a shorter sequence")
+
+    dot = Graph("computation_graph", graph_attr={"rankdir": "BT", "fontname": "Helvetica", "fontsize": "11",
+                                                  "nodesep": "0.15", "ranksep": "0.25"},
+                node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.2"},
+                edge_attr={"arrowsize": "0.6"})
+    tensor_id = {id(t): f"t{k}" for k, t in enumerate(tensors)}
+    function_id = {fn: f"f{k}" for k, fn in enumerate(functions)}
+    clusters = _ClusterTree()
+
+    for t in tensors:
+        if id(t) not in kept_tensors:
+            continue
+        kind = _tensor_kind(t, root, names)
+        label = _tensor_label(t, names.get(id(t)), show_values, show_grads)
+        place = clusters if t._ctx is None else clusters.node(t._ctx.scope, step_count)
+        place.lines.append((tensor_id[id(t)], dict(label=label, shape="box", style="filled,rounded",
+                                                    fillcolor=COLORS[kind])))
+    for fn in functions:
+        if fn not in kept_functions:
+            continue
+        place = clusters.node(fn.scope, step_count)
+        place.lines.append((function_id[fn], dict(label=type(fn).__name__.lower(), shape="ellipse",
+                                                  style="filled", fillcolor="#f0f0f0")))
+    clusters.emit(dot)
+
+    for fn in functions:
+        if fn not in kept_functions:
+            continue
+        for t in fn.parents:
+            if id(t) in kept_tensors:
+                dot.edge(tensor_id[id(t)], function_id[fn])
+    for t in tensors:
+        if id(t) in kept_tensors and t._ctx is not None and t._ctx in kept_functions:
+            dot.edge(function_id[t._ctx], tensor_id[id(t)])
+    if collapse:
+        _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id, steps)
+    if legend:
+        _legend(dot)
+    return dot
+
+
+def render(dot, path):
+    """Write dot to path; the suffix picks the format (.svg, .png, .pdf, or .dot for the text).
+    Written to a temporary file first, so a failure leaves no half-written picture."""
+    path = os.fspath(path)
+    fmt = os.path.splitext(path)[1].lstrip(".").lower()
+    if fmt not in ("svg", "png", "pdf", "dot", "gv"):
+        raise ValueError(f"render: unknown picture format {fmt!r} in {path!r}; use .svg, .png, .pdf or .dot")
+    if fmt in ("dot", "gv"):
+        data = dot.source.encode()
+    else:
+        if shutil.which("dot") is None:
+            raise RuntimeError(INSTALL_HINT)
+        data = dot.pipe(format=fmt)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+# ----- walking the graph ----------------------------------------------------------------
+
+def _walk(root):
+    """Every tensor and Function that led to root, in a fixed order (breadth-first from root,
+    inputs in argument order): the same graph always gives the same DOT text."""
+    tensors, functions, seen_t, seen_f = [root], [], {id(root)}, set()
+    k = 0
+    while k < len(tensors):
+        fn = tensors[k]._ctx
+        k += 1
+        if fn is None or fn in seen_f:
+            continue
+        seen_f.add(fn)
+        functions.append(fn)
+        for parent in fn.parents:
+            if id(parent) not in seen_t:
+                seen_t.add(id(parent))
+                tensors.append(parent)
+    return tensors, functions
+
+
+def _parameter_names(params):
+    if params is None:
+        return {}
+    items = params.named_parameters() if isinstance(params, Module) else params.items()
+    return {id(p): name for name, p in items}
+
+
+def _time_steps(functions):
+    """{fn: (scope outside the step, step number)} for ops that ran inside a "t=k" scope."""
+    steps = {}
+    for fn in functions:
+        for depth, part in enumerate(fn.scope):
+            if isinstance(part, str) and part.startswith("t=") and part[2:].isdigit():
+                steps[fn] = (fn.scope[:depth], int(part[2:]))
+                break
+    return steps
+
+
+def _collapse(functions, steps):
+    """Keep the first time step of each recurrent loop; return (kept functions, {loop: T})."""
+    first, count = {}, {}
+    for fn, (loop, t) in steps.items():
+        first[loop] = min(first.get(loop, t), t)
+        count[loop] = max(count.get(loop, 0), t + 1)
+    kept = {fn for fn in functions if fn not in steps or steps[fn][1] == first[steps[fn][0]]}
+    return kept, count
+
+
+def _kept_tensors(root, tensors, kept_functions):
+    """Tensors made by a kept op (or leaves) and used by one: others would float alone."""
+    used = {id(root)}
+    for fn in kept_functions:
+        used.update(id(t) for t in fn.parents)
+    return {id(t) for t in tensors if id(t) in used and (t._ctx is None or t._ctx in kept_functions)}
+
+
+def _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id, steps):
+    """In a collapsed picture, the state passed to the next (hidden) step loops back, dashed:
+    an edge from a kept tensor to an op of the next step is drawn to that op's twin in the
+    kept step (the op at the same position among its step's ops)."""
+    position, twin = {}, {}
+    by_step = {}
+    for fn in sorted(steps, key=lambda f: f.seq):
+        by_step.setdefault(steps[fn], []).append(fn)
+    for (loop, t), members in by_step.items():
+        for k, fn in enumerate(members):
+            position[fn] = (loop, k)
+            if fn in kept_functions:
+                twin[(loop, k)] = fn
+    drawn = set()
+    for fn in functions:
+        if fn in kept_functions or fn not in steps:
+            continue
+        target = twin.get(position[fn])
+        for t in fn.parents:
+            if target is not None and id(t) in kept_tensors and t._ctx in kept_functions and t._ctx in steps:
+                edge = (tensor_id[id(t)], function_id[target])
+                if edge not in drawn:
+                    drawn.add(edge)
+                    dot.edge(*edge, style="dashed", color="#e31a1c", constraint="false", label="t+1",
+                             fontsize="8", fontcolor="#e31a1c")
+
+
+# ----- labels and layout ----------------------------------------------------------------
+
+def _tensor_kind(t, root, names):
+    if t is root:
+        return "root"
+    if id(t) in names:
+        return "parameter"
+    if t._ctx is None:
+        return "input" if t.requires_grad else "constant"
+    name = getattr(t, "name", None)
+    return "gate" if name in GATES else "state" if name in STATES else "tensor"
+
+
+def _tensor_label(t, param_name, show_values, show_grads):
+    name = param_name or getattr(t, "name", None)
+    shape = "(" + ", ".join(str(n) for n in t.shape) + ("," if len(t.shape) == 1 else "") + ")"
+    lines = [graphviz.escape(str(name)) if name is not None else None, shape]
+    if show_values and t.data.size:
+        d = t.data
+        lines.append(f"mean {d.mean():.3g} std {d.std():.3g}")
+        lines.append(f"min {d.min():.3g} max {d.max():.3g}")
+    if show_grads and t.grad is not None:
+        lines.append(f"|grad| {float((t.grad.data.astype('float64') ** 2).sum() ** 0.5):.3g}")
+    return "\n".join(line for line in lines if line is not None)
+
+
+class _ClusterTree:
+    """Nested Graphviz clusters, one per scope prefix: model > module > layer > time step."""
+
+    def __init__(self, label=None):
+        self.label, self.lines, self.children = label, [], {}
+
+    def node(self, scope, step_count):
+        place = self
+        for depth, part in enumerate(scope):
+            if part not in place.children:
+                label = part
+                loop = scope[:depth]
+                if part.startswith("t=") and loop in step_count:
+                    label = f"{part}  (one of T={step_count[loop]} steps, the rest not drawn)"
+                place.children[part] = _ClusterTree(label)
+            place = place.children[part]
+        return place
+
+    def emit(self, graph, prefix="cluster"):
+        for node_id, attrs in self.lines:
+            graph.node(node_id, **attrs)
+        for k, child in enumerate(self.children.values()):
+            with graph.subgraph(name=f"{prefix}_{k}") as sub:
+                sub.attr(label=graphviz.escape(str(child.label)), style="rounded", color="#999999",
+                         fontsize="10", labeljust="l")
+                child.emit(sub, f"{prefix}_{k}")
+
+
+def _legend(dot):
+    with dot.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="legend", style="rounded", color="#cccccc", fontsize="9")
+        previous = None
+        for kind in ("parameter", "input", "constant", "gate", "state", "tensor", "root"):
+            node_id = f"legend_{kind}"
+            legend.node(node_id, label=kind if kind != "gate" else "gate (f i g o)", shape="box",
+                        style="filled,rounded", fillcolor=COLORS[kind], fontsize="8")
+            if previous:
+                legend.edge(previous, node_id, style="invis")
+            previous = node_id
