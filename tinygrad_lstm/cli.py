@@ -24,7 +24,7 @@ from .train import RECURRENT, SequenceModel, evaluate, held_out_stream, predict,
 DEFAULTS = {
     "adding": dict(seq_len=100, steps=1500, lr=1e-2, hidden=32),
     "copy": dict(seq_len=10, steps=3000, lr=1e-2, hidden=64),
-    "context": dict(seq_len=2, steps=8000, lr=1e-2, hidden=64),
+    "context": dict(seq_len=2, steps=8000, lr=5e-3, hidden=64),
     "sine": dict(seq_len=50, steps=1000, lr=1e-2, hidden=32),
 }
 
@@ -153,7 +153,7 @@ def _report(task, metrics):
     baseline = task.baseline()
     print("held-out metrics (1000 sequences never trained on):")
     for name, value in metrics.items():
-        print(f"  {name:10s} {value:.4f}   (a model that learned nothing: {baseline[name]:.4f})")
+        print(f"  {name:10s} {value:.4f}   (baseline {baseline[name]:.4f}: {task.baseline_meaning})")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ class Adding(Task):
     name = "adding"
     input_size = 2
     output_size = 1
+    baseline_meaning = "always answering 0.5"
     metric = "accuracy"
 
     def __init__(self, seq_len=100):

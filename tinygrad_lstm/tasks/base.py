@@ -15,6 +15,7 @@ class Task:
     input_size = 0        # features per step (vector inputs)
     vocab = ()            # the words (token inputs)
     output_size = 1
+    baseline_meaning = ""  # what the baseline model does, in a few words
     metric = ""           # the held-out number reported; "accuracy" is higher-better, "mse" lower-better
 
     def sample(self, n, rng):

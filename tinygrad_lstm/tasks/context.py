@@ -26,6 +26,7 @@ STRUCTURE = ("is", "a", ".", "what", "does", "do", "?")
 class Context(Task):
     name = "context"
     tokens = True
+    baseline_meaning = "picking one of the mentioned jobs, without knowing whose"
     metric = "accuracy"
     output_size = len(JOBS)
 

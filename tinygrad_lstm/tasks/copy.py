@@ -18,6 +18,7 @@ from .base import Task, check_positive
 class Copy(Task):
     name = "copy"
     tokens = True
+    baseline_meaning = "guessing symbols"
     metric = "accuracy"
 
     def __init__(self, seq_len=20, n_symbols=4, length=3):

@@ -15,6 +15,7 @@ class Sine(Task):
     name = "sine"
     input_size = 1
     output_size = 1
+    baseline_meaning = "predicting next = current"
     metric = "mse"
 
     def __init__(self, seq_len=50):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .graph import INSTALL_HINT, Graph, draw_graph, render
+from .graph import INSTALL_HINT, Graph, draw_graph, render, step_tensors
 
 
 def lstm_training_step_graph(seq_len=3, hidden=4, input_size=2, collapse=False, seed=0):
@@ -22,4 +22,4 @@ def lstm_training_step_graph(seq_len=3, hidden=4, input_size=2, collapse=False, 
     return draw_graph(loss, params=params, show_grads=True, collapse=collapse)
 
 
-__all__ = ["Graph", "INSTALL_HINT", "draw_graph", "render", "lstm_training_step_graph"]
+__all__ = ["Graph", "INSTALL_HINT", "draw_graph", "render", "step_tensors", "lstm_training_step_graph"]

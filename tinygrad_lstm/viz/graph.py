@@ -280,3 +280,22 @@ def _legend(dot):
             if previous:
                 legend.edge(previous, node_id, style="invis")
             previous = node_id
+
+
+def step_tensors(root, name, loop=0):
+    """The tensors called `name` ("f", "h", ...) made at each time step of one recurrent loop
+    (the loop-th one run, e.g. layer 0), in time order: [name at t=0, t=1, ...].
+    Read off the graph by the names and scopes the layers give their ops."""
+    tensors, functions = _walk(root)
+    steps = _time_steps(functions)
+    loops = sorted({where for where, _ in steps.values()}, key=lambda w: min(
+        f.seq for f, (w2, _) in steps.items() if w2 == w))
+    if not loops:
+        raise ValueError("step_tensors: no time steps in this graph (was it made by an RNN/LSTM/GRU layer?)")
+    found = {}
+    for t in tensors:
+        if getattr(t, "name", None) == name and t._ctx in steps and steps[t._ctx][0] == loops[loop]:
+            found[steps[t._ctx][1]] = t
+    if not found:
+        raise ValueError(f"step_tensors: no tensor named {name!r} inside the time steps")
+    return [found[k] for k in sorted(found)]

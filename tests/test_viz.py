@@ -1,0 +1,128 @@
+"""Graph pictures: content, determinism, clusters, collapse, guards, escaping, rendering."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+from tinygrad_lstm import Tensor
+from tinygrad_lstm.viz import draw_graph, render, step_tensors
+
+
+def small_lstm_loss(seq_len=3, seed=0):
+    tl.manual_seed(seed)
+    lstm = tl.nn.LSTM(2, 3)
+    x = np.random.default_rng(seed).standard_normal((seq_len, 1, 2)).astype(np.float32)
+    out, _ = lstm(x)
+    return lstm, out.sum()
+
+
+def test_labels_show_ops_shapes_parameter_names_and_gates():
+    lstm, loss = small_lstm_loss()
+    source = draw_graph(loss, params=lstm).source
+    for text in ("weight_hh_l0", "(12, 3)", "matmul", "sigmoid", "split", "t=0", "t=2", "layer 0", "LSTM"):
+        assert text in source, text
+    for gate in ("f", "i", "g", "o", "c", "h"):
+        assert f"label=\"{gate}\n" in source or f'label="{gate}\\n' in source, gate
+
+
+def test_same_graph_same_dot_text():
+    assert draw_graph(small_lstm_loss()[1]).source == draw_graph(small_lstm_loss()[1]).source
+
+
+def test_values_and_grads_in_labels():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True).named("x")
+    y = (x * x).sum()
+    y.backward()
+    source = draw_graph(y, show_values=True, show_grads=True).source
+    assert "mean 1.5" in source and "|grad| 4.47" in source
+
+
+def test_collapsed_view_draws_one_step():
+    lstm, loss = small_lstm_loss(seq_len=6)
+    full = draw_graph(loss, collapse=False).source
+    collapsed = draw_graph(loss, collapse=True).source
+    assert "t=5" in full and "t=5" not in collapsed
+    assert "one of T=6 steps" in collapsed and "t+1" in collapsed
+    assert collapsed.count("sigmoid") * 5 < full.count("sigmoid")
+
+
+def test_long_sequences_collapse_automatically_and_huge_graphs_are_refused():
+    lstm, loss = small_lstm_loss(seq_len=200)
+    assert "one of T=200 steps" in draw_graph(loss).source  # auto: too big to draw whole
+    with pytest.raises(ValueError, match="max_nodes=1500.*collapse=True"):
+        draw_graph(loss, collapse=False)
+    x = Tensor(np.ones(2), requires_grad=True)
+    y = x
+    for _ in range(2000):  # no time steps to collapse
+        y = y * 1.0
+    with pytest.raises(ValueError, match="more than max_nodes"):
+        draw_graph(y.sum())
+
+
+def test_user_names_are_escaped():
+    x = Tensor(np.ones(2), requires_grad=True).named('evil" -> x [color=red] \\ <b>')
+    source = draw_graph((x * 2).sum()).source
+    # the quote is escaped (it cannot end the label) and the backslash is doubled (kept literal)
+    assert 'label="evil\\" -> x [color=red] \\\\ <b>' in source
+    if shutil.which("dot"):
+        svg = __import__("subprocess").run(["dot", "-Tsvg"], input=source, capture_output=True, text=True).stdout
+        assert "evil&quot; &#45;&gt; x [color=red] \\ &lt;b&gt;" in svg
+
+
+def test_step_tensors_reads_gates_by_time():
+    lstm, loss = small_lstm_loss(seq_len=4)
+    forget = step_tensors(loss, "f")
+    assert len(forget) == 4 and all(t.shape == (1, 3) for t in forget)
+
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None and not __import__("os").environ.get("CI"),
+                               reason="Graphviz dot not installed (CI installs it and runs these)")
+
+
+@needs_dot
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF")])
+def test_render_formats(tmp_path, suffix, magic):
+    lstm, loss = small_lstm_loss()
+    path = render(draw_graph(loss, params=lstm), tmp_path / f"graph{suffix}")
+    assert open(path, "rb").read(5).startswith(magic[:4])
+
+
+@needs_dot
+def test_cli_graph_writes_svg(tmp_path):
+    out = tmp_path / "step.svg"
+    assert tl.cli.main(["graph", "-o", str(out), "--collapse"]) == 0
+    assert b"<svg" in out.read_bytes()
+
+
+def test_without_dot_the_error_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    lstm, loss = small_lstm_loss()
+    dot = draw_graph(loss)
+    assert dot.source.startswith("digraph")
+    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+        render(dot, tmp_path / "g.svg")
+    assert not list(tmp_path.iterdir())
+    render(dot, tmp_path / "g.dot")  # the DOT text needs no Graphviz
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+def test_plots_of_gates_and_gradient_norms():
+    pytest.importorskip("matplotlib")
+    from tinygrad_lstm.train import SequenceModel
+    from tinygrad_lstm.viz import plots
+    task = tl.tasks.make("adding", seq_len=40)
+    inputs, targets = task.sample(8, np.random.default_rng(0))
+    norms = {}
+    for kind in ("rnn", "lstm"):
+        tl.manual_seed(0)
+        norms[kind] = plots.gradient_norms(task, SequenceModel(task, kind=kind, hidden=16), inputs, targets)
+    assert norms["rnn"].shape == (40,)
+    # the vanishing gradient, measured: 40 steps back the RNN's gradient is far smaller than the LSTM's
+    assert norms["rnn"][0] / norms["rnn"][-1] < 1e-3 * norms["lstm"][0] / norms["lstm"][-1]
+    assert plots.plot_gradient_norms(norms) is not None
+    context = tl.tasks.make("context")
+    gates = plots.gate_activations(SequenceModel(context), context.sample(1, np.random.default_rng(0))[0])
+    assert gates["f"].shape == (context.sample(1, np.random.default_rng(0))[0].shape[1], 32)
+    assert np.all((gates["f"] > 0) & (gates["f"] < 1))

@@ -1,0 +1,78 @@
+"""Pictures of what the recurrent layers do while they work (matplotlib, an optional extra).
+
+gate_activations: the LSTM's f, i, o at every step and unit, for one sequence.
+gradient_norms:   ||dL/dh_t|| for every step t: how much the loss at the end still
+                  depends on (and so can teach) the state t steps back. In a plain RNN it
+                  shrinks geometrically going back: the vanishing gradient; along the LSTM's
+                  cell state it can survive.
+"""
+
+import numpy as np
+
+from .graph import step_tensors
+
+
+def _pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("plots need matplotlib: pip install matplotlib "
+                          "(or pip install 'tinygrad_lstm[plots]')") from None
+    return plt
+
+
+def gate_activations(model, inputs, gates=("f", "i", "o")):
+    """{gate: array (T, H)} for the first sequence of inputs, from model's first LSTM layer."""
+    model.eval()
+    try:
+        outputs = model(inputs[:1])
+    finally:
+        model.train()
+    return {g: np.stack([t.numpy()[0] for t in step_tensors(outputs, g)]) for g in gates}
+
+
+def gradient_norms(task, model, inputs, targets):
+    """||dL/dh_t|| for each step t of the first recurrent layer, averaged over the batch."""
+    outputs = model(inputs)
+    states = [h.retain_grad() for h in step_tensors(outputs, "h")]
+    task.loss(outputs, targets).backward()
+    model.zero_grad()
+    return np.array([np.linalg.norm(h.grad.numpy(), axis=-1).mean() for h in states])
+
+
+def plot_gates(activations, words=None, title="LSTM gates"):
+    """Heatmaps, time x unit, one per gate. Returns the matplotlib Figure."""
+    plt = _pyplot()
+    names = list(activations)
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 0.22 * len(activations[names[0]]) + 1.6),
+                             sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        image = ax.imshow(activations[name], aspect="auto", cmap="viridis", vmin=0, vmax=1,
+                          interpolation="nearest")
+        ax.set_title({"f": "forget gate f (1 = keep)", "i": "input gate i (1 = write)",
+                      "o": "output gate o (1 = show)"}.get(name, name))
+        ax.set_xlabel("unit")
+    axes[0][0].set_ylabel("time step")
+    if words is not None:
+        axes[0][0].set_yticks(range(len(words)))
+        axes[0][0].set_yticklabels(words, fontsize=7)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_gradient_norms(norms, title="how far back the gradient reaches"):
+    """norms: {label: array over t}. One log-scale line each. Returns the Figure."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, values in norms.items():
+        ax.semilogy(np.arange(len(values)), values, label=label)
+    ax.set_xlabel("time step t (the loss is at the last step)")
+    ax.set_ylabel("mean ||dL/dh_t||")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig
