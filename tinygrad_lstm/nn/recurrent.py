@@ -80,7 +80,6 @@ def gru_step(x_gates, state, w_hh_t, b_hh):
 # ----- cells: one step, parameters of their own -------------------------------------------
 
 class _CellBase(Module):
-    n_gates = 1
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
         super().__init__()
@@ -107,33 +106,42 @@ class _CellBase(Module):
         return f"{self.input_size}, {self.hidden_size}"
 
 
-class RNNCell(_CellBase):
-    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh). Call: h = cell(x, h)."""
+class _RNNEquations:
     n_gates, n_states, fold_hidden_bias = 1, 1, True
-
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32):
-        _check_nonlinearity(nonlinearity)
-        self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, dtype)
 
     def _step(self, x_gates, state, w_hh_t, b_hh):
         return rnn_step(x_gates, state, w_hh_t, self.nonlinearity)
 
 
-class LSTMCell(_CellBase):
-    """One LSTM step with its own weights. Call: h, c = cell(x, (h, c))."""
+class _LSTMEquations:
     n_gates, n_states, fold_hidden_bias = 4, 2, True
 
     def _step(self, x_gates, state, w_hh_t, b_hh):
         return lstm_step(x_gates, state, w_hh_t)
 
 
-class GRUCell(_CellBase):
-    """One GRU step with its own weights. Call: h = cell(x, h)."""
-    n_gates, n_states, fold_hidden_bias = 3, 1, False
+class _GRUEquations:
+    n_gates, n_states, fold_hidden_bias = 3, 1, False  # b_hn sits inside r ⊙ (...): not foldable
 
     def _step(self, x_gates, state, w_hh_t, b_hh):
         return gru_step(x_gates, state, w_hh_t, b_hh)
+
+
+class RNNCell(_RNNEquations, _CellBase):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh). Call: h = cell(x, h)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32):
+        _check_nonlinearity(nonlinearity)
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, dtype)
+
+
+class LSTMCell(_LSTMEquations, _CellBase):
+    """One LSTM step with its own weights. Call: h, c = cell(x, (h, c))."""
+
+
+class GRUCell(_GRUEquations, _CellBase):
+    """One GRU step with its own weights. Call: h = cell(x, h)."""
 
 
 # ----- layers over whole sequences ----------------------------------------------------
@@ -146,9 +154,6 @@ class _RecurrentBase(Module):
     through time; its outputs (with dropout in training, except after the last layer)
     feed the next layer.
     """
-
-    n_gates = n_states = 1
-    fold_hidden_bias = True
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  dtype=np.float32):
@@ -211,7 +216,7 @@ class _RecurrentBase(Module):
         return f"{self.input_size}, {self.hidden_size}{extra}"
 
 
-class RNN(_RecurrentBase):
+class RNN(_RNNEquations, _RecurrentBase):
     """Elman RNN with tanh (or relu). Call: output, h_n = rnn(x, h0)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
@@ -220,24 +225,13 @@ class RNN(_RecurrentBase):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, dtype)
 
-    def _step(self, x_gates, state, w_hh_t, b_hh):
-        return rnn_step(x_gates, state, w_hh_t, self.nonlinearity)
 
-
-class LSTM(_RecurrentBase):
+class LSTM(_LSTMEquations, _RecurrentBase):
     """Call: output, (h_n, c_n) = lstm(x, (h0, c0)), shapes and semantics as torch.nn.LSTM."""
-    n_gates, n_states = 4, 2
-
-    def _step(self, x_gates, state, w_hh_t, b_hh):
-        return lstm_step(x_gates, state, w_hh_t)
 
 
-class GRU(_RecurrentBase):
+class GRU(_GRUEquations, _RecurrentBase):
     """Call: output, h_n = gru(x, h0), shapes and semantics as torch.nn.GRU."""
-    n_gates, n_states, fold_hidden_bias = 3, 1, False
-
-    def _step(self, x_gates, state, w_hh_t, b_hh):
-        return gru_step(x_gates, state, w_hh_t, b_hh)
 
 
 # ----- shared pieces --------------------------------------------------------------------
