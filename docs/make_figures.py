@@ -12,7 +12,6 @@ import os
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import numpy as np  # noqa: E402
 
 import tinygrad_lstm as tl  # noqa: E402
 from tinygrad_lstm.train import SequenceModel, held_out_stream, train  # noqa: E402

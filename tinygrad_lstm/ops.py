@@ -9,6 +9,7 @@ Everything else (mean, softmax, the losses, the LSTM) is composed from these.
 import numpy as np
 
 from .autograd import Function, ShapeError
+from .tensor import Tensor
 
 
 # ----- elementwise, two inputs ---------------------------------------------------------
@@ -248,8 +249,8 @@ class GetItem(Function):
 
     def forward(self, a, index):
         if isinstance(index, tuple):
-            index = tuple(i.data if hasattr(i, "_ctx") else i for i in index)  # a Tensor used as an index
-        elif hasattr(index, "_ctx"):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)  # a Tensor used as an index
+        elif isinstance(index, Tensor):
             index = index.data
         self.shape, self.dtype, self.index = a.shape, a.dtype, index
         try:
