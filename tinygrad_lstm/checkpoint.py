@@ -5,10 +5,10 @@ temporary file first and moved into place, so a crash never leaves half a checkp
 """
 
 import json
-import os
-import tempfile
 
 import numpy as np
+
+from .files import write_atomically
 
 _META_KEY = "__meta__"
 
@@ -25,17 +25,7 @@ def save(state, path, meta=None):
         arrays[name] = value
     if meta is not None:
         arrays[_META_KEY] = np.array(json.dumps(meta))  # raises here, before anything is written
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 def load(path):

@@ -9,10 +9,10 @@ without Graphviz's `dot` program; only rendering (render(), or display in Jupyte
 
 import os
 import shutil
-import tempfile
 
 import graphviz
 
+from ..files import write_atomically
 from ..nn.module import Module
 
 INSTALL_HINT = ("the Graphviz `dot` program is not installed; install it with "
@@ -118,17 +118,7 @@ def render(dot, path):
         if shutil.which("dot") is None:
             raise RuntimeError(INSTALL_HINT)
         data = dot.pipe(format=fmt)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return write_atomically(path, lambda f: f.write(data))
 
 
 # ----- walking the graph ----------------------------------------------------------------
@@ -288,8 +278,10 @@ def step_tensors(root, name, loop=0):
     Read off the graph by the names and scopes the layers give their ops."""
     tensors, functions = _walk(root)
     steps = _time_steps(functions)
-    loops = sorted({where for where, _ in steps.values()}, key=lambda w: min(
-        f.seq for f, (w2, _) in steps.items() if w2 == w))
+    first_seq = {}  # each loop's first op, to number the loops in the order they ran
+    for fn, (where, _) in steps.items():
+        first_seq[where] = min(first_seq.get(where, fn.seq), fn.seq)
+    loops = sorted(first_seq, key=first_seq.get)
     if not loops:
         raise ValueError("step_tensors: no time steps in this graph (was it made by an RNN/LSTM/GRU layer?)")
     found = {}
