@@ -24,20 +24,24 @@ from numpy_lstm import lstm_forward_backward  # noqa: E402
 SIZES = {"tiny": (1, 8, 16, 20), "small": (16, 32, 64, 50), "medium": (32, 128, 256, 100)}  # B, I, H, T
 
 
-def best_time(fn, repeat, inner):
-    fn()  # warm up
-    best = float("inf")
+def best_times(fns, repeat, inner):
+    """The best time per call of each function, taking turns: this machine's speed drifts,
+    and measuring them side by side, round after round, keeps the ratios fair."""
+    for fn in fns:
+        fn()  # warm up
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        best = min(best, (time.perf_counter() - start) / inner)
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            best[k] = min(best[k], (time.perf_counter() - start) / inner)
     return best
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     args = parser.parse_args()
     try:
@@ -75,10 +79,7 @@ def main():
         for p, g in zip(lstm.parameters(), ref_grads):
             assert np.allclose(p.grad.numpy(), g, atol=1e-5), "reference LSTM disagrees with tinygrad_lstm"
 
-        inner = max(1, int(0.2 / max(best_time(numpy_step, 1, 1), 1e-4)))
-        t_numpy = best_time(numpy_step, args.repeat, inner)
-        t_ours = best_time(ours, args.repeat, inner)
-        t_torch = None
+        steps = [numpy_step, ours]
         if torch is not None:
             module = torch.nn.LSTM(I, H)
             xt, yt = torch.tensor(x), torch.tensor(target)
@@ -87,7 +88,9 @@ def main():
                 module.zero_grad()
                 out, _ = module(xt)
                 torch.nn.functional.mse_loss(out, yt).backward()
-            t_torch = best_time(torch_step, args.repeat, inner)
+            steps.append(torch_step)
+        inner = max(1, int(0.1 / max(best_times([numpy_step], 1, 1)[0], 1e-4)))
+        t_numpy, t_ours, t_torch = (best_times(steps, args.repeat, inner) + [None])[:3]
         torch_ms = f"{t_torch * 1e3:9.2f}" if t_torch else f"{'-':>9s}"
         vs_torch = f"{t_ours / t_torch:10.2f}x" if t_torch else f"{'-':>11s}"
         print(f"{name:8s} {f'{B},{I},{H},{T}':16s} {t_numpy * 1e3:9.2f} {t_ours * 1e3:9.2f} {torch_ms} "

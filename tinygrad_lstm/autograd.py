@@ -26,7 +26,7 @@ class ShapeError(ValueError):
 
 
 _grad_enabled = True
-_new_tensor = object.__new__
+_new_object = object.__new__
 _next_seq = itertools.count().__next__  # numbers recorded ops in the order they ran
 
 
@@ -79,8 +79,10 @@ class Function:
     backward, one per output, None for an output nothing used.
     """
 
+    # Set only when a graph is recorded: the input Tensors, the op's place in the order
+    # ops ran, and the scope it ran in. Slots: set once per op, they are cheaper than a dict.
+    __slots__ = ("parents", "seq", "scope", "__dict__")
     n_outputs = None  # set to the count by ops whose forward returns a tuple (even of one)
-    parents = ()  # the input Tensors, set only when a graph is recorded
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -124,18 +126,22 @@ class Function:
         if _grad_enabled:
             for t in inputs:
                 if t.requires_grad:
-                    fn.parents, fn.seq, fn.scope, record = inputs, _next_seq(), _scope, True
+                    fn.parents, fn.seq, fn.scope = inputs, _next_seq(), _scope
+                    record = True
                     break
         if type(out) is not tuple:
-            result = _new_tensor(Tensor)  # Tensor._make, inlined
-            result.data, result.requires_grad, result._ctx = out, record, fn if record else None
+            result = _new_object(Tensor)  # Tensor._make, inlined
+            if record:
+                result.data, result.requires_grad, result._ctx = out, True, fn
+            else:
+                result.data, result.requires_grad, result._ctx = out, False, None
             return result
         if not record:
             return tuple(Tensor._make(o) for o in out)
         fn.n_outputs, outputs = len(out), []
         for index, o in enumerate(out):
-            result = Tensor._make(o, True, fn)
-            result._index = index
+            result = _new_object(Tensor)
+            result.data, result.requires_grad, result._ctx, result._index = o, True, fn, index
             outputs.append(result)
         return tuple(outputs)
 
@@ -192,11 +198,18 @@ def backward(root, grad=None):
                 continue
             if g.shape != parent.data.shape:
                 g = unbroadcast(g, parent.data.shape)
-            if parent._ctx is None or parent._retains_grad:
+            ctx = parent._ctx
+            if ctx is None or parent._retains_grad:
                 _sum_into(kept, parent, g, owned)
-                if parent._ctx is None:
+                if ctx is None:
                     continue
-            _add_pending(pending, queue, parent, g, owned)
+            if ctx.n_outputs is not None:
+                _add_to_output(pending, queue, parent, g)
+            elif ctx in pending:
+                _sum_into(pending, ctx, g, owned)
+            else:  # the first gradient to reach ctx's output: queue ctx
+                pending[ctx] = g
+                heappush(queue, (-ctx.seq, ctx))
     for tensor, g in kept.items():
         _accumulate(tensor, g)
 
@@ -204,15 +217,23 @@ def backward(root, grad=None):
 def _add_pending(pending, queue, tensor, g, owned):
     """Add g to the pending gradient of tensor; queue its Function the first time."""
     fn = tensor._ctx
+    if fn.n_outputs is not None:
+        _add_to_output(pending, queue, tensor, g)
+    elif fn in pending:
+        _sum_into(pending, fn, g, owned)
+    else:
+        pending[fn] = g
+        heappush(queue, (-fn.seq, fn))
+
+
+def _add_to_output(pending, queue, tensor, g):
+    """For ops with several outputs (split, unbind): one pending slot per output."""
+    fn = tensor._ctx
     if fn not in pending:
         heappush(queue, (-fn.seq, fn))
-        if fn.n_outputs is not None:
-            pending[fn] = [None] * fn.n_outputs
-    if fn.n_outputs is None:
-        _sum_into(pending, fn, g, owned)
-    else:  # one slot per output; rare enough to keep simple
-        slots, k = pending[fn], tensor._index
-        slots[k] = g if slots[k] is None else slots[k] + g
+        pending[fn] = [None] * fn.n_outputs
+    slots, k = pending[fn], tensor._index
+    slots[k] = g if slots[k] is None else slots[k] + g
 
 
 def _sum_into(store, key, g, owned):

@@ -15,12 +15,12 @@ import numpy as np
 
 
 class Tensor:
-    # The three fields every op touches live in slots (fast); the rarely set ones fall
-    # back to these class defaults until an instance sets its own.
-    __slots__ = ("data", "requires_grad", "_ctx", "__dict__", "__weakref__")
+    # The fields ops touch live in slots (fast; `_index` is set, and read, only for the
+    # outputs of ops with several); the rarely set ones fall back to these class defaults
+    # until an instance sets its own.
+    __slots__ = ("data", "requires_grad", "_ctx", "_index", "__dict__", "__weakref__")
     grad = None
     name = None
-    _index = 0
     _retains_grad = False
 
     # Makes numpy hand `ndarray * tensor` to Tensor.__rmul__ instead of looping itself.
