@@ -95,6 +95,23 @@ def test_matmul(shapes, seed):
     assert tl.gradcheck(lambda a, b: a @ b, [a, b])
 
 
+@given(shapes=matmul_shapes, seed=seeds, c_kind=st.sampled_from(["same", "row", "scalar", "bigger"]))
+def test_addmm(shapes, seed, c_kind):
+    rng = np.random.default_rng(seed)
+    a, b = leaf(rng, shapes[0]), leaf(rng, shapes[1])
+    product_shape = np.matmul(a.numpy(), b.numpy()).shape
+    c_shape = {"same": product_shape, "row": product_shape[-1:], "scalar": (),
+               "bigger": (2,) + product_shape}[c_kind]  # c broadcasts to a @ b, or a @ b to c
+    c = leaf(rng, c_shape)
+    np.testing.assert_allclose(tl.ops.addmm(c, a, b).numpy(), c.numpy() + a.numpy() @ b.numpy())
+    assert tl.gradcheck(tl.ops.addmm, [c, a, b])
+
+
+def test_addmm_names_the_shapes_that_do_not_fit():
+    with pytest.raises(tl.ShapeError, match=r"\(2, 5\)"):
+        tl.ops.addmm(Tensor(np.ones((2, 5))), Tensor(np.ones((3, 4))), Tensor(np.ones((4, 5))))
+
+
 def axis_for(shape):
     ndim = len(shape)
     if ndim == 0:

@@ -21,7 +21,7 @@ def small_lstm_loss(seq_len=3, seed=0):
 def test_labels_show_ops_shapes_parameter_names_and_gates():
     lstm, loss = small_lstm_loss()
     source = draw_graph(loss, params=lstm).source
-    for text in ("weight_hh_l0", "(12, 3)", "matmul", "sigmoid", "split", "t=0", "t=2", "layer 0", "LSTM"):
+    for text in ("weight_hh_l0", "(12, 3)", "addmatmul", "sigmoid", "split", "t=0", "t=2", "layer 0", "LSTM"):
         assert text in source, text
     for gate in ("f", "i", "g", "o", "c", "h"):
         assert f"label=\"{gate}\n" in source or f'label="{gate}\\n' in source, gate

@@ -6,9 +6,11 @@ output's broadcast shape: the engine sums it back to the input's shape (autograd
 Everything else (mean, softmax, the losses, the LSTM) is composed from these.
 """
 
+import functools
+
 import numpy as np
 
-from .autograd import Function, ShapeError
+from .autograd import Function, ShapeError, unbroadcast
 from .tensor import Tensor
 
 # Constants as 0-d arrays of the input's dtype. numpy combines an array with a 0-d array of
@@ -152,8 +154,11 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, grad):
+        return self.grads(grad, self.parents[0].requires_grad, self.parents[1].requires_grad)
+
+    def grads(self, grad, need_a, need_b):
+        """(dL/da, dL/db), each only where needed (None otherwise)."""
         a, b = self.a, self.b
-        need_a, need_b = self.parents[0].requires_grad, self.parents[1].requires_grad
         if b.ndim == 2:  # x @ W, the common case: a's leading axes are rows of one big matrix
             grad_a = np.dot(grad, b.T) if need_a else None
             grad_b = None
@@ -179,6 +184,36 @@ class MatMul(Function):
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
+
+
+class AddMatMul(MatMul):
+    """z = c + a @ b as one op (BLAS's gemm, torch's addmm): dL/dc = dL/dz, and a, b as in MatMul.
+
+    An RNN step adds its input's contribution to the hidden state's, x_gates + h @ U;
+    one op instead of two is one less node to record and walk back at every time step.
+    """
+
+    def forward(self, c, a, b):
+        out = super().forward(a, b)
+        self.product_shape = np.shape(out)
+        if c.dtype == out.dtype:
+            try:  # add c into the product, a fresh array, rather than make another
+                out += c
+                return out
+            except ValueError:  # c has more elements than a @ b: broadcasting needs a new array
+                pass
+        return c + out
+
+    def backward(self, grad):
+        _, a, b = self.parents
+        product_grad = grad  # where c was the bigger one, a @ b was copied along c's extra axes: sum them
+        if grad.shape != self.product_shape:
+            product_grad = unbroadcast(grad, self.product_shape)
+        return (grad,) + self.grads(product_grad, a.requires_grad, b.requires_grad)
+
+
+def addmm(c, a, b):
+    return AddMatMul.apply(c, a, b)
 
 
 # ----- reductions ----------------------------------------------------------------------
@@ -322,29 +357,42 @@ class Split(Function):
 
     def forward(self, a, sizes, axis):
         axis = _normalize_axis(axis, a.ndim, "split")
-        n = a.shape[axis]
-        if isinstance(sizes, (int, np.integer)):
-            if sizes <= 0:
-                raise ShapeError(f"split: piece size must be positive, got {sizes}")
-            sizes = [sizes] * (n // sizes) + ([n % sizes] if n % sizes else [])
-        elif sum(sizes) != n:
-            raise ShapeError(f"split: sizes {list(sizes)} add up to {sum(sizes)}, but axis {axis} of {a.shape} has {n}")
-        # plain slicing (views, no copies); np.split does the same more slowly
-        before, start, self.slices = (slice(None),) * axis, 0, []
-        for size in sizes:
-            self.slices.append(before + (slice(start, start + size),))
-            start += size
+        if not isinstance(sizes, (int, np.integer)):
+            sizes = tuple(sizes)
+        self.slices = _split_slices(a.shape, sizes, axis)
         self.axis, self.shape, self.dtype = axis, a.shape, a.dtype
-        return tuple([a[where] for where in self.slices])
+        return tuple([a[where] for where in self.slices])  # plain slicing: views, no copies
 
     def backward(self, grads):
-        if all(g is not None for g in grads):
+        for g in grads:
+            if g is None:
+                break
+        else:  # every piece has a gradient
             return (np.concatenate(grads, axis=self.axis),)
         full = np.zeros(self.shape, self.dtype)
         for where, g in zip(self.slices, grads):
             if g is not None:
                 full[where] = g
         return (full,)
+
+
+@functools.lru_cache(maxsize=256)
+def _split_slices(shape, sizes, axis):
+    """The index of each piece when `axis` of `shape` is cut into `sizes` (an int: pieces of
+    that size, the last one shorter). An LSTM splits the same shape at every time step, so
+    the answer is remembered."""
+    n = shape[axis]
+    if isinstance(sizes, (int, np.integer)):
+        if sizes <= 0:
+            raise ShapeError(f"split: piece size must be positive, got {sizes}")
+        sizes = [sizes] * (n // sizes) + ([n % sizes] if n % sizes else [])
+    elif sum(sizes) != n:
+        raise ShapeError(f"split: sizes {list(sizes)} add up to {sum(sizes)}, but axis {axis} of {shape} has {n}")
+    before, start, slices = (slice(None),) * axis, 0, []
+    for size in sizes:
+        slices.append(before + (slice(start, start + size),))
+        start += size
+    return tuple(slices)
 
 
 class Unbind(Function):
@@ -385,3 +433,4 @@ def concat(tensors, axis=0):
 
 def stack(tensors, axis=0):
     return Stack.apply(*tensors, axis=axis)
+

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import random
 from ..autograd import ShapeError, scope
-from ..ops import stack
+from ..ops import addmm, stack
 from ..tensor import Tensor, as_tensor
 from .layers import _check_sizes, dropout
 from .module import Module, uniform
@@ -36,7 +36,7 @@ def lstm_step(x_gates, state, w_hh_t):
         h_t = o_t ⊙ tanh(C_t)
     """
     h, c = state
-    gates = x_gates + h @ w_hh_t  # all four pre-activations in one matmul: (B, 4H)
+    gates = addmm(x_gates, h, w_hh_t)  # x_gates + h @ U: all four pre-activations, (B, 4H)
     i, f, g, o = gates.split(h.shape[-1], axis=-1)  # torch's order: i, f, g, o
     i = i.sigmoid().named("i")
     f = f.sigmoid().named("f")
@@ -50,7 +50,7 @@ def lstm_step(x_gates, state, w_hh_t):
 def rnn_step(x_gates, state, w_hh_t, nonlinearity="tanh"):
     """h_t = tanh(W x_t + U h_{t-1} + b): one memory, rewritten in full at every step."""
     (h,) = state
-    pre = x_gates + h @ w_hh_t
+    pre = addmm(x_gates, h, w_hh_t)  # x_gates + h @ U
     h = pre.tanh() if nonlinearity == "tanh" else pre.relu()
     return (h.named("h"),)
 
