@@ -2,7 +2,7 @@
 
 tinygrad_lstm's nn.LSTM against a hand-written NumPy LSTM with manual BPTT
 (benchmarks/numpy_lstm.py) and torch.nn.LSTM when installed, all in this run, float32,
-one thread.   python benchmarks/lstm_step.py [--repeat 5]
+one thread.   python benchmarks/lstm_step.py [--repeat 10]
 """
 
 import os
@@ -12,7 +12,6 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # be
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -20,23 +19,9 @@ import tinygrad_lstm as tl  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from numpy_lstm import lstm_forward_backward  # noqa: E402
+from timing import best_times  # noqa: E402
 
 SIZES = {"tiny": (1, 8, 16, 20), "small": (16, 32, 64, 50), "medium": (32, 128, 256, 100)}  # B, I, H, T
-
-
-def best_times(fns, repeat, inner):
-    """The best time per call of each function, taking turns: this machine's speed drifts,
-    and measuring them side by side, round after round, keeps the ratios fair."""
-    for fn in fns:
-        fn()  # warm up
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for k, fn in enumerate(fns):
-            start = time.perf_counter()
-            for _ in range(inner):
-                fn()
-            best[k] = min(best[k], (time.perf_counter() - start) / inner)
-    return best
 
 
 def main():

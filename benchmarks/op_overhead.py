@@ -2,15 +2,19 @@
 
 Prints microseconds per op for tinygrad_lstm, for raw numpy doing the same forward math
 (the floor: what the arithmetic itself costs), and for PyTorch when it is installed,
-all measured in this run.   python benchmarks/op_overhead.py [--ops 10000] [--repeat 5]
+all measured in this run.   python benchmarks/op_overhead.py [--ops 10000] [--repeat 10]
 """
 
 import argparse
-import time
+import os
+import sys
 
 import numpy as np
 
 import tinygrad_lstm as tl
+
+sys.path.insert(0, os.path.dirname(__file__))
+from timing import best_times  # noqa: E402
 
 # One link of the chain: four ops, the elementwise kinds an LSTM step uses.
 OPS_PER_LINK = 4
@@ -40,32 +44,26 @@ def chain_torch(torch, n_links, x0, w):
     h.sum().backward()
 
 
-def best_time(fn, repeat):
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
     n_links = args.ops // OPS_PER_LINK
     n_ops = n_links * OPS_PER_LINK
     rng = np.random.default_rng(0)
     x0, w = rng.standard_normal(4).astype(np.float32), rng.standard_normal(4).astype(np.float32)
 
-    rows = [("numpy, forward only (floor)", best_time(lambda: chain_numpy(n_links, x0, w), args.repeat)),
-            ("tinygrad_lstm, forward + backward", best_time(lambda: chain_tinygrad(n_links, x0, w), args.repeat))]
+    contenders = {"numpy, forward only (floor)": lambda: chain_numpy(n_links, x0, w),
+                  "tinygrad_lstm, forward + backward": lambda: chain_tinygrad(n_links, x0, w)}
     try:
         import torch
         torch.set_num_threads(1)
-        rows.append(("torch, forward + backward", best_time(lambda: chain_torch(torch, n_links, x0, w), args.repeat)))
+        contenders["torch, forward + backward"] = lambda: chain_torch(torch, n_links, x0, w)
     except ImportError:
+        torch = None
+    rows = list(zip(contenders, best_times(list(contenders.values()), args.repeat)))
+    if torch is None:
         rows.append(("torch, forward + backward", None))
 
     print(f"chain of {n_ops} ops on shape (4,), best of {args.repeat}")
