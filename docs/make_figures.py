@@ -14,7 +14,8 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 
 import tinygrad_lstm as tl  # noqa: E402
-from tinygrad_lstm.train import SequenceModel, held_out_stream, train  # noqa: E402
+from tinygrad_lstm.cli import DEFAULTS  # noqa: E402
+from tinygrad_lstm.train import SequenceModel, evaluate, held_out_stream, train  # noqa: E402
 from tinygrad_lstm.viz import lstm_training_step_graph, plots, render  # noqa: E402
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
@@ -25,10 +26,12 @@ def main():
     render(lstm_training_step_graph(seq_len=3), os.path.join(HERE, "lstm_step.svg"))
     render(lstm_training_step_graph(seq_len=20, collapse=True), os.path.join(HERE, "lstm_step_collapsed.svg"))
 
-    context = tl.tasks.make("context", seq_len=2)
+    settings = DEFAULTS["context"]  # the model `tinygrad-lstm demo` trains
+    context = tl.tasks.make("context", seq_len=settings["seq_len"])
     tl.manual_seed(0)
-    model = SequenceModel(context, hidden=64)
-    train(context, model, steps=8000, lr=5e-3, seed=0)
+    model = SequenceModel(context, hidden=settings["hidden"], embedding=settings["embedding"])
+    train(context, model, steps=settings["steps"], lr=settings["lr"], seed=0)
+    print(f"context task: {evaluate(context, model)['accuracy']:.1%} of held-out sentences right")
     inputs, _ = context.sample(1, held_out_stream(7))
     fig = plots.plot_gates(plots.gate_activations(model, inputs), words=context.decode(inputs[0]).split(),
                            title="LSTM gates on a held-out sentence (trained on the context task)")

@@ -24,7 +24,10 @@ from .train import RECURRENT, SequenceModel, evaluate, held_out_stream, predict,
 DEFAULTS = {
     "adding": dict(seq_len=100, steps=1500, lr=1e-2, hidden=32),
     "copy": dict(seq_len=10, steps=3000, lr=1e-2, hidden=64),
-    "context": dict(seq_len=2, steps=8000, lr=5e-3, hidden=64),
+    # Binding names to jobs is hard to find: training sits at "one of the two mentioned jobs"
+    # (loss ln 2) until it does. With 128 hidden units and 32-wide embeddings, seeds 0-3 all
+    # found it within 5000 steps (95-100% held out); with 64 and 16, some were still stuck at 8000.
+    "context": dict(seq_len=2, steps=6000, lr=5e-3, hidden=128, embedding=32),
     "sine": dict(seq_len=50, steps=1000, lr=1e-2, hidden=32),
 }
 
@@ -96,7 +99,7 @@ def run_train(args):
     task = tasks.make(args.task, seq_len=settings["seq_len"])
     checkpoint = args.checkpoint or os.path.join("runs", f"{args.task}-{args.model}.npz")
     manual_seed(args.seed)
-    model = SequenceModel(task, kind=args.model, hidden=settings["hidden"], num_layers=args.layers)
+    model = _make_model(task, args.model, settings, args.layers)
     print(f"training {args.model} (hidden {settings['hidden']}, layers {args.layers}) on {args.task} "
           f"(seq-len {settings['seq_len']}) for {settings['steps']} steps, lr {settings['lr']}, seed {args.seed}")
     start = time.perf_counter()
@@ -113,12 +116,13 @@ def run_train(args):
 
 
 def run_demo(args):
-    task = tasks.make("context", seq_len=DEFAULTS["context"]["seq_len"])
+    settings = DEFAULTS["context"]
+    task = tasks.make("context", seq_len=settings["seq_len"])
     manual_seed(args.seed)
-    model = SequenceModel(task, kind="lstm", hidden=DEFAULTS["context"]["hidden"])
+    model = _make_model(task, "lstm", settings)
     print("The tutorial's claim: an LSTM keeps context that a plain RNN forgets. Here it learns to answer")
     print("'what does X do ?' from facts given a dozen words earlier.\n")
-    train(task, model, steps=args.steps, lr=DEFAULTS["context"]["lr"], seed=args.seed,
+    train(task, model, steps=args.steps, lr=settings["lr"], seed=args.seed,
           progress=None if args.no_progress else sys.stderr)
     _report(task, evaluate(task, model, seed=args.seed))
     inputs, targets = task.sample(5, held_out_stream(args.seed + 1))
@@ -135,6 +139,11 @@ def run_graph(args):
     dot = lstm_training_step_graph(seq_len=args.seq_len, hidden=args.hidden, collapse=args.collapse)
     print(f"graph written to {render(dot, args.output)}")
     return 0
+
+
+def _make_model(task, kind, settings, num_layers=1):
+    sizes = {k: settings[k] for k in ("hidden", "embedding") if k in settings}
+    return SequenceModel(task, kind=kind, num_layers=num_layers, **sizes)
 
 
 def _report(task, metrics):
