@@ -203,13 +203,7 @@ def backward(root, grad=None):
                 _sum_into(kept, parent, g, owned)
                 if ctx is None:
                     continue
-            if ctx.n_outputs is not None:
-                _add_to_output(pending, queue, parent, g)
-            elif ctx in pending:
-                _sum_into(pending, ctx, g, owned)
-            else:  # the first gradient to reach ctx's output: queue ctx
-                pending[ctx] = g
-                heappush(queue, (-ctx.seq, ctx))
+            _add_pending(pending, queue, parent, g, owned)
     for tensor, g in kept.items():
         _accumulate(tensor, g)
 
