@@ -360,16 +360,13 @@ class Split(Function):
     def forward(self, a, sizes, axis):
         axis = _normalize_axis(axis, a.ndim, "split")
         if not isinstance(sizes, (int, np.integer)):
-            sizes = tuple(sizes)
+            sizes = tuple(sizes)  # hashable, so the slices can be remembered
         self.slices = _split_slices(a.shape, sizes, axis)
         self.axis, self.shape, self.dtype = axis, a.shape, a.dtype
         return tuple([a[where] for where in self.slices])  # plain slicing: views, no copies
 
     def backward(self, grads):
-        for g in grads:
-            if g is None:
-                break
-        else:  # every piece has a gradient
+        if all(g is not None for g in grads):
             return (np.concatenate(grads, axis=self.axis),)
         full = np.zeros(self.shape, self.dtype)
         for where, g in zip(self.slices, grads):
@@ -435,4 +432,3 @@ def concat(tensors, axis=0):
 
 def stack(tensors, axis=0):
     return Stack.apply(*tensors, axis=axis)
-
