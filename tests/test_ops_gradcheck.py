@@ -81,6 +81,17 @@ def test_scalar_constants_keep_float32():
         assert result.dtype == np.float32
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_sigmoid_and_tanh_keep_the_dtype(dtype):
+    x = Tensor(np.linspace(-30, 30, 7).astype(dtype), requires_grad=True)
+    y = x.sigmoid() * x.tanh()
+    y.sum().backward()
+    assert y.dtype == dtype and x.grad.dtype == dtype
+    exact = 1 / (1 + np.exp(-x.numpy().astype(np.float64)))
+    tolerance = 1e-3 if dtype == np.float16 else 1e-6  # float16 resolves 1/2048 near 1
+    np.testing.assert_allclose(x.sigmoid().numpy(), exact, rtol=tolerance, atol=tolerance)
+
+
 matmul_shapes = st.sampled_from([
     ((3, 4), (4, 5)), ((1, 4), (4, 1)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)),
     ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4,)),
