@@ -75,7 +75,9 @@ def main():
                 torch.nn.functional.mse_loss(out, yt).backward()
             steps.append(torch_step)
         inner = max(1, int(0.1 / max(best_times([numpy_step], 1, 1)[0], 1e-4)))
-        t_numpy, t_ours, t_torch = (best_times(steps, args.repeat, inner) + [None])[:3]
+        times = best_times(steps, args.repeat, inner)
+        t_numpy, t_ours = times[:2]
+        t_torch = times[2] if torch is not None else None
         torch_ms = f"{t_torch * 1e3:9.2f}" if t_torch else f"{'-':>9s}"
         vs_torch = f"{t_ours / t_torch:10.2f}x" if t_torch else f"{'-':>11s}"
         print(f"{name:8s} {f'{B},{I},{H},{T}':16s} {t_numpy * 1e3:9.2f} {t_ours * 1e3:9.2f} {torch_ms} "
