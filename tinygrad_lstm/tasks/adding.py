@@ -12,7 +12,7 @@ noise: the long-memory test a plain RNN fails.
 import numpy as np
 
 from ..functional import mse_loss
-from .base import Task, check_positive
+from .base import Task, check_seq_len
 
 TOLERANCE = 0.04
 
@@ -25,9 +25,7 @@ class Adding(Task):
     metric = "accuracy"
 
     def __init__(self, seq_len=100):
-        check_positive("adding", seq_len=seq_len)
-        if seq_len < 2:
-            raise ValueError(f"adding: seq_len must be at least 2 (one marker per half), got {seq_len}")
+        check_seq_len("adding", seq_len, 2, "one marker per half")
         self.seq_len = seq_len
 
     def sample(self, n, rng):

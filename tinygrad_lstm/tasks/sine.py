@@ -8,7 +8,7 @@ has read so far. Scored by mean squared error over the second half of each seque
 import numpy as np
 
 from ..functional import mse_loss
-from .base import Task, check_positive
+from .base import Task, check_seq_len
 
 
 class Sine(Task):
@@ -19,9 +19,7 @@ class Sine(Task):
     metric = "mse"
 
     def __init__(self, seq_len=50):
-        check_positive("sine", seq_len=seq_len)
-        if seq_len < 4:
-            raise ValueError(f"sine: seq_len must be at least 4, got {seq_len}")
+        check_seq_len("sine", seq_len, 4)
         self.seq_len = seq_len
 
     def sample(self, n, rng):
