@@ -90,10 +90,6 @@ class Function:
     def backward(self, grad):
         raise NotImplementedError
 
-    @property
-    def needs_input_grad(self):
-        return tuple(p.requires_grad for p in self.parents)
-
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors (numbers become constants); record it if any input needs grad.
@@ -131,10 +127,7 @@ class Function:
                     break
         if type(out) is not tuple:
             result = _new_object(Tensor)  # Tensor._make, inlined
-            if record:
-                result.data, result.requires_grad, result._ctx = out, True, fn
-            else:
-                result.data, result.requires_grad, result._ctx = out, False, None
+            result.data, result.requires_grad, result._ctx = out, record, fn if record else None
             return result
         if not record:
             return tuple(Tensor._make(o) for o in out)
