@@ -127,6 +127,23 @@ def test_retain_grad_keeps_intermediate_gradient():
     np.testing.assert_allclose(h.grad.numpy(), 2 * np.tanh(x.numpy()))
 
 
+def test_backward_from_a_leaf_a_retained_root_and_a_split_piece():
+    leaf = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    leaf.backward(np.array([3.0, 4.0]))  # d(leaf)/d(leaf) = 1: the grad passed in, copied
+    np.testing.assert_allclose(leaf.grad.numpy(), [3.0, 4.0])
+
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    root = (x * x).sum().retain_grad()
+    root.backward()
+    np.testing.assert_allclose(root.grad.numpy(), 1.0)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy())
+
+    x.grad = None
+    first, rest = (x * 3).split([1, 2])  # the root is one output of an op with several
+    rest.backward(np.array([1.0, 10.0]))
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 3.0, 30.0])
+
+
 def test_inputs_that_need_no_grad_get_none():
     x = Tensor(np.ones(2), requires_grad=True)
     c = Tensor(np.ones(2))

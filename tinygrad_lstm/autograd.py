@@ -169,11 +169,6 @@ def backward(root, grad=None):
         if grad.shape != root.shape:
             raise ShapeError(f"backward(): grad has shape {grad.shape}, the tensor has shape {root.shape}")
 
-    if root._ctx is None:  # a leaf is its own whole graph
-        _accumulate(root, grad)
-        return
-    if root._retains_grad:
-        _accumulate(root, grad)
     # pending[fn] is dL/d(output of fn) summed over every use seen so far (a list, one
     # per output, for ops with several outputs); kept[t] the same for the tensors whose
     # .grad is kept: leaves, and others marked with retain_grad().
@@ -181,12 +176,19 @@ def backward(root, grad=None):
     # Order: a Function may run backward only when every Function that used its output
     # has. Ops are recorded in the order they ran, so an op's inputs always have smaller
     # sequence numbers than the op: taking the largest pending number first is enough.
-    pending, kept, owned = {}, {}, set()
-    queue = []  # a heap of (-seq, fn): the most recent op first
-    _add_pending(pending, queue, root, grad, owned)
+    # The walk starts at a _Seed, an op that "used" the root and hands it `grad`, so the
+    # root goes through the same steps as every other tensor (a leaf, retain_grad, ...).
+    seed = _Seed()
+    seed.parents, seed.seq = (root,), _next_seq()
+    pending, kept, owned = {seed: grad}, {}, set()
+    queue = [(-seed.seq, seed)]  # a heap of (-seq, fn): the most recent op first
     while queue:
         fn = heappop(queue)[1]
-        for parent, g in zip(fn.parents, fn.backward(pending.pop(fn))):
+        grads = fn.backward(pending.pop(fn))
+        k = -1
+        for parent in fn.parents:  # (indexing grads is cheaper than zip for one or two)
+            k += 1
+            g = grads[k]
             if g is None or not parent.requires_grad:
                 continue
             if g.shape != parent.data.shape:
@@ -196,21 +198,20 @@ def backward(root, grad=None):
                 _sum_into(kept, parent, g, owned)
                 if ctx is None:
                     continue
-            _add_pending(pending, queue, parent, g, owned)
+            if ctx.n_outputs is not None:
+                _add_to_output(pending, queue, parent, g)
+            elif ctx in pending:
+                _sum_into(pending, ctx, g, owned)
+            else:  # the first gradient to reach ctx: it now waits its turn
+                pending[ctx] = g
+                heappush(queue, (-ctx.seq, ctx))
     for tensor, g in kept.items():
         _accumulate(tensor, g)
 
 
-def _add_pending(pending, queue, tensor, g, owned):
-    """Add g to the pending gradient of tensor; queue its Function the first time."""
-    fn = tensor._ctx
-    if fn.n_outputs is not None:
-        _add_to_output(pending, queue, tensor, g)
-    elif fn in pending:
-        _sum_into(pending, fn, g, owned)
-    else:
-        pending[fn] = g
-        heappush(queue, (-fn.seq, fn))
+class _Seed(Function):  # the start of backward: hands the root its gradient, dL/d(root) = grad
+    def backward(self, grad):
+        return (grad,)
 
 
 def _add_to_output(pending, queue, tensor, g):
