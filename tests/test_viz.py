@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lstm as tl
-from tinygrad_lstm import Tensor
+from tinygrad_lstm import Tensor, cli
 from tinygrad_lstm.viz import draw_graph, render, step_tensors
 
 
@@ -36,7 +36,15 @@ def test_values_and_grads_in_labels():
     y = (x * x).sum()
     y.backward()
     source = draw_graph(y, show_values=True, show_grads=True).source
-    assert "mean 1.5" in source and "|grad| 4.47" in source
+    assert "mean 1.5" in source and "|grad| 4.47" in source  # x: its mean, and the norm of [2, 4]
+    assert "value 5" in source  # y = 1 + 4, one number: shown as it is
+
+
+def test_one_number_shows_its_value_and_signed_grad():
+    w = Tensor(np.array(-0.5), requires_grad=True).named("w")
+    (w * 3.0).backward()
+    source = draw_graph(w * 3.0, show_values=True, show_grads=True).source
+    assert "value -0.5" in source and "grad 3" in source and "|grad|" not in source
 
 
 def test_collapsed_view_draws_one_step():
@@ -92,7 +100,7 @@ def test_render_formats(tmp_path, suffix, magic):
 @needs_dot
 def test_cli_graph_writes_svg(tmp_path):
     out = tmp_path / "step.svg"
-    assert tl.cli.main(["graph", "-o", str(out), "--collapse"]) == 0
+    assert cli.main(["graph", "-o", str(out), "--collapse"]) == 0
     assert b"<svg" in out.read_bytes()
 
 

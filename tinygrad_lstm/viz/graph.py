@@ -222,12 +222,16 @@ def _tensor_label(t, param_name, show_values, show_grads):
     name = param_name or getattr(t, "name", None)
     shape = "(" + ", ".join(str(n) for n in t.shape) + ("," if len(t.shape) == 1 else "") + ")"
     lines = [graphviz.escape(str(name)) if name is not None else None, shape]
-    if show_values and t.data.size:
+    if show_values and t.data.size == 1:  # one number: the number itself
+        lines.append(f"value {t.data.item():.3g}")
+    elif show_values and t.data.size:
         d = t.data
         lines.append(f"mean {d.mean():.3g} std {d.std():.3g}")
         lines.append(f"min {d.min():.3g} max {d.max():.3g}")
     if show_grads and t.grad is not None:
-        lines.append(f"|grad| {float((t.grad.data.astype('float64') ** 2).sum() ** 0.5):.3g}")
+        g = t.grad.data
+        lines.append(f"grad {g.item():.3g}" if g.size == 1 else
+                     f"|grad| {float((g.astype('float64') ** 2).sum() ** 0.5):.3g}")
     return "\n".join(line for line in lines if line is not None)
 
 
