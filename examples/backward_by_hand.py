@@ -19,7 +19,7 @@ def recorded_ops(root):
     """The ops behind root, newest first: the order backward() runs them in."""
     found, todo = {}, [root]
     while todo:
-        fn = todo.pop()._ctx
+        fn = todo.pop().grad_fn
         if fn is not None and fn not in found:
             found[fn] = True
             todo.extend(fn.parents)
@@ -29,7 +29,9 @@ def recorded_ops(root):
 def describe(t):
     if t.name:
         return t.name
-    return f"{type(t._ctx).__name__}'s output" if t._ctx is not None else "a constant"
+    if t.grad_fn is not None:
+        return f"{type(t.grad_fn).__name__}'s output"
+    return "an input" if t.requires_grad else "a constant"
 
 
 def main(graph=None):
