@@ -17,11 +17,11 @@ from tinygrad_lstm import Tensor
 
 def recorded_ops(root):
     """The ops behind root, newest first: the order backward() runs them in."""
-    found, todo = {}, [root]
+    found, todo = set(), [root]
     while todo:
         fn = todo.pop().grad_fn
         if fn is not None and fn not in found:
-            found[fn] = True
+            found.add(fn)
             todo.extend(fn.parents)
     return sorted(found, key=lambda fn: -fn.seq)
 
