@@ -165,7 +165,7 @@ def backward(root, grad=None):
                                f"grad of shape {root.shape}")
         grad = np.ones_like(root.data)
     else:
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
+        grad = np.asarray(grad, dtype=root.data.dtype)  # a Tensor gives its data (Tensor.__array__)
         if grad.shape != root.shape:
             raise ShapeError(f"backward(): grad has shape {grad.shape}, the tensor has shape {root.shape}")
 

@@ -8,7 +8,8 @@ against a (B,) target would silently compare every pair), naming both shapes.
 import numpy as np
 
 from .autograd import ShapeError
-from .tensor import Tensor, as_tensor
+from .checks import as_indices
+from .tensor import as_tensor
 
 
 def log_softmax(x, axis=-1):
@@ -45,15 +46,11 @@ def cross_entropy(logits, target):
     """Softmax cross-entropy: mean over rows of -log softmax(logits)[row, target[row]].
 
     logits (N, C) scores; target (N,) class indices in [0, C)."""
-    target = np.asarray(target.numpy() if isinstance(target, Tensor) else target)
+    target = np.asarray(target)
     if logits.ndim != 2 or target.shape != logits.shape[:1]:
         raise ShapeError(f"cross_entropy: expected logits (N, C) and target (N,), got {logits.shape} and "
                          f"{target.shape}")
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
-    if target.size and (target.min() < 0 or target.max() >= logits.shape[1]):
-        raise IndexError(f"cross_entropy: class indices must lie in [0, {logits.shape[1]}), "
-                         f"got values from {target.min()} to {target.max()}")
+    target = as_indices("cross_entropy", "target class indices", target, logits.shape[1])
     picked = log_softmax(logits, axis=1)[np.arange(len(target)), target]
     return -picked.mean()
 

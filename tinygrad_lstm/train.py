@@ -15,6 +15,7 @@ import numpy as np
 
 from . import nn, optim
 from .autograd import no_grad
+from .checks import check_positive_ints
 from .random import manual_seed
 from .tensor import Tensor
 
@@ -60,8 +61,7 @@ def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, pro
     """Adam on fresh batches; gradients clipped to norm `clip`. Returns [(step, loss)] every log_every steps.
 
     progress: False, or a file (e.g. sys.stderr) for a progress bar (tqdm when installed)."""
-    if not isinstance(steps, (int, np.integer)) or steps <= 0:
-        raise ValueError(f"train: steps must be a positive integer, got {steps!r}")
+    check_positive_ints("train", steps=steps)
     rng = training_stream(seed)
     manual_seed(seed)  # dropout, if any, repeats too
     optimizer = optim.Adam(model.parameters(), lr=lr)

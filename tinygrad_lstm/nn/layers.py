@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import random
 from ..autograd import ShapeError
-from ..tensor import Tensor
+from ..checks import as_indices, check_positive_ints
 from .module import Module, Parameter, uniform
 
 
@@ -15,7 +15,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
         super().__init__()
-        _check_sizes("Linear", in_features=in_features, out_features=out_features)
+        check_positive_ints("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features)
         rng = random.generator()
@@ -37,18 +37,12 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, dtype=np.float32):
         super().__init__()
-        _check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
+        check_positive_ints("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(random.generator().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
 
     def forward(self, indices):
-        indices = np.asarray(indices.numpy() if isinstance(indices, Tensor) else indices)
-        if indices.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: indices must be integers, got dtype {indices.dtype}")
-        if indices.size and (indices.min() < 0 or indices.max() >= self.num_embeddings):
-            raise IndexError(f"Embedding: indices must lie in [0, {self.num_embeddings}), "
-                             f"got values from {indices.min()} to {indices.max()}")
-        return self.weight[indices]
+        return self.weight[as_indices("Embedding", "indices", indices, self.num_embeddings)]
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
@@ -74,8 +68,3 @@ def dropout(x, p, training):
     keep = random.generator().random(x.shape) >= p
     return x * (keep / (1 - p)).astype(x.dtype)
 
-
-def _check_sizes(layer, **sizes):
-    for name, value in sizes.items():
-        if not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")

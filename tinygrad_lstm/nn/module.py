@@ -83,7 +83,7 @@ class Module:
             problems.append(f"unexpected keys: {', '.join(unexpected)}")
         arrays = {}
         for name in sorted(set(params) & set(state)):
-            value = np.asarray(state[name].numpy() if isinstance(state[name], Tensor) else state[name])
+            value = np.asarray(state[name])  # an array, or a Tensor's data
             if value.dtype.kind not in "biuf":
                 problems.append(f"{name}: expected numbers, got dtype {value.dtype}")
             elif value.shape != params[name].shape:

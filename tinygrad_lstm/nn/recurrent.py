@@ -15,9 +15,10 @@ import numpy as np
 
 from .. import random
 from ..autograd import ShapeError, scope
+from ..checks import check_positive_ints
 from ..ops import addmm, stack
 from ..tensor import Tensor, as_tensor
-from .layers import _check_sizes, dropout
+from .layers import dropout
 from .module import Module, uniform
 
 
@@ -83,7 +84,7 @@ class _CellBase(Module):
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
         super().__init__()
-        _check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
+        check_positive_ints(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         _init_weights(self, "", input_size, hidden_size, self.n_gates, bias, dtype)
 
@@ -159,7 +160,7 @@ class _RecurrentBase(Module):
                  dtype=np.float32):
         super().__init__()
         name = type(self).__name__
-        _check_sizes(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+        check_positive_ints(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         if not 0 <= dropout < 1:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers

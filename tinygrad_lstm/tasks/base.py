@@ -8,6 +8,8 @@ count, how to score them, and what a model that learned nothing would score.
 
 import numpy as np
 
+from ..checks import check_positive_ints
+
 
 class Task:
     name = ""
@@ -46,15 +48,9 @@ class Task:
         return " ".join(self.vocab[i] for i in ids)
 
 
-def check_positive(task, **values):
-    for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{task}: {name} must be a positive integer, got {value!r}")
-
-
 def check_seq_len(task, seq_len, minimum, reason=None):
     """seq_len must be an integer of at least `minimum`; `reason` says why, in the message."""
-    check_positive(task, seq_len=seq_len)
+    check_positive_ints(task, seq_len=seq_len)
     if seq_len < minimum:
         why = f" ({reason})" if reason else ""
         raise ValueError(f"{task}: seq_len must be at least {minimum}{why}, got {seq_len}")

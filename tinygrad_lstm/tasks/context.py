@@ -10,7 +10,8 @@ both pairs in memory and pick the one the question asks for.
 import numpy as np
 
 from ..functional import cross_entropy
-from .base import Task, check_positive
+from ..checks import check_positive_ints
+from .base import Task
 
 NAMES = ("john", "mary", "ali", "yuki", "omar", "lena")
 JOBS = ("coder", "singer", "doctor", "farmer", "pilot", "baker")
@@ -34,7 +35,7 @@ class Context(Task):
         """seq_len: how many filler sentences stand between the facts and the question."""
         if not isinstance(seq_len, (int, np.integer)) or seq_len < 0:
             raise ValueError(f"context: seq_len (filler sentences) must be an integer >= 0, got {seq_len!r}")
-        check_positive("context", n_facts=n_facts)
+        check_positive_ints("context", n_facts=n_facts)
         if n_facts > len(NAMES):
             raise ValueError(f"context: at most {len(NAMES)} facts (one per name), got {n_facts}")
         self.n_fillers, self.n_facts = seq_len, n_facts

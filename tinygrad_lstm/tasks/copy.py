@@ -12,7 +12,8 @@ The symbols must be held, in order, across the whole gap.
 import numpy as np
 
 from ..functional import cross_entropy
-from .base import Task, check_positive
+from ..checks import check_positive_ints
+from .base import Task
 
 
 class Copy(Task):
@@ -22,7 +23,7 @@ class Copy(Task):
     metric = "accuracy"
 
     def __init__(self, seq_len=20, n_symbols=4, length=3):
-        check_positive("copy", seq_len=seq_len, n_symbols=n_symbols, length=length)
+        check_positive_ints("copy", seq_len=seq_len, n_symbols=n_symbols, length=length)
         self.gap, self.n_symbols, self.length = seq_len, n_symbols, length
         self.vocab = ("_", ":") + tuple(chr(ord("a") + k) for k in range(n_symbols))
         self.output_size = n_symbols

@@ -1,0 +1,21 @@
+"""Checks of arguments that layers, losses, tasks and training share: one mistake, one message."""
+
+import numpy as np
+
+
+def check_positive_ints(who, **values):
+    """Each value must be an integer (Python or numpy) above 0; the error names who and which."""
+    for name, value in values.items():
+        if not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
+
+
+def as_indices(who, what, indices, n):
+    """indices (array-like or Tensor) as an integer array whose values all lie in [0, n)."""
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{who}: {what} must be integers, got dtype {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        raise IndexError(f"{who}: {what} must lie in [0, {n}), "
+                         f"got values from {indices.min()} to {indices.max()}")
+    return indices
