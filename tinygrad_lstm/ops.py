@@ -368,11 +368,7 @@ class Split(Function):
     def backward(self, grads):
         if all(g is not None for g in grads):
             return (np.concatenate(grads, axis=self.axis),)
-        full = np.zeros(self.shape, self.dtype)
-        for where, g in zip(self.slices, grads):
-            if g is not None:
-                full[where] = g
-        return (full,)
+        return (_put_pieces(grads, self.slices, self.shape, self.dtype),)
 
 
 @functools.lru_cache(maxsize=256)
@@ -406,11 +402,18 @@ class Unbind(Function):
     def backward(self, grads):
         if all(g is not None for g in grads):
             return (np.stack(grads, axis=self.axis),)
-        full = np.zeros(self.shape, self.dtype)
-        for k, g in enumerate(grads):
-            if g is not None:
-                np.moveaxis(full, self.axis, 0)[k] = g
-        return (full,)
+        before = (slice(None),) * self.axis
+        return (_put_pieces(grads, [before + (k,) for k in range(len(grads))], self.shape, self.dtype),)
+
+
+def _put_pieces(grads, places, shape, dtype):
+    """The gradient of an op with several outputs (split, unbind) when some were unused:
+    zeros of the input's shape, each used output's gradient written at the place it came from."""
+    full = np.zeros(shape, dtype)
+    for where, g in zip(places, grads):
+        if g is not None:
+            full[where] = g
+    return full
 
 
 def _check_same_except(arrays, axis, op):

@@ -5,13 +5,13 @@ import numpy as np
 
 
 class Optimizer:
-    def __init__(self, params, lr):
+    def __init__(self, params, lr, weight_decay):
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got no parameters to optimize")
         if not lr > 0:
             raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
-        self.lr = lr
+        self.lr, self.weight_decay = lr, weight_decay
 
     def zero_grad(self):
         for p in self.params:
@@ -20,22 +20,23 @@ class Optimizer:
     def step(self):
         for k, p in enumerate(self.params):
             if p.grad is not None:
-                self._update(k, p.data, p.grad.data)
+                g = p.grad.data
+                if self.weight_decay:  # torch's L2 penalty: (wd/2) |p|^2 in the loss adds wd p to g
+                    g = g + self.weight_decay * p.data
+                self._update(k, p.data, g)
 
 
 class SGD(Optimizer):
     """v = momentum v + g;  p -= lr v   (torch's form; momentum 0 is plain gradient descent)."""
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
-        super().__init__(params, lr)
+        super().__init__(params, lr, weight_decay)
         if not 0 <= momentum < 1:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
-        self.momentum, self.weight_decay = momentum, weight_decay
+        self.momentum = momentum
         self.velocity = [None] * len(self.params)
 
     def _update(self, k, p, g):
-        if self.weight_decay:
-            g = g + self.weight_decay * p
         if self.momentum:
             self.velocity[k] = g.copy() if self.velocity[k] is None else self.momentum * self.velocity[k] + g
             g = self.velocity[k]
@@ -50,18 +51,16 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr)
+        super().__init__(params, lr, weight_decay)
         if not all(0 <= b < 1 for b in betas):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+        self.betas, self.eps = betas, eps
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
         self.steps = [0] * len(self.params)
 
     def _update(self, k, p, g):
         b1, b2 = self.betas
-        if self.weight_decay:
-            g = g + self.weight_decay * p
         self.steps[k] += 1
         t = self.steps[k]
         self.m[k] = b1 * self.m[k] + (1 - b1) * g
