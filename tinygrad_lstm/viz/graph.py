@@ -40,8 +40,9 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
     """The graph that produced `root`, as a graphviz.Digraph.
 
     params       a Module or {name: Tensor}: parameters are labelled with their names
-    show_values  add mean/std/min/max of each tensor's data to its label
-    show_grads   add the norm of each tensor's .grad (leaves after backward, and retain_grad() ones)
+    show_values  add mean/std/min/max of each tensor's data to its label (a one-number tensor: its value)
+    show_grads   add the norm of each tensor's .grad (leaves after backward, and retain_grad() ones;
+                 a one-number tensor: the signed gradient itself)
     collapse     True: draw one time step of each recurrent layer, marked "x T", instead of all;
                  "auto": do that only when the full graph has more than max_nodes nodes
     max_nodes    above this many nodes (after collapsing) refuse with a clear message:
