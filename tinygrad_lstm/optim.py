@@ -1,29 +1,106 @@
 """Optimizers update parameters in place from their .grad: SGD (with momentum), Adam;
-and clip_grad_norm_, which rescales gradients whose joint norm is too large."""
+and clip_grad_norm_, which rescales gradients whose joint norm is too large.
+
+Arguments are checked when the optimizer is made (torch's ranges, and no nan or inf);
+step() checks every gradient before it changes any parameter, so a refused step leaves
+the parameters and the optimizer's state as they were."""
+
+import math
+import numbers
 
 import numpy as np
+
+from .tensor import Tensor
+
+
+def _number(who, name, value, expected, in_range):
+    """value as a float, if it is a real number (not a bool) for which in_range(value) holds."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{who}: {name} must be {expected}, got {value!r} ({type(value).__name__})")
+    if not in_range(value):
+        raise ValueError(f"{who}: {name} must be {expected}, got {value!r}")
+    return float(value)
+
+
+def _at_least_0(who, name, value):
+    return _number(who, name, value, "positive or 0 (a finite number)", lambda v: 0 <= v < math.inf)
+
+
+def _in_0_1(who, name, value):
+    return _number(who, name, value, "a finite number in [0, 1)", lambda v: 0 <= v < 1)
+
+
+def _parameter_list(who, params):
+    """params as a list of distinct leaf Tensors that require grad (torch's rules, and
+    a repeated tensor is an error, not a warning)."""
+    if isinstance(params, Tensor):
+        raise TypeError(f"{who}: params must be an iterable of Tensors, got a single Tensor; pass [w]")
+    if isinstance(params, np.ndarray):
+        raise TypeError(f"{who}: params must be an iterable of Tensors, got a numpy array; "
+                        "make it Tensor(array, requires_grad=True) and pass [that]")
+    if isinstance(params, (set, frozenset, dict)):
+        raise TypeError(f"{who}: params must be in a fixed order (a list, or model.parameters()), "
+                        f"got a {type(params).__name__}")
+    try:
+        params = list(params)
+    except TypeError:
+        hint = "; pass model.parameters()" if hasattr(params, "parameters") else ""
+        raise TypeError(f"{who}: params must be an iterable of Tensors, got {type(params).__name__}{hint}") from None
+    if not params:
+        raise ValueError(f"{who}: got no parameters to optimize")
+    first_seen = {}
+    for k, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{who}: params[{k}] must be a Tensor, got {type(p).__name__}")
+        if p.dtype.kind != "f":
+            raise TypeError(f"{who}: params[{k}] must be floating, got dtype {p.dtype}")
+        if not p.requires_grad:
+            raise ValueError(f"{who}: params[{k}] does not require grad, so it would never change; "
+                             "make it with requires_grad=True or leave it out")
+        if not p.is_leaf:
+            raise ValueError(f"{who}: params[{k}] is not a leaf (it was made by {type(p.grad_fn).__name__}); "
+                             "optimize the tensors it was computed from")
+        j = first_seen.setdefault(id(p), k)  # by identity: equal values are not the same parameter
+        if j != k:
+            raise ValueError(f"{who}: params[{j}] and params[{k}] are the same Tensor; list each parameter once")
+    return params
+
+
+def _check_grad_is_tensor(who, k, p, note=""):
+    if p.grad is not None and not isinstance(p.grad, Tensor):
+        raise TypeError(f"{who}: params[{k}].grad must be a Tensor or None, got {type(p.grad).__name__}{note}")
 
 
 class Optimizer:
     def __init__(self, params, lr, weight_decay):
-        self.params = list(params)
-        if not self.params:
-            raise ValueError(f"{type(self).__name__}: got no parameters to optimize")
-        if not lr > 0:
-            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
-        self.lr, self.weight_decay = lr, weight_decay
+        who = type(self).__name__
+        self.params = _parameter_list(who, params)
+        self.lr = _at_least_0(who, "lr", lr)
+        self.weight_decay = _at_least_0(who, "weight_decay", weight_decay)
 
     def zero_grad(self):
         for p in self.params:
             p.grad = None
 
     def step(self):
+        for k, p, g in self._grads():
+            if self.weight_decay:  # torch's L2 penalty: (wd/2) |p|^2 in the loss adds wd p to g
+                g = g + self.weight_decay * p.data
+            self._update(k, p.data, g)
+
+    def _grads(self):
+        """(index, parameter, grad array in the parameter's dtype) for each parameter with a
+        grad, all checked before the first is used."""
+        who, found = type(self).__name__, []
         for k, p in enumerate(self.params):
-            if p.grad is not None:
-                g = p.grad.data
-                if self.weight_decay:  # torch's L2 penalty: (wd/2) |p|^2 in the loss adds wd p to g
-                    g = g + self.weight_decay * p.data
-                self._update(k, p.data, g)
+            if p.grad is None:
+                continue  # as torch: no grad, no step (Adam's step count stays too)
+            _check_grad_is_tensor(who, k, p, " (no parameter was changed)")
+            if p.grad.shape != p.shape:
+                raise ValueError(f"{who}: params[{k}] has shape {p.shape} but its .grad has shape "
+                                 f"{p.grad.shape} (no parameter was changed)")
+            found.append((k, p, p.grad.data.astype(p.dtype, copy=False)))
+        return found
 
 
 class SGD(Optimizer):
@@ -31,9 +108,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
-        self.momentum = momentum
+        self.momentum = _at_least_0(type(self).__name__, "momentum", momentum)  # torch bounds it below only
         self.velocity = [None] * len(self.params)
 
     def _update(self, k, p, g):
@@ -52,9 +127,11 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        if not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        self.betas, self.eps = betas, eps
+        who = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{who}: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = tuple(_in_0_1(who, f"betas[{i}]", b) for i, b in enumerate(betas))
+        self.eps = _at_least_0(who, "eps", eps)
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
         self.steps = [0] * len(self.params)
@@ -72,7 +149,15 @@ class Adam(Optimizer):
 
 def clip_grad_norm_(params, max_norm):
     """Scale all gradients by one factor so that their joint L2 norm is at most max_norm.
-    Returns the norm before clipping (as torch does)."""
+    params: a Tensor or an iterable of them. Returns the norm before clipping (as torch does);
+    max_norm=inf measures it and clips nothing."""
+    max_norm = _number("clip_grad_norm_", "max_norm", max_norm, "positive or 0 (inf: no clipping)",
+                       lambda v: v >= 0)  # a negative one would flip the gradients: training uphill
+    params = [params] if isinstance(params, Tensor) else list(params)
+    for k, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"clip_grad_norm_: params[{k}] must be a Tensor, got {type(p).__name__}")
+        _check_grad_is_tensor("clip_grad_norm_", k, p)
     grads = [p.grad.data for p in params if p.grad is not None]
     total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
     if total > max_norm:
