@@ -32,7 +32,7 @@ def test_diamond_graph_and_shared_subexpression():
 def test_backward_twice_accumulates_into_leaf_grad():
     x = Tensor(np.array([2.0]), requires_grad=True)
     y = (x * x).sum()
-    y.backward()
+    y.backward(retain_graph=True)
     y.backward()
     np.testing.assert_allclose(x.grad.numpy(), [8.0])
 

@@ -133,7 +133,7 @@ def test_embedding_gradient_adds_rows_used_twice():
      r"initial state of shape \(1, 2, 4\), got \(1, 3, 4\)"),
     (lambda: tl.nn.LSTM(3, 0), ValueError, "hidden_size must be a positive integer"),
     (lambda: tl.nn.LSTM(3, 4, dropout=1.5), ValueError, "dropout"),
-    (lambda: tl.nn.Linear(3, 2)(Tensor(np.zeros((4, 5)))), ValueError, r"Linear: expected .*3.*\(4, 5\)"),
+    (lambda: tl.nn.Linear(3, 2)(Tensor(np.zeros((4, 5)), dtype=np.float32)), ValueError, r"Linear: expected .*3.*\(4, 5\)"),
     (lambda: tl.nn.Embedding(3, 2)(np.array([0, 3])), IndexError, r"\[0, 3\)"),
     (lambda: tl.nn.Embedding(3, 2)(np.array([0.5])), TypeError, "integers"),
     (lambda: tl.functional.mse_loss(Tensor(np.zeros((4, 1))), np.zeros(4)), ValueError, r"\(4, 1\) and \(4,\)"),

@@ -12,8 +12,10 @@ turning the gradient of each Function's outputs into gradients of its inputs:
 No recursion: a loop over a queue ordered by when each op ran, so a 200,000-op chain is fine.
 """
 
-import contextlib
+import functools
+import inspect
 import itertools
+import threading
 from heapq import heappop, heappush
 
 import numpy as np
@@ -25,31 +27,117 @@ class ShapeError(ValueError):
     """Inputs whose shapes an op cannot combine; the message names the op and the shapes."""
 
 
-_grad_enabled = True
+class IndexOutOfRange(ShapeError, IndexError):
+    """An index or axis outside a tensor's shape. An IndexError too, as Python expects:
+    `for row in x` and `a, b = x` stop at the first index that raises it."""
+
+
 _new_object = object.__new__
 _next_seq = itertools.count().__next__  # numbers recorded ops in the order they ran
 
 
-class no_grad(contextlib.ContextDecorator):
-    """Inside `with no_grad():` (or on a function decorated with it) ops record no graph."""
+# ----- grad mode and scopes: per thread, as torch's ---------------------------------------
 
-    def __enter__(self):
-        global _grad_enabled
-        self._previous, _grad_enabled = _grad_enabled, False
+class _ThreadState(threading.local):
+    """Each thread sees its own copy, starting from these class values: a `no_grad` block in
+    one thread does not stop another from recording."""
+    grad_enabled = True
+    # Where in the model an op ran, e.g. ("LSTM", "layer 0", "t=3"). Each recorded Function
+    # keeps the scope it ran in; pictures of the graph use it to group ops per module and
+    # per time step. It changes nothing in the math.
+    scope = ()
 
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._previous
+
+_state = _ThreadState()
 
 
 def is_grad_enabled():
-    return _grad_enabled
+    return _state.grad_enabled
 
 
-# Where in the model an op ran, e.g. ("LSTM", "layer 0", "t=3"). Each recorded Function
-# keeps the scope it ran in; pictures of the graph use it to group ops per module and
-# per time step. It changes nothing in the math.
-_scope = ()
+class _GradMode:
+    """A context manager and decorator that sets grad mode, and puts the previous one back.
+
+    The previous modes are kept on a stack, so one instance can be entered again while it
+    is active (nested blocks, a decorated function calling itself). A decorated generator
+    function runs in this mode while it runs, and in its caller's mode while it waits
+    between `yield`s, as torch does."""
+
+    mode = True
+
+    def __init__(self):
+        self._previous = []
+
+    def __enter__(self):
+        self._previous.append(_state.grad_enabled)
+        _state.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        _state.grad_enabled = self._previous.pop()
+
+    def __call__(self, func):
+        if inspect.isgeneratorfunction(func):
+            @functools.wraps(func)
+            def generator(*args, **kwargs):
+                gen = func(*args, **kwargs)
+                resume, value = gen.send, None  # the first resume is send(None)
+                while True:
+                    with self:
+                        try:
+                            value = resume(value)
+                        except StopIteration as stop:
+                            return stop.value
+                    try:
+                        value, resume = (yield value), gen.send
+                    except GeneratorExit:
+                        with self:
+                            gen.close()
+                        raise
+                    except BaseException as err:  # thrown in by the caller: pass it on
+                        value, resume = err, gen.throw
+            return generator
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self:
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Inside `with no_grad():` (or in a function decorated with `@no_grad()`) ops record no graph."""
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Record the graph again inside a no_grad block."""
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """set_grad_enabled(False) switches recording off at once, as a statement; as a `with`
+    block it also puts the previous mode back at the end, and as a decorator it switches
+    only while the function runs. True switches recording on."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
+        super().__init__()
+        self.mode = bool(mode)
+        self._previous.append(_state.grad_enabled)  # the switch happens now
+        _state.grad_enabled = self.mode
+        self._switched_now = True
+
+    def __enter__(self):
+        if self._switched_now:  # `with set_grad_enabled(m):` already switched in __init__
+            self._switched_now = False
+        else:
+            super().__enter__()
+
+    def __call__(self, func):  # as a decorator: undo the switch, make it on each call instead
+        _state.grad_enabled = self._previous.pop()
+        self._switched_now = False
+        return super().__call__(func)
 
 
 class scope:
@@ -59,12 +147,11 @@ class scope:
         self.name = name
 
     def __enter__(self):
-        global _scope
-        self._outer, _scope = _scope, _scope + (self.name,)
+        self._outer = _state.scope
+        _state.scope = self._outer + (self.name,)
 
     def __exit__(self, *exc):
-        global _scope
-        _scope = self._outer
+        _state.scope = self._outer
 
 
 class Function:
@@ -98,8 +185,8 @@ class Function:
         This runs once per op, so it is written as plain loops, nothing it could skip.
         """
         for x in inputs:
-            if not isinstance(x, Tensor):
-                like = next(t for t in inputs if isinstance(t, Tensor))
+            if not isinstance(x, Tensor):  # numbers and arrays become constants, in a float input's dtype
+                like = next((t for t in inputs if isinstance(t, Tensor)), None)
                 inputs = tuple(as_tensor(x, like) for x in inputs)
                 break
         fn = cls()
@@ -115,28 +202,38 @@ class Function:
                 out = fn.forward(*[t.data for t in inputs])
         except ShapeError:
             raise
-        except ValueError as err:  # numpy's own words, told with the op and the shapes
+        except IndexError as err:  # numpy's AxisError: an axis out of range
+            raise IndexOutOfRange(f"{cls.__name__.lower()}: {err}") from None
+        except ValueError as err:  # numpy's own words, told with the op (and the shapes, if they are the cause)
+            if "broadcast" not in str(err):
+                raise ValueError(f"{cls.__name__.lower()}: {err}") from None
             shapes = " and ".join(str(t.shape) for t in inputs)
             raise ShapeError(f"{cls.__name__.lower()}: cannot apply to shapes {shapes}: {err}") from None
         record = False
-        if _grad_enabled:
+        if _state.grad_enabled:
             for t in inputs:
                 if t.requires_grad:
-                    fn.parents, fn.seq, fn.scope = inputs, _next_seq(), _scope
+                    fn.parents, fn.seq, fn.scope = inputs, _next_seq(), _state.scope
                     record = True
                     break
-        if type(out) is not tuple:
-            result = _new_object(Tensor)  # Tensor._make, inlined
-            result.data, result.requires_grad, result._ctx = out, record, fn if record else None
-            return result
-        if not record:
-            return tuple(Tensor._make(o) for o in out)
-        fn.n_outputs, outputs = len(out), []
-        for index, o in enumerate(out):
-            result = _new_object(Tensor)
-            result.data, result.requires_grad, result._ctx, result._index = o, True, fn, index
-            outputs.append(result)
-        return tuple(outputs)
+        if type(out) is not np.ndarray:
+            if type(out) is tuple:
+                return _several_outputs(fn, out, record)
+            out = np.asarray(out)  # numpy gives a scalar for a 0-d result: a Tensor always holds an array
+        result = _new_object(Tensor)  # Tensor._make, inlined
+        result.data, result.requires_grad, result._ctx = out, record, fn if record else None
+        return result
+
+
+def _several_outputs(fn, out, record):
+    if not record:
+        return tuple(Tensor._make(o) for o in out)
+    fn.n_outputs, outputs = len(out), []
+    for index, o in enumerate(out):
+        result = _new_object(Tensor)
+        result.data, result.requires_grad, result._ctx, result._index = o, True, fn, index
+        outputs.append(result)
+    return tuple(outputs)
 
 
 def unbroadcast(grad, shape):
@@ -153,7 +250,10 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
-def backward(root, grad=None):
+def backward(root, grad=None, retain_graph=None):
+    """Fill .grad of every leaf that requires grad (and of retain_grad() tensors) with
+    d(root)/d(leaf), summed over paths. Without retain_graph=True, each op's saved values
+    are freed as soon as its backward has run, so memory falls as the walk goes."""
     if not root.requires_grad:
         raise RuntimeError("backward(): this tensor does not require grad, so there is no graph to go back "
                            "through; create an input with Tensor(..., requires_grad=True) "
@@ -165,9 +265,12 @@ def backward(root, grad=None):
                                f"grad of shape {root.shape}")
         grad = np.ones_like(root.data)
     else:
-        grad = np.asarray(grad, dtype=root.data.dtype)  # a Tensor gives its data (Tensor.__array__)
+        grad = np.asarray(grad)  # a Tensor gives its data (Tensor.__array__)
+        if grad.dtype.kind not in "biuf":
+            raise TypeError(f"backward(): grad must hold numbers, got dtype {grad.dtype}")
         if grad.shape != root.shape:
             raise ShapeError(f"backward(): grad has shape {grad.shape}, the tensor has shape {root.shape}")
+        grad = grad.astype(root.data.dtype, copy=False)
 
     # pending[fn] is dL/d(output of fn) summed over every use seen so far (a list, one
     # per output, for ops with several outputs); kept[t] the same for the tensors whose
@@ -182,9 +285,19 @@ def backward(root, grad=None):
     seed.parents, seed.seq = (root,), _next_seq()
     pending, kept, owned = {seed: grad}, {}, set()
     queue = [(-seed.seq, seed)]  # a heap of (-seq, fn): the most recent op first
+    last_change = _last_change  # ops recorded after the last in-place change can skip the check
     while queue:
         fn = heappop(queue)[1]
-        grads = fn.backward(pending.pop(fn))
+        if fn.seq < last_change:
+            _check_unchanged(fn)
+        try:
+            grads = fn.backward(pending.pop(fn))
+        except AttributeError:
+            if fn.__dict__ is _FREED:
+                raise RuntimeError(_GONE_THROUGH.format(op=type(fn).__name__)) from None
+            raise
+        if not retain_graph:
+            fn.__dict__ = _FREED  # drops the arrays this op saved for its backward
         k = -1
         for parent in fn.parents:  # (indexing grads is cheaper than zip for one or two)
             k += 1
@@ -207,6 +320,42 @@ def backward(root, grad=None):
                 heappush(queue, (-ctx.seq, ctx))
     for tensor, g in kept.items():
         _accumulate(tensor, g)
+
+
+# What a Function's saved values become once backward has used them (retain_graph=False).
+_FREED = {}
+_GONE_THROUGH = ("backward(): this graph was already gone back through, and what its ops saved for it "
+                 "(here {op}) was freed then. Pass retain_graph=True to the first backward() to go back "
+                 "through the same graph again, or compute the forward pass again.")
+
+
+# ----- in-place changes: a version counter, as torch's ------------------------------------
+# An op's backward uses the values its inputs had in the forward pass. If the library
+# changes a tensor in place in between (optimizer.step(), load_state_dict, x.add_(...)),
+# those values are gone, and the gradient would be silently wrong: backward refuses.
+# Each change is stamped with a number from the same counter that orders the ops, so
+# "changed after op fn used it" is just  tensor._changed_at > fn.seq.
+
+_last_change = -1
+
+
+def mark_changed(tensor, by):
+    """Record that `by` (e.g. "Adam.step()") changed tensor.data in place."""
+    global _last_change
+    tensor._version += 1
+    tensor._changed_at = _last_change = _next_seq()
+    tensor._changed_by = by
+
+
+def _check_unchanged(fn):
+    for k, t in enumerate(fn.parents):
+        if t._changed_at > fn.seq:
+            name = f"{t.name!r}" if t.name else "a tensor"
+            raise RuntimeError(
+                f"backward(): {name} of shape {t.shape} ({t.dtype}), input {k} of {type(fn).__name__}, was "
+                f"changed in place by {t._changed_by} after the forward pass used it (its version is now "
+                f"{t._version}), so its gradient would come out wrong. Compute the forward pass again after "
+                "the change, or change it after backward(). (Writing into .data is not tracked.)")
 
 
 class _Seed(Function):  # the start of backward: hands the root its gradient, dL/d(root) = grad
@@ -244,11 +393,13 @@ def _sum_into(store, key, g, owned):
 
 
 def _accumulate(tensor, g):
-    """Add g to tensor.grad. A fresh array: grads of different tensors never share memory."""
+    """Add g to tensor.grad, in the tensor's own dtype. A fresh array: grads of different
+    tensors never share memory."""
     if tensor.grad is None:
         tensor.grad = Tensor._make(np.array(g, dtype=tensor.data.dtype))
     else:
-        tensor.grad = Tensor._make(tensor.grad.data + g)
+        total = np.add(tensor.grad.data, g, dtype=tensor.data.dtype, casting="unsafe")
+        tensor.grad = Tensor._make(np.asarray(total))  # (a 0-d sum comes back as a numpy scalar)
 
 
 class GradcheckError(AssertionError):

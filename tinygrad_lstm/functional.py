@@ -31,15 +31,14 @@ def mse_loss(prediction, target):
 
 
 def binary_cross_entropy_with_logits(logits, target):
-    """mean over elements of  -[y log σ(x) + (1 - y) log(1 - σ(x))],  written in the stable form
+    """mean over elements of  -[y log σ(x) + (1 - y) log(1 - σ(x))]  =  softplus(x) - x y,
 
-        max(x, 0) - x y + log(1 + e^-|x|)
-
-    (e^-|x| <= 1, so nothing overflows however large |x| is)."""
+    since -log σ(x) = ln(1 + e^-x) = softplus(x) - x and -log(1 - σ(x)) = softplus(x).
+    softplus never overflows, and its derivative σ(x) is smooth through x = 0, so the
+    gradient there is (1/2 - y) / N."""
     target = as_tensor(target, logits)
     _same_shape("binary_cross_entropy_with_logits", logits, target)
-    abs_x = logits.relu() + (-logits).relu()
-    return (logits.relu() - logits * target + ((-abs_x).exp() + 1).log()).mean()
+    return (logits.softplus() - logits * target).mean()
 
 
 def cross_entropy(logits, target):

@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from .autograd import Function, ShapeError, unbroadcast
+from .autograd import Function, IndexOutOfRange, ShapeError, unbroadcast
 from .tensor import Tensor
 
 # Constants as 0-d arrays of the input's dtype. numpy combines an array with a 0-d array of
@@ -68,13 +68,15 @@ class Neg(Function):  # z = -a;  dz/da = -1
         return (-grad,)
 
 
-class Pow(Function):  # z = a^p (p a constant);  dz/da = p a^(p-1)
+class Pow(Function):  # z = a^p (p a constant);  dz/da = p a^(p-1)  (0 for p = 0, even at a = 0)
     def forward(self, a, exponent):
         self.a, self.exponent = a, exponent
         return a ** exponent
 
     def backward(self, grad):
         p = self.exponent
+        if p == 0:  # a^0 = 1 is flat; p a^(p-1) would be 0 * inf = nan at a = 0
+            return (np.zeros_like(grad),)
         return (grad * (p * self.a ** (p - 1)),)
 
 
@@ -98,14 +100,21 @@ class Log(Function):  # z = ln a;  dz/da = 1/a
 
 class Sigmoid(Function):  # z = 1 / (1 + e^-a);  dz/da = z (1 - z) = z - z^2
     def forward(self, a):
-        # the tanh form, 1/2 tanh(a/2) + 1/2, is the same value and never overflows for large |a|
-        half = _HALF.get(a.dtype, 0.5)
-        self.out = np.tanh(a * half) * half + half
+        self.out = _sigmoid(a)
         return self.out
 
     def backward(self, grad):
         z = self.out
         return (grad * (z - z * z),)
+
+
+def _sigmoid(a):
+    """1 / (1 + e^-a) for a >= 0 and e^a / (1 + e^a) for a < 0: the same value, written with
+    e^-|a| <= 1, which never overflows. For very negative a the second form keeps full
+    relative precision (sigmoid(-20) is 2e-9, where 1/2 + tanh(a/2)/2 rounds to 0 in float32)."""
+    one = _ONE.get(a.dtype, 1)
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, one, e) / (one + e)
 
 
 class Tanh(Function):  # z = tanh a;  dz/da = 1 - z^2
@@ -118,13 +127,22 @@ class Tanh(Function):  # z = tanh a;  dz/da = 1 - z^2
         return (grad * (_ONE.get(z.dtype, 1) - z * z),)
 
 
-class ReLU(Function):  # z = max(a, 0);  dz/da = 1 where a > 0, else 0
+class ReLU(Function):  # z = max(a, 0);  dz/da = 1 where a > 0, else 0 (0 at the kink, as torch)
     def forward(self, a):
         self.positive = a > 0
-        return a * self.positive
+        return np.maximum(a, a.dtype.type(0))  # (a * (a > 0) would make -inf * 0 = nan)
 
     def backward(self, grad):
-        return (grad * self.positive,)
+        return (np.where(self.positive, grad, grad.dtype.type(0)),)
+
+
+class Softplus(Function):  # z = ln(1 + e^a);  dz/da = e^a / (1 + e^a) = sigmoid(a)
+    def forward(self, a):
+        self.a = a
+        return np.logaddexp(a.dtype.type(0), a)  # ln(e^0 + e^a), computed without overflow
+
+    def backward(self, grad):
+        return (grad * _sigmoid(self.a),)
 
 
 # ----- matrix product ------------------------------------------------------------------
@@ -222,23 +240,34 @@ def addmm(c, a, b):
 
 def _normalize_axis(axis, ndim, op):
     """One axis (negatives count from the end) as a non-negative int, checked against ndim."""
-    if not -ndim <= axis < max(ndim, 1):
-        raise ShapeError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
-    return axis % max(ndim, 1)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: an axis must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise IndexOutOfRange(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions "
+                              f"(expected {-ndim} to {ndim - 1})" if ndim else
+                              f"{op}: axis {axis} is out of range: a 0-d tensor has no axes")
+    return axis % ndim
 
 
-def _normalize_axes(axis, ndim, op):
-    """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative axes."""
+def normalize_axes(axis, ndim, op):
+    """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative axes.
+    A 0-d tensor takes axis 0 or -1 and reduces over nothing, as torch."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (int, np.integer)):
+    many = isinstance(axis, (tuple, list))
+    if ndim == 0 and all(ax in (0, -1) for ax in (axis if many else (axis,))):
+        return ()
+    if not many:
         return (_normalize_axis(axis, ndim, op),)
-    return tuple(sorted([_normalize_axis(ax, ndim, op) for ax in axis]))
+    axes = sorted([_normalize_axis(ax, ndim, op) for ax in axis])
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"{op}: axis {tuple(axis)} names an axis more than once")
+    return tuple(axes)
 
 
 class Sum(Function):  # z = sum of a over axes;  dz/da = 1 for every summed element
     def forward(self, a, axis, keepdims):
-        axes = _normalize_axes(axis, a.ndim, "sum")
+        axes = normalize_axes(axis, a.ndim, "sum")
         self.shape, self.kept_shape = a.shape, tuple(1 if k in axes else n for k, n in enumerate(a.shape))
         return a.sum(axis=axes, keepdims=keepdims)
 
@@ -254,9 +283,9 @@ class Max(Function):
     ties share it equally (so it is the derivative of the average of the tied maxima)."""
 
     def forward(self, a, axis, keepdims):
-        self.axes = _normalize_axes(axis, a.ndim, "max")
-        if a.size == 0:
-            raise ShapeError(f"max: cannot take the max of an empty tensor of shape {a.shape}")
+        self.axes = normalize_axes(axis, a.ndim, "max")
+        if any(a.shape[ax] == 0 for ax in self.axes):
+            raise ShapeError(f"max: cannot take the max over an empty axis of a tensor of shape {a.shape}")
         self.a = a
         self.out = a.max(axis=self.axes, keepdims=True)
         return self.out if keepdims else np.squeeze(self.out, axis=self.axes)
@@ -290,10 +319,11 @@ class Transpose(Function):
     transposed (Fortran-order) right operand up to 2.5x slower."""
 
     def forward(self, a, axes):
-        if axes is not None and sorted(a_ % max(a.ndim, 1) for a_ in axes) != list(range(a.ndim)):
-            raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of {a.shape}")
+        if axes is not None and sorted(ax % a.ndim if -a.ndim <= ax < a.ndim else -1 for ax in axes) != list(range(a.ndim)):
+            raise IndexOutOfRange(f"transpose: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of {a.shape}")
         self.axes = axes
-        return np.ascontiguousarray(np.transpose(a, axes))
+        out = np.transpose(a, axes)
+        return out if out.flags.c_contiguous else out.copy()  # (np.ascontiguousarray makes 0-d 1-d)
 
     def backward(self, grad):
         inverse = None if self.axes is None else np.argsort([ax % grad.ndim for ax in self.axes])
@@ -314,7 +344,7 @@ class GetItem(Function):
         try:
             return a[index]
         except IndexError as err:
-            raise ShapeError(f"getitem: index {index!r} does not fit shape {a.shape}: {err}") from None
+            raise IndexOutOfRange(f"getitem: index {index!r} does not fit shape {a.shape}: {err}") from None
 
     def backward(self, grad):
         full = np.zeros(self.shape, dtype=grad.dtype)
@@ -359,6 +389,8 @@ class Split(Function):
 
     def forward(self, a, sizes, axis):
         axis = _normalize_axis(axis, a.ndim, "split")
+        if isinstance(sizes, bool) or not isinstance(sizes, (int, np.integer, tuple, list)):
+            raise TypeError(f"split: sizes must be an int or a list of ints, got {sizes!r}")
         if not isinstance(sizes, (int, np.integer)):
             sizes = tuple(sizes)  # hashable, so the slices can be remembered
         self.slices = _split_slices(a.shape, sizes, axis)
@@ -379,8 +411,10 @@ def _split_slices(shape, sizes, axis):
     n = shape[axis]
     if isinstance(sizes, (int, np.integer)):
         if sizes <= 0:
-            raise ShapeError(f"split: piece size must be positive, got {sizes}")
+            raise ShapeError(f"split: piece size must be a positive integer, got {sizes}")
         sizes = [sizes] * (n // sizes) + ([n % sizes] if n % sizes else [])
+    elif not all(isinstance(k, (int, np.integer)) and k >= 0 for k in sizes):
+        raise ShapeError(f"split: sizes must be integers >= 0, got {list(sizes)}")
     elif sum(sizes) != n:
         raise ShapeError(f"split: sizes {list(sizes)} add up to {sum(sizes)}, but axis {axis} of {shape} has {n}")
     before, start, slices = (slice(None),) * axis, 0, []
@@ -421,7 +455,7 @@ def _check_same_except(arrays, axis, op):
         raise ShapeError(f"{op}: needs at least one tensor")
     ndim = arrays[0].ndim
     if not -ndim <= axis < ndim:
-        raise ShapeError(f"{op}: axis {axis} is out of range for tensors with {ndim} dimensions")
+        raise IndexOutOfRange(f"{op}: axis {axis} is out of range for tensors with {ndim} dimensions")
     rest = {a.shape[:axis % ndim] + a.shape[axis % ndim + 1:] if a.ndim == ndim else None for a in arrays}
     if len(rest) != 1 or None in rest:
         raise ShapeError(f"{op}: shapes {[a.shape for a in arrays]} must match on every axis but {axis}")
@@ -430,8 +464,18 @@ def _check_same_except(arrays, axis, op):
 # ----- functions over several tensors --------------------------------------------------
 
 def concat(tensors, axis=0):
-    return Concat.apply(*tensors, axis=axis)
+    return Concat.apply(*_some_tensors(tensors, "concat"), axis=axis)
 
 
 def stack(tensors, axis=0):
-    return Stack.apply(*tensors, axis=axis)
+    return Stack.apply(*_some_tensors(tensors, "stack"), axis=axis)
+
+
+def _some_tensors(tensors, op):
+    """A list of at least one tensor (arrays and numbers are taken as constants)."""
+    if isinstance(tensors, (Tensor, np.ndarray)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{op}: expected a list of tensors, got {type(tensors).__name__}")
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: needs at least one tensor, got an empty list")
+    return tensors

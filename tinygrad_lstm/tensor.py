@@ -11,6 +11,8 @@ Every operator below is a thin call into ops.py, where each op's forward and
 derivative sit side by side.
 """
 
+import math
+
 import numpy as np
 
 
@@ -22,6 +24,10 @@ class Tensor:
     grad = None
     name = None
     _retains_grad = False
+    # In-place changes (autograd.mark_changed): how many, when (on the op counter), by what.
+    _version = 0
+    _changed_at = -1
+    _changed_by = None
 
     # Makes numpy hand `ndarray * tensor` to Tensor.__rmul__ instead of looping itself.
     __array_ufunc__ = None
@@ -59,13 +65,55 @@ class Tensor:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
 
+    # ----- as a Python number: one element only, as torch -----------------------------
     def item(self):
-        return self.data.item()
+        return self._one_number("item()").item()
 
+    def __float__(self): return float(self._one_number("float()"))
+    def __int__(self): return int(self._one_number("int()"))
+
+    def __index__(self):  # range(t), lst[t]: integer tensors only
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"only integer tensors of a single element can be used as an index, got {self.data.dtype}")
+        return int(self._one_number("index"))
+
+    def __bool__(self):
+        if self.data.size != 1:
+            several = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {several} is ambiguous; use .any() or .all() "
+                               "on .numpy()")
+        return bool(self.data)
+
+    def __round__(self, ndigits=None):
+        return round(self._one_number("round()").item(), ndigits)
+
+    def __format__(self, spec):  # f"{loss:.4f}" formats the number; a bare f"{x}" prints the tensor
+        if self.data.size == 1 and spec:
+            return format(self.data.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} for a Tensor of shape {self.shape}: "
+                            "only one-element tensors take a number format")
+        return str(self)
+
+    def _one_number(self, what):
+        if self.data.size != 1:
+            raise ValueError(f"{what}: only one-element tensors can be converted to Python scalars, "
+                             f"this one has shape {self.shape} ({self.data.size} elements)")
+        return self.data
+
+    # ----- as a sequence: along the first axis -------------------------------------------
     def __len__(self):
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):  # `for row in x`, `a, b = x`: one op for all rows, as torch
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __contains__(self, value):
+        return bool(np.any(self.data == _to_array(value, None)))
 
     def __repr__(self):
         extra = ""
@@ -77,9 +125,10 @@ class Tensor:
         return f"Tensor({body}, dtype={self.data.dtype}{extra})"
 
     # ----- autograd --------------------------------------------------------------------
-    def backward(self, grad=None):
-        """Fill .grad of every leaf that requires grad with d(self)/d(leaf), summed over paths."""
-        autograd.backward(self, grad)
+    def backward(self, grad=None, retain_graph=None):
+        """Fill .grad of every leaf that requires grad with d(self)/d(leaf), summed over paths.
+        The graph's saved values are freed on the way; retain_graph=True keeps them, to go back again."""
+        autograd.backward(self, grad, retain_graph)
 
     def detach(self):
         """The same data, cut from the graph (shares memory, like torch)."""
@@ -98,6 +147,34 @@ class Tensor:
 
     def zero_grad(self):
         self.grad = None
+
+    # ----- in place: records no op; refused where a graph could need the old values ----
+    def copy_(self, source): return self._change_in_place("copy_", source, np.copyto)
+    def fill_(self, value): return self._change_in_place("fill_", value, np.copyto)
+    def zero_(self): return self._change_in_place("zero_", 0, np.copyto)
+    def add_(self, other, alpha=1): return self._change_in_place("add_", _to_array(other, None) * alpha, _add_into)
+    def mul_(self, other): return self._change_in_place("mul_", other, _multiply_into)
+
+    def _change_in_place(self, method, value, change):
+        """change(self.data, value) in place, as torch allows it: a leaf that requires grad only
+        under no_grad (an optimizer's step), never a tensor an op made. The change is stamped
+        (autograd.mark_changed), so a graph recorded before it refuses to go back through it."""
+        if self._ctx is not None:
+            raise RuntimeError(f"{method}: this tensor was made by an op ({type(self._ctx).__name__}) whose backward "
+                               "may need its value; compute a new tensor instead (x = x * 2)")
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(f"{method}: a leaf tensor that requires grad is being changed in place; "
+                               "do it inside `with no_grad():`, as an optimizer step does")
+        if not self.data.flags.writeable:
+            raise ValueError(f"{method}: this tensor's data is read-only; change a copy instead")
+        value = _to_array(value, None)
+        try:
+            change(self.data, value, casting="unsafe")
+        except ValueError as err:  # a value whose shape does not broadcast to ours
+            raise autograd.ShapeError(f"{method}: cannot change a tensor of shape {self.shape} "
+                                      f"with a value of shape {value.shape}: {err}") from None
+        autograd.mark_changed(self, f"{method}()")
+        return self
 
     def named(self, name):
         """Give this tensor a name, shown in graph pictures; returns the tensor."""
@@ -119,16 +196,35 @@ class Tensor:
     def __getitem__(self, index): return ops.GetItem.apply(self, index=index)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor) or not np.isscalar(exponent):
-            raise TypeError(f"pow: the exponent must be a Python or numpy scalar, got {type(exponent).__name__}; "
+        if not _is_real_number(exponent):
+            raise TypeError(f"pow: the exponent must be a real scalar (an int or float), got {exponent!r}; "
                             "for a tensor exponent write (b.log() * e).exp()")
-        return ops.Pow.apply(self, exponent=exponent)
+        # a Python number, so that float32 ** np.float64(2) stays float32, as for the other operators
+        return ops.Pow.apply(self, exponent=exponent.item() if isinstance(exponent, np.generic) else exponent)
 
     def __rpow__(self, base):
         # base ** t = exp(t * ln(base)), defined for base > 0
-        if not (np.isscalar(base) and base > 0):
-            raise ValueError(f"pow: a scalar base must be positive, got {base!r}")
+        if not (_is_real_number(base) and base > 0):
+            raise ValueError(f"pow: a number base must be real and positive, got {base!r}")
         return (self * float(np.log(base))).exp()
+
+    # ----- comparisons: elementwise, bool tensors without grad (hashing stays by identity) --
+    def __eq__(self, other): return self._compare(other, np.equal)
+    def __ne__(self, other): return self._compare(other, np.not_equal)
+    def __lt__(self, other): return self._compare(other, np.less)
+    def __le__(self, other): return self._compare(other, np.less_equal)
+    def __gt__(self, other): return self._compare(other, np.greater)
+    def __ge__(self, other): return self._compare(other, np.greater_equal)
+    __hash__ = object.__hash__
+
+    def _compare(self, other, ufunc):
+        if other is None or isinstance(other, str):
+            return NotImplemented  # x == None is False, x < None a TypeError, as in Python
+        other = _to_array(other, None)
+        try:
+            return Tensor._make(np.asarray(ufunc(self.data, other)))
+        except ValueError:
+            raise autograd.ShapeError(f"{ufunc.__name__}: cannot compare shapes {self.shape} and {other.shape}") from None
 
     # ----- elementwise functions -------------------------------------------------------
     def exp(self): return ops.Exp.apply(self)
@@ -136,6 +232,7 @@ class Tensor:
     def sigmoid(self): return ops.Sigmoid.apply(self)
     def tanh(self): return ops.Tanh.apply(self)
     def relu(self): return ops.ReLU.apply(self)
+    def softplus(self): return ops.Softplus.apply(self)
     def sqrt(self): return self ** 0.5
     def matmul(self, other): return ops.MatMul.apply(self, other)
 
@@ -144,9 +241,13 @@ class Tensor:
     def max(self, axis=None, keepdims=False): return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        # mean = sum / n, where n counts the elements each output averages over
+        """sum / n, n the count of elements each output averages over (n = 0 gives nan, as numpy and torch)."""
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"mean: needs a floating dtype, got {self.data.dtype}; "
+                            "convert first, e.g. Tensor(x.numpy(), dtype=np.float32)")
+        n = math.prod(self.shape[a] for a in ops.normalize_axes(axis, self.ndim, "mean"))
         total = self.sum(axis=axis, keepdims=keepdims)
-        return total * (total.data.dtype.type(total.data.size / self.data.size) if self.data.size else 0.0)
+        return total * total.data.dtype.type(1 / n if n else np.nan)
 
     # ----- shape -----------------------------------------------------------------------
     def reshape(self, *shape):
@@ -173,6 +274,14 @@ class Tensor:
 _new = object.__new__
 
 
+def _add_into(data, value, casting):
+    np.add(data, value, out=data, casting=casting)
+
+
+def _multiply_into(data, value, casting):
+    np.multiply(data, value, out=data, casting=casting)
+
+
 def _to_array(data, dtype):
     """Turn user data into an ndarray, refusing what cannot be numbers."""
     if isinstance(data, Tensor):
@@ -183,12 +292,27 @@ def _to_array(data, dtype):
     except ValueError as err:
         raise ValueError(f"Tensor: data must be a rectangular nest of numbers "
                          f"(every inner list the same length): {err}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor: data must be bool, int or float numbers, got {type(data).__name__} "
-                        f"that numpy reads as dtype {array.dtype}")
     if dtype is not None or not from_numpy:  # Python numbers and lists default to float32
-        array = array.astype(dtype if dtype is not None else np.float32, copy=False)
+        try:
+            wanted = np.dtype(dtype if dtype is not None else np.float32)
+        except TypeError as err:
+            raise TypeError(f"Tensor: {dtype!r} is not a dtype: {err}") from None
+        _check_dtype(wanted, f"dtype={dtype!r}")
+        if array.dtype.kind in "biuf":
+            array = array.astype(wanted, copy=False)
+    _check_dtype(array.dtype, f"{type(data).__name__} that numpy reads as dtype {array.dtype}")
     return array
+
+
+def _check_dtype(dtype, what):
+    """Only numbers make tensors: bool, integer and floating. Complex, strings, objects and
+    dates are refused, however they come in."""
+    if dtype.kind not in "biuf":
+        raise TypeError(f"Tensor: data must be bool, int or float numbers, got {what}")
+
+
+def _is_real_number(x):
+    return isinstance(x, (int, float, np.integer, np.floating, np.bool_))
 
 
 def as_tensor(value, like=None):
@@ -196,6 +320,7 @@ def as_tensor(value, like=None):
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
+        _check_dtype(value.dtype, f"an array of dtype {value.dtype}")
         return Tensor._make(value)
     dtype = like.data.dtype if like is not None and like.data.dtype.kind == "f" else None
     return Tensor(value, dtype=dtype)

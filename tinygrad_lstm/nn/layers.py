@@ -23,6 +23,7 @@ class Linear(Module):
         self.bias = uniform((out_features,), bound, dtype, rng) if bias else None
 
     def forward(self, x):
+        x = self.as_input(x)
         if x.shape[-1:] != (self.in_features,):
             raise ShapeError(f"Linear: expected input with last axis {self.in_features}, got shape {x.shape}")
         y = x @ self.weight.T

@@ -5,9 +5,11 @@ holds, named by their attribute path ("encoder.weight_ih_l0"), in the order they
 the same names and order as PyTorch, so state dicts move between the two.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from ..autograd import scope
+from ..autograd import mark_changed, scope
 from ..tensor import Tensor
 
 
@@ -45,6 +47,19 @@ class Module:
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
+    def as_input(self, x, what="input"):
+        """x as a Tensor in this module's dtype. Lists and arrays are converted, so
+        lstm(np.random.randn(...)) works; a Tensor of another dtype is refused, as torch does,
+        rather than silently computed in another precision."""
+        dtype = next(self.named_parameters())[1].dtype
+        if not isinstance(x, Tensor):
+            return Tensor(x, dtype=dtype)
+        if x.dtype != dtype:
+            raise TypeError(f"{type(self).__name__}: {what} has dtype {x.dtype}, but the parameters are {dtype}; "
+                            f"convert it (Tensor(x.numpy(), dtype=np.{dtype})) or build the module with "
+                            f"dtype=np.{x.dtype}")
+        return x
+
     def modules(self):
         yield self
         for _, child in self.named_children():
@@ -71,12 +86,16 @@ class Module:
         """Copy arrays into the parameters (each cast to its parameter's dtype).
 
         All-or-nothing: missing or unexpected names, wrong shapes or non-numeric values are
-        all reported in one error, and then no parameter has been touched.
+        all reported in one error, and then no parameter has been touched; if writing one
+        fails half-way (a read-only array, Ctrl-C), those already written are put back.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict into {type(self).__name__}: expected a dict of name -> array, "
+                            f"got {type(state).__name__}")
         params = dict(self.named_parameters())
         problems = []
         missing = sorted(set(params) - set(state))
-        unexpected = sorted(set(state) - set(params))
+        unexpected = sorted(map(str, set(state) - set(params)))
         if missing:
             problems.append(f"missing keys: {', '.join(missing)}")
         if unexpected:
@@ -93,9 +112,21 @@ class Module:
         if problems:
             raise ValueError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems)
                              + " (no parameter was changed)")
-        for name, value in arrays.items():
-            params[name].data[...] = value  # in place: optimizers keep pointing at the same arrays
-
+        written = {}
+        try:
+            for name, value in arrays.items():
+                old = params[name].data.copy()
+                params[name].data[...] = value  # in place: optimizers keep pointing at the same arrays
+                written[name] = old
+        except BaseException as err:
+            for name, old in written.items():
+                params[name].data[...] = old
+            if isinstance(err, ValueError):  # numpy's "assignment destination is read-only"
+                raise ValueError(f"load_state_dict into {type(self).__name__}: cannot write {name}: {err} "
+                                 "(no parameter was changed)") from None
+            raise
+        for name in written:  # a graph recorded before this used the old values: it must not go back
+            mark_changed(params[name], f"load_state_dict ({name})")
     def __repr__(self):
         lines = [f"{type(self).__name__}({self.extra_repr()})"]
         for name, child in self.named_children():

@@ -17,7 +17,7 @@ from .. import random
 from ..autograd import ShapeError, scope
 from ..checks import check_positive_ints
 from ..ops import addmm, stack
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor
 from .layers import dropout
 from .module import Module, uniform
 
@@ -89,7 +89,7 @@ class _CellBase(Module):
         _init_weights(self, "", input_size, hidden_size, self.n_gates, bias, dtype)
 
     def forward(self, x, state=None):
-        x = as_tensor(x)
+        x = self.as_input(x)
         unbatched = x.ndim == 1
         if unbatched:
             x = x.reshape(1, -1)
@@ -170,13 +170,16 @@ class _RecurrentBase(Module):
                           hidden_size, self.n_gates, bias, dtype)
 
     def forward(self, x, state=None):
-        x = as_tensor(x)
+        x = self.as_input(x)
         name = type(self).__name__
         unbatched = x.ndim == 2
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(batch, seq, " if self.batch_first else "(seq, batch, "
             raise ShapeError(f"{name}: expected input of shape {layout}{self.input_size}) "
                              f"or (seq, {self.input_size}), got {x.shape}")
+        if x.shape[1 if self.batch_first and not unbatched else 0] == 0:
+            raise ShapeError(f"{name}: the sequence has length 0, got input of shape {x.shape}; "
+                             "give at least one time step")
         if unbatched:
             x = x.reshape(x.shape[0], 1, x.shape[1])
         elif self.batch_first:
@@ -273,7 +276,7 @@ def _initial_state(module, state, batch, unbatched, leading, n_states):
         if len(state) != n_states:
             raise ValueError(f"{name}: expected a state of {n_states} tensor(s) "
                              f"{'(h, c)' if n_states == 2 else 'h'}, got {len(state)}")
-        state = tuple(as_tensor(s) for s in state)
+        state = tuple(module.as_input(s, "initial state") for s in state)
         for s in state:
             if s.shape != expected:
                 raise ShapeError(f"{name}: expected initial state of shape {expected}, got {s.shape}")
