@@ -1,11 +1,13 @@
 """Tasks are seeded and well-formed; learning works (fast versions of the benchmark's claims)."""
 
+import signal
+
 import numpy as np
 import pytest
 
 import tinygrad_lstm as tl
 from tinygrad_lstm import tasks
-from tinygrad_lstm.train import SequenceModel, evaluate, train
+from tinygrad_lstm.train import SequenceModel, TrainingInterrupted, evaluate, train
 
 
 @pytest.mark.parametrize("name", list(tasks.TASKS))
@@ -80,3 +82,72 @@ def test_training_repeats_exactly_with_the_same_seed():
         model = SequenceModel(task, hidden=8)
         runs.append(train(task, model, steps=20, seed=3, log_every=5))
     assert runs[0] == runs[1]
+
+
+def sine_model(seed=0):
+    task = tasks.make("sine", seq_len=6)
+    tl.manual_seed(seed)
+    return task, SequenceModel(task, hidden=4)
+
+
+@pytest.mark.parametrize("bad, name", [
+    (dict(batch_size=0), "batch_size"), (dict(batch_size=2.0), "batch_size"), (dict(log_every=0), "log_every"),
+    (dict(lr=0.0), "lr"), (dict(lr=-1e-3), "lr"), (dict(lr=float("nan")), "lr"), (dict(lr=float("inf")), "lr"),
+    (dict(lr="0.01"), "lr"), (dict(lr=True), "lr"),
+    (dict(clip=-1.0), "clip"), (dict(clip=0), "clip"), (dict(clip=float("inf")), "clip"), (dict(clip=float("nan")), "clip"),
+])
+def test_train_refuses_bad_arguments_naming_them_and_leaves_the_model_as_it_was(bad, name):
+    task, model = sine_model()
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    with pytest.raises((ValueError, TypeError), match=f"^train: {name} must be"):
+        train(task, model, steps=3, **bad)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_clip_none_trains_without_clipping():
+    runs = {}
+    for clip in (None, 1e30):
+        task, model = sine_model()
+        runs[clip] = train(task, model, steps=4, clip=clip, log_every=1)
+    assert runs[None] == runs[1e30] and all(np.isfinite(loss) for _, loss in runs[None])
+
+
+class CtrlCAt:
+    """A task that presses Ctrl-C (sends SIGINT to this process) while drawing batch k,
+    `times` times: inside a step, where a KeyboardInterrupt would leave it half done."""
+
+    def __init__(self, task, k, times=1):
+        self.task, self.k, self.times, self.calls = task, k, times, 0
+
+    def __getattr__(self, name):
+        return getattr(self.task, name)
+
+    def sample(self, n, rng):
+        self.calls += 1
+        if self.calls == self.k:
+            for _ in range(self.times):
+                signal.raise_signal(signal.SIGINT)
+        return self.task.sample(n, rng)
+
+
+def test_ctrl_c_stops_after_the_step_in_hand_with_the_model_whole():
+    task, model = sine_model()
+    with pytest.raises(TrainingInterrupted) as info:
+        train(CtrlCAt(task, 5), model, steps=100, log_every=2)
+    assert isinstance(info.value, KeyboardInterrupt) and "after step 5" in str(info.value)
+    assert info.value.step == 5
+    _, same = sine_model()
+    expected = train(task, same, steps=5, log_every=2)  # five whole steps, uninterrupted
+    assert info.value.history == expected == [(2, expected[0][1]), (4, expected[1][1]), (5, expected[2][1])]
+    for (k, a), (_, b) in zip(model.state_dict().items(), same.state_dict().items()):
+        np.testing.assert_array_equal(a, b)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_second_ctrl_c_interrupts_at_once():
+    task, model = sine_model()
+    with pytest.raises(KeyboardInterrupt) as info:
+        train(CtrlCAt(task, 3, times=2), model, steps=100)
+    assert not isinstance(info.value, TrainingInterrupted)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

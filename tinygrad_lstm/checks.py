@@ -1,5 +1,7 @@
 """Checks of arguments that layers, losses, tasks and training share: one mistake, one message."""
 
+import numbers
+
 import numpy as np
 
 
@@ -8,6 +10,16 @@ def check_positive_ints(who, **values):
     for name, value in values.items():
         if not isinstance(value, (int, np.integer)) or value <= 0:
             raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
+
+
+def check_number(who, name, value, expected, in_range):
+    """value as a float, if it is a real number (not a bool) for which in_range(value) holds;
+    else an error naming who and name and saying what was expected."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{who}: {name} must be {expected}, got {value!r} ({type(value).__name__})")
+    if not in_range(value):
+        raise ValueError(f"{who}: {name} must be {expected}, got {value!r}")
+    return float(value)
 
 
 def as_indices(who, what, indices, n):

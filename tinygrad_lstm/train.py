@@ -7,15 +7,21 @@
 
 Training data and held-out data come from two different seeded streams, so the
 held-out sequences were never trained on, and every run with the same seed repeats.
+Ctrl-C stops training between two steps (TrainingInterrupted says after which), so the
+model is never left with an update half done.
 """
 
+import contextlib
+import math
+import signal
+import threading
 import time
 
 import numpy as np
 
 from . import nn, optim
 from .autograd import no_grad
-from .checks import check_positive_ints
+from .checks import check_number, check_positive_ints
 from .random import manual_seed
 from .tensor import Tensor
 
@@ -57,31 +63,70 @@ def held_out_stream(seed):
     return np.random.default_rng([seed, 1])
 
 
-def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, progress=False, log_every=50):
-    """Adam on fresh batches; gradients clipped to norm `clip`. Returns [(step, loss)] every log_every steps.
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped train() after `step` whole steps, which the model holds; `history` is
+    what train() returns, up to that step."""
 
+    def __init__(self, step, history):
+        super().__init__(f"training stopped by Ctrl-C after step {step}")
+        self.step, self.history = step, history
+
+
+def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, progress=False, log_every=50):
+    """Adam on fresh batches; gradients clipped to norm `clip` (None: not clipped).
+    Returns [(step, loss)] every log_every steps and at the last.
+
+    Ctrl-C ends the step in hand, then raises TrainingInterrupted; a second Ctrl-C stops at once.
     progress: False, or a file (e.g. sys.stderr) for a progress bar (tqdm when installed)."""
-    check_positive_ints("train", steps=steps)
+    check_positive_ints("train", steps=steps, batch_size=batch_size, log_every=log_every)
+    check_number("train", "lr", lr, "a positive finite number", lambda v: 0 < v < math.inf)
+    if clip is not None:  # 0 would zero every gradient, a negative clip train uphill
+        check_number("train", "clip", clip, "a positive finite number, or None for no clipping",
+                     lambda v: 0 < v < math.inf)
     rng = training_stream(seed)
     manual_seed(seed)  # dropout, if any, repeats too
     optimizer = optim.Adam(model.parameters(), lr=lr)
     model.train()
     history, bar = [], _progress(steps, progress)
-    for step in range(1, steps + 1):
-        inputs, targets = task.sample(batch_size, rng)
-        loss = task.loss(model(inputs), targets)
-        optimizer.zero_grad()
-        loss.backward()
-        optim.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        value = loss.item()
-        if not np.isfinite(value):
-            raise FloatingPointError(f"train: the loss became {value} at step {step}; try a smaller lr (now {lr})")
-        bar.update(value)
-        if step % log_every == 0 or step == steps:
-            history.append((step, value))
-    bar.close()
+    with _ctrl_c_between_steps() as pressed, contextlib.closing(bar):
+        for step in range(1, steps + 1):
+            inputs, targets = task.sample(batch_size, rng)
+            loss = task.loss(model(inputs), targets)
+            optimizer.zero_grad()
+            loss.backward()
+            if clip is not None:
+                optim.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            value = loss.item()
+            if not np.isfinite(value):
+                raise FloatingPointError(f"train: the loss became {value} at step {step}; try a smaller lr (now {lr})")
+            bar.update(value)
+            if step % log_every == 0 or step == steps or pressed:
+                history.append((step, value))
+            if pressed:
+                raise TrainingInterrupted(step, history)
     return history
+
+
+@contextlib.contextmanager
+def _ctrl_c_between_steps():
+    """Within, the first Ctrl-C only fills the list yielded, for the loop to stop when the step
+    in hand is done; the next one interrupts at once, as Ctrl-C does. Nothing changes where
+    Ctrl-C is ignored (nohup) or cannot be caught (only the main thread receives signals)."""
+    pressed, previous = [], signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None) or threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def on_ctrl_c(signum, frame):
+        pressed.append(signum)
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @no_grad()
