@@ -42,7 +42,7 @@ def main(graph=None):
     z = w * x + b
     y = z.sigmoid()
     loss = (y - target) ** 2
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph: we look at it below
 
     print("the graph, in the order backward() walks it (the newest op first):")
     for fn in recorded_ops(loss):

@@ -2,6 +2,7 @@
 
 import gc
 import sys
+import re
 import weakref
 
 import numpy as np
@@ -92,10 +93,24 @@ def test_graph_is_freed_when_root_goes():
         loss = (hidden * 2).sum()
         ref_hidden, ref_fn = weakref.ref(hidden), weakref.ref(hidden.grad_fn)
         del hidden
-        loss.backward()
+        loss.backward(retain_graph=True)
         assert ref_hidden() is not None  # the graph is alive while loss is
         del loss
         assert ref_hidden() is None and ref_fn() is None
+    finally:
+        gc.enable()
+
+
+def test_backward_lets_go_of_the_graph_while_the_root_lives_on():
+    gc.disable()
+    try:
+        x = Tensor(np.ones(3), requires_grad=True)
+        hidden = x.tanh()
+        loss = (hidden * 2).sum()
+        ref_hidden = weakref.ref(hidden)
+        del hidden
+        loss.backward()
+        assert ref_hidden() is None and loss.grad_fn is not None and x.grad is not None
     finally:
         gc.enable()
 
@@ -198,3 +213,179 @@ def test_gradcheck_catches_a_wrong_derivative():
 def test_gradcheck_wants_float64():
     with pytest.raises(TypeError, match="float64"):
         tl.gradcheck(lambda x: x * 2, [Tensor([1.0], requires_grad=True)])
+
+
+# ----- grad mode: per thread, re-entrant, generators (as torch) -------------------------
+
+def test_no_grad_in_one_thread_does_not_stop_another_recording():
+    import threading
+    inside, recorded = threading.Event(), []
+
+    def other():
+        inside.wait()
+        recorded.append((Tensor([1.0], requires_grad=True) * 2).requires_grad)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    with no_grad():
+        inside.set()
+        worker.join()
+    assert recorded == [True] and tl.is_grad_enabled()
+
+
+def test_one_decorator_instance_used_recursively_restores_grad_mode():
+    guard = no_grad()
+
+    @guard
+    def depth(n):
+        assert not tl.is_grad_enabled()
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(3) == 3 and tl.is_grad_enabled()
+    with guard:
+        with guard:
+            assert not tl.is_grad_enabled()
+        assert not tl.is_grad_enabled()
+    assert tl.is_grad_enabled()
+
+
+def test_no_grad_on_a_generator_holds_while_it_runs_not_while_it_waits():
+    @no_grad()
+    def rows(x):
+        for k in range(2):
+            got = yield (x * k).requires_grad, tl.is_grad_enabled()
+            assert got == "sent"
+
+    x = Tensor([1.0], requires_grad=True)
+    gen = rows(x)
+    assert next(gen) == (False, False)
+    assert tl.is_grad_enabled()  # the caller, between yields
+    assert gen.send("sent") == (False, False)
+    with pytest.raises(StopIteration):
+        gen.send("sent")
+    assert tl.is_grad_enabled()
+
+
+def test_enable_grad_and_set_grad_enabled():
+    x = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        with tl.enable_grad():
+            assert (x * 2).requires_grad
+        assert not (x * 2).requires_grad
+    with tl.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert tl.is_grad_enabled()
+    tl.set_grad_enabled(False)  # as a statement it stays switched
+    try:
+        assert not tl.is_grad_enabled()
+    finally:
+        tl.set_grad_enabled(True)
+
+    @tl.set_grad_enabled(False)
+    def f():
+        return (x * 2).requires_grad
+
+    assert tl.is_grad_enabled() and f() is False and tl.is_grad_enabled()
+    with pytest.raises(TypeError, match="True or False"):
+        tl.set_grad_enabled("no")
+
+
+# ----- backward frees the graph; retain_graph keeps it ----------------------------------
+
+def test_a_second_backward_through_a_freed_graph_says_retain_graph():
+    x = Tensor(np.array([2.0]), requires_grad=True)
+    y = (x.tanh() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_freeing_as_backward_goes_lowers_a_training_loops_peak_memory():
+    """In `for ...: loss = f(); loss.backward()` the next forward runs while `loss` still holds
+    the last graph: freed by backward, it costs nothing; kept, the peak doubles."""
+    import tracemalloc
+
+    def loop_peak(retain):
+        rng = np.random.default_rng(0)
+        x, w = rng.standard_normal((64, 256)), Tensor(rng.standard_normal((256, 256)) * 0.05, requires_grad=True)
+        tracemalloc.start()
+        for _ in range(2):
+            h = Tensor(x)
+            for _ in range(40):  # each step keeps two (64, 256) arrays: 256 kB
+                h = (h @ w).tanh()
+            loss = h.sum()
+            loss.backward(retain_graph=retain)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    freed, kept = loop_peak(False), loop_peak(True)
+    assert freed < 0.65 * kept, (freed, kept)
+
+
+# ----- in-place changes between forward and backward: a version counter -----------------
+
+def in_place_changes():
+    def optimizer_step(w):
+        w.grad = Tensor(np.ones_like(w.data))
+        tl.optim.SGD([w], lr=0.1).step()
+
+    def load(w):
+        layer = tl.nn.Linear(2, 1, bias=False, dtype=np.float64)
+        layer.weight = w
+        layer.load_state_dict({"weight": np.zeros((1, 2))})
+        assert w.numpy().tolist() == [[0.0, 0.0]]
+
+    def method(w):
+        with no_grad():
+            w.add_(1.0)
+
+    return {"SGD.step()": optimizer_step, "load_state_dict": load, "add_()": method}
+
+
+@pytest.mark.parametrize("by", ["SGD.step()", "load_state_dict", "add_()"])
+def test_backward_refuses_after_the_library_changed_an_input_in_place(by):
+    w = tl.nn.Parameter(np.array([[1.0, 2.0]])).named("w")
+    x = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    loss = (x * w).sum()
+    in_place_changes()[by](w)
+    assert w._version == 1
+    before = x.grad
+    with pytest.raises(RuntimeError, match=rf"'w' of shape \(1, 2\).*changed in place by {re.escape(by)}"):
+        loss.backward()
+    assert x.grad is before
+
+
+def test_a_change_before_the_forward_or_after_backward_is_fine():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with no_grad():
+        w.mul_(2.0)
+    loss = (w * w).sum()
+    loss.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [4.0, 8.0])
+    with no_grad():
+        w.zero_()
+
+
+def test_writing_into_data_is_the_untracked_escape_hatch():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (w * w).sum()
+    w.data[0] = 10.0  # as torch's .data: not tracked, the user's responsibility
+    loss.backward()
+    assert w._version == 0 and w.grad.numpy().tolist() == [20.0, 4.0]
+
+
+def test_in_place_methods_are_refused_where_torch_refuses_them():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w.add_(1.0)
+    y = w * 2
+    with no_grad(), pytest.raises(RuntimeError, match="made by an op"):
+        y.fill_(0.0)
+    with no_grad(), pytest.raises(tl.ShapeError, match=r"shape \(2,\).*\(3,\)"):
+        w.copy_(np.ones(3))
+    assert w.numpy().tolist() == [1.0, 2.0] and w._version == 0
+    read_only = Tensor(np.ones(2))
+    read_only.data.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        read_only.zero_()

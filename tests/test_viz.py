@@ -34,7 +34,7 @@ def test_same_graph_same_dot_text():
 def test_values_and_grads_in_labels():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True).named("x")
     y = (x * x).sum()
-    y.backward()
+    y.backward(retain_graph=True)
     source = draw_graph(y, show_values=True, show_grads=True).source
     assert "mean 1.5" in source and "|grad| 4.47" in source  # x: its mean, and the norm of [2, 4]
     assert "value 5" in source  # y = 1 + 4, one number: shown as it is
@@ -134,3 +134,11 @@ def test_plots_of_gates_and_gradient_norms():
     gates = plots.gate_activations(SequenceModel(context), context.sample(1, np.random.default_rng(0))[0])
     assert gates["f"].shape == (context.sample(1, np.random.default_rng(0))[0].shape[1], 32)
     assert np.all((gates["f"] > 0) & (gates["f"] < 1))
+
+
+def test_a_graph_freed_by_backward_is_refused_with_the_way_to_keep_it():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(ValueError, match="retain_graph=True"):
+        draw_graph(y)

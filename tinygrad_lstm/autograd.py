@@ -288,18 +288,16 @@ def backward(root, grad=None, retain_graph=None):
     last_change = _last_change  # ops recorded after the last in-place change can skip the check
     while queue:
         fn = heappop(queue)[1]
+        parents = fn.parents
+        if parents is None:
+            raise RuntimeError(_GONE_THROUGH.format(op=type(fn).__name__))
         if fn.seq < last_change:
             _check_unchanged(fn)
-        try:
-            grads = fn.backward(pending.pop(fn))
-        except AttributeError:
-            if fn.__dict__ is _FREED:
-                raise RuntimeError(_GONE_THROUGH.format(op=type(fn).__name__)) from None
-            raise
-        if not retain_graph:
-            fn.__dict__ = _FREED  # drops the arrays this op saved for its backward
+        grads = fn.backward(pending.pop(fn))
+        if not retain_graph:  # free what this op saved, and its hold on its inputs: their
+            fn.parents, fn.__dict__ = None, _FREED  # arrays go as soon as nothing else needs them
         k = -1
-        for parent in fn.parents:  # (indexing grads is cheaper than zip for one or two)
+        for parent in parents:  # (indexing grads is cheaper than zip for one or two)
             k += 1
             g = grads[k]
             if g is None or not parent.requires_grad:
@@ -326,7 +324,12 @@ def backward(root, grad=None, retain_graph=None):
 _FREED = {}
 _GONE_THROUGH = ("backward(): this graph was already gone back through, and what its ops saved for it "
                  "(here {op}) was freed then. Pass retain_graph=True to the first backward() to go back "
-                 "through the same graph again, or compute the forward pass again.")
+                 "through the same graph again (or to draw it afterwards), or compute the forward pass again.")
+
+
+def is_freed(fn):
+    """Whether backward() has freed this op (retain_graph=False): its inputs are forgotten."""
+    return fn.parents is None
 
 
 # ----- in-place changes: a version counter, as torch's ------------------------------------

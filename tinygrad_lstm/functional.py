@@ -15,6 +15,8 @@ from .tensor import as_tensor
 def log_softmax(x, axis=-1):
     """log softmax(x) = x - log sum exp(x), computed as z - log sum exp(z) with z = x - max(x):
     the same value (softmax ignores a constant shift), and exp never overflows."""
+    if x.ndim and x.shape[axis] == 0:
+        return x + 0  # an empty axis: nothing to normalise (and no max to shift by)
     z = x - x.max(axis=axis, keepdims=True).detach()
     return z - z.exp().sum(axis=axis, keepdims=True).log()
 

@@ -127,13 +127,13 @@ class Tanh(Function):  # z = tanh a;  dz/da = 1 - z^2
         return (grad * (_ONE.get(z.dtype, 1) - z * z),)
 
 
-class ReLU(Function):  # z = max(a, 0);  dz/da = 1 where a > 0, else 0 (0 at the kink, as torch)
+class ReLU(Function):  # z = max(a, 0);  dz/da = 0 where a <= 0 (the kink included, as torch), else 1
     def forward(self, a):
-        self.positive = a > 0
+        self.off = a <= 0  # (a nan is not <= 0: its gradient passes, as torch's)
         return np.maximum(a, a.dtype.type(0))  # (a * (a > 0) would make -inf * 0 = nan)
 
     def backward(self, grad):
-        return (np.where(self.positive, grad, grad.dtype.type(0)),)
+        return (np.where(self.off, grad.dtype.type(0), grad),)
 
 
 class Softplus(Function):  # z = ln(1 + e^a);  dz/da = e^a / (1 + e^a) = sigmoid(a)
@@ -412,7 +412,7 @@ def _split_slices(shape, sizes, axis):
     if isinstance(sizes, (int, np.integer)):
         if sizes <= 0:
             raise ShapeError(f"split: piece size must be a positive integer, got {sizes}")
-        sizes = [sizes] * (n // sizes) + ([n % sizes] if n % sizes else [])
+        sizes = [sizes] * (n // sizes) + ([n % sizes] if n % sizes or n == 0 else [])  # (n = 0: one empty piece)
     elif not all(isinstance(k, (int, np.integer)) and k >= 0 for k in sizes):
         raise ShapeError(f"split: sizes must be integers >= 0, got {list(sizes)}")
     elif sum(sizes) != n:
@@ -431,7 +431,8 @@ class Unbind(Function):
     def forward(self, a, axis):
         axis = _normalize_axis(axis, a.ndim, "unbind")
         self.axis, self.shape, self.dtype = axis, a.shape, a.dtype
-        return tuple(np.moveaxis(a, axis, 0))
+        rows = np.moveaxis(a, axis, 0)
+        return tuple([rows[k, ...] for k in range(len(rows))])  # (`...` keeps a 0-d row an array, not a scalar)
 
     def backward(self, grads):
         if all(g is not None for g in grads):

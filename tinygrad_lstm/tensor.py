@@ -69,13 +69,13 @@ class Tensor:
     def item(self):
         return self._one_number("item()").item()
 
-    def __float__(self): return float(self._one_number("float()"))
-    def __int__(self): return int(self._one_number("int()"))
+    def __float__(self): return float(self._one_number("float()").item())
+    def __int__(self): return int(self._one_number("int()").item())
 
     def __index__(self):  # range(t), lst[t]: integer tensors only
         if self.data.dtype.kind not in "biu":
             raise TypeError(f"only integer tensors of a single element can be used as an index, got {self.data.dtype}")
-        return int(self._one_number("index"))
+        return int(self._one_number("index").item())
 
     def __bool__(self):
         if self.data.size != 1:

@@ -16,7 +16,7 @@ def lstm_training_step_graph(seq_len=3, hidden=4, input_size=2, collapse=False, 
     x = rng.standard_normal((seq_len, 1, input_size)).astype(np.float32)
     out, _ = lstm(x)
     loss = functional.mse_loss(head(out[-1]), np.zeros((1, 1), np.float32)).named("loss")
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph, to draw it with its gradients
     params = {**{f"lstm.{k}": p for k, p in lstm.named_parameters()},
               **{f"head.{k}": p for k, p in head.named_parameters()}}
     return draw_graph(loss, params=params, show_grads=True, collapse=collapse)

@@ -134,6 +134,9 @@ def _walk(root):
         k += 1
         if fn is None or fn in seen_f:
             continue
+        if fn.parents is None:
+            raise ValueError("draw_graph: backward() has freed this graph (it forgets each op's inputs as it goes); "
+                             "call backward(retain_graph=True) to draw the graph afterwards, or draw it before")
         seen_f.add(fn)
         functions.append(fn)
         for parent in fn.parents:
