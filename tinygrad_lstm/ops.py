@@ -112,6 +112,8 @@ def _sigmoid(a):
     """1 / (1 + e^-a) for a >= 0 and e^a / (1 + e^a) for a < 0: the same value, written with
     e^-|a| <= 1, which never overflows. For very negative a the second form keeps full
     relative precision (sigmoid(-20) is 2e-9, where 1/2 + tanh(a/2)/2 rounds to 0 in float32)."""
+    if a.dtype == np.float16:  # in float32, rounded once at the end, as torch does
+        return _sigmoid(a.astype(np.float32)).astype(np.float16)
     one = _ONE.get(a.dtype, 1)
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, one, e) / (one + e)
