@@ -144,3 +144,17 @@ def test_embedding_gradient_adds_rows_used_twice():
 def test_bad_calls_say_what_was_expected(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+def test_load_state_dict_puts_back_what_it_wrote_when_a_later_parameter_fails():
+    lstm = tl.nn.LSTM(3, 4)
+    before = lstm.state_dict()
+    lstm.weight_hh_l0.data.flags.writeable = False  # written after weight_ih_l0, which succeeds first
+    new = {k: v + 1 for k, v in before.items()}
+    with pytest.raises(ValueError, match="weight_hh_l0.*no parameter was changed"):
+        lstm.load_state_dict(new)
+    for name, value in lstm.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    assert all(p._version == 0 for p in lstm.parameters())
+    with pytest.raises(TypeError, match="dict"):
+        lstm.load_state_dict([("weight_ih_l0", before["weight_ih_l0"])])

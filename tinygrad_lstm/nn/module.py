@@ -119,10 +119,11 @@ class Module:
                 params[name].data[...] = value  # in place: optimizers keep pointing at the same arrays
                 written[name] = old
         except BaseException as err:
-            for name, old in written.items():
-                params[name].data[...] = old
+            failed = name
+            for done, old in written.items():
+                params[done].data[...] = old
             if isinstance(err, ValueError):  # numpy's "assignment destination is read-only"
-                raise ValueError(f"load_state_dict into {type(self).__name__}: cannot write {name}: {err} "
+                raise ValueError(f"load_state_dict into {type(self).__name__}: cannot write {failed}: {err} "
                                  "(no parameter was changed)") from None
             raise
         for name in written:  # a graph recorded before this used the old values: it must not go back
