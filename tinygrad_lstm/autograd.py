@@ -2,6 +2,8 @@
 
 Forward, every op call records a Function that points at its input tensors. The graph
 is those Functions and tensors; it has no cycles, so it is freed as soon as the root is.
+backward() lets go of it sooner: once an op's gradients are out, the op drops what it
+saved and its inputs (unless retain_graph=True), so memory falls as the walk goes.
 
 backward(root) applies the chain rule from the root down: it orders the Functions so
 that each comes after every Function that used its outputs, then walks that order once,
@@ -28,8 +30,8 @@ class ShapeError(ValueError):
 
 
 class IndexOutOfRange(ShapeError, IndexError):
-    """An index or axis outside a tensor's shape. An IndexError too, as Python expects:
-    `for row in x` and `a, b = x` stop at the first index that raises it."""
+    """An index or axis outside a tensor's shape: an IndexError too, which is what Python
+    code expects of an index out of range (as numpy's AxisError is both)."""
 
 
 _new_object = object.__new__
