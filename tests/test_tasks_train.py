@@ -151,3 +151,26 @@ def test_a_second_ctrl_c_interrupts_at_once():
         train(CtrlCAt(task, 3, times=2), model, steps=100)
     assert not isinstance(info.value, TrainingInterrupted)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("name", [name for name in tasks.TASKS if tasks.make(name).chance()])
+def test_chance_is_what_uniform_guessing_scores(name):
+    """Where a task states chance apart from its baseline, random guesses score it."""
+    task = tasks.make(name)
+    inputs, targets = task.sample(20000, np.random.default_rng(0))
+    outputs = np.random.default_rng(1).random((len(targets), inputs.shape[1], task.output_size))
+    measured = task.evaluate(outputs, targets)
+    for metric, value in task.chance().items():
+        assert measured[metric] == pytest.approx(value, abs=0.01)
+    assert task.chance_meaning
+
+
+def test_context_chance_is_one_in_six_jobs():
+    assert tasks.make("context").chance() == {"accuracy": pytest.approx(1 / 6)}
+
+
+@pytest.mark.parametrize("name, worse, better", [("adding", 0.1, 0.9), ("sine", 0.5, 0.001), ("context", 0.5, 0.6)])
+def test_beats_baseline_knows_which_way_is_better(name, worse, better):
+    task = tasks.make(name)
+    assert not task.beats_baseline({task.metric: worse})
+    assert task.beats_baseline({task.metric: better})

@@ -10,6 +10,8 @@ import numpy as np
 
 from ..checks import check_positive_ints
 
+LOWER_IS_BETTER = {"mse"}  # the metrics where a smaller number is the better model; for the rest, larger
+
 
 class Task:
     name = ""
@@ -18,7 +20,8 @@ class Task:
     vocab = ()            # the words (token inputs)
     output_size = 1
     baseline_meaning = ""  # what the baseline model does, in a few words
-    metric = ""           # the held-out number reported; "accuracy" is higher-better, "mse" lower-better
+    chance_meaning = ""   # what guessing at random means, where it scores apart from the baseline
+    metric = ""           # the held-out number reported: "accuracy", or "mse" (see LOWER_IS_BETTER)
 
     def sample(self, n, rng):
         """n sequences: (inputs, targets)."""
@@ -35,6 +38,16 @@ class Task:
     def baseline(self):
         """{metric name: value} a model that learned nothing would reach (stated in each task)."""
         raise NotImplementedError
+
+    def chance(self):
+        """{metric name: value} guessing at random scores, where that differs from the baseline
+        (a baseline that knows something about the data); {} where it does not."""
+        return {}
+
+    def beats_baseline(self, metrics):
+        """Whether metrics (from evaluate) are better than the baseline on self.metric."""
+        value, baseline = metrics[self.metric], self.baseline()[self.metric]
+        return value < baseline if self.metric in LOWER_IS_BETTER else value > baseline
 
     def describe(self, inputs, targets, outputs, k):
         """Sequence k, its target and the model's answer, as a line of text."""

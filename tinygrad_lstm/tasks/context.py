@@ -28,6 +28,7 @@ class Context(Task):
     name = "context"
     tokens = True
     baseline_meaning = "picking one of the mentioned jobs, without knowing whose"
+    chance_meaning = f"any of the {len(JOBS)} jobs"
     metric = "accuracy"
     output_size = len(JOBS)
 
@@ -73,6 +74,10 @@ class Context(Task):
         """Without the binding of names to jobs, the best is to pick one of the jobs that were
         mentioned: right 1/n_facts of the time."""
         return {"accuracy": 1 / self.n_facts}
+
+    def chance(self):
+        """Guessing any job, even one nobody in the sentence has: right 1/len(JOBS) of the time."""
+        return {"accuracy": 1 / len(JOBS)}
 
     def describe(self, inputs, targets, outputs, k):
         guess = outputs[k, -1, :].argmax()
