@@ -8,6 +8,7 @@ chain rule, and by nudging w and b a little (finite differences); all three must
 """
 
 import argparse
+import os
 
 import numpy as np
 
@@ -73,7 +74,11 @@ def main(graph=None):
     print(f"largest disagreement: {worst:.1e}")
 
     if graph:
-        tl.viz.render(tl.viz.draw_graph(loss, show_values=True, show_grads=True), graph)
+        try:
+            tl.viz.render(tl.viz.draw_graph(loss, show_values=True, show_grads=True), graph)
+        except RuntimeError as err:  # Graphviz's dot is missing, or failed
+            raise SystemExit(f"{err}; `--graph {os.path.splitext(graph)[0]}.dot` writes the DOT text, "
+                             "which needs no Graphviz") from None
         print(f"the graph, with values and gradients: {graph}")
     return worst
 

@@ -1,7 +1,12 @@
 """The tinygrad-lstm command: training end to end, checkpoints, clear refusals."""
 
+import os
+import pathlib
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -40,3 +45,161 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "tinygrad_lstm", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "train" in result.stdout and "demo" in result.stdout
+
+
+def fail(argv, capsys):
+    """Run main(argv), which must refuse: (exit status, stderr, stdout)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    said = capsys.readouterr()
+    return exit_info.value.code, said.err, said.out
+
+
+def one_line(text):
+    lines = text.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in text, text
+    return lines[0]
+
+
+QUICK = ["--steps", "1", "--seq-len", "6", "--hidden", "4", "--no-progress"]
+
+
+def test_an_empty_checkpoint_path_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    status, err, _ = fail(["train", "sine", *QUICK, "--checkpoint", ""], capsys)
+    assert status == 2 and "--checkpoint: expected a file path, got ''" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["a directory", "below a file"])
+def test_a_checkpoint_path_that_cannot_be_written_is_refused_before_training(tmp_path, capsys, where):
+    (tmp_path / "file").write_bytes(b"keep")
+    path = tmp_path if where == "a directory" else tmp_path / "file" / "model.npz"
+    status, err, out = fail(["train", "sine", *QUICK, "--checkpoint", str(path)], capsys)
+    line = one_line(err)
+    assert status == 2 and line.startswith(f"tinygrad-lstm train: error: cannot write {str(path)!r}: ")
+    assert "training" not in out  # refused before training began
+    assert sorted(os.listdir(tmp_path)) == ["file"] and (tmp_path / "file").read_bytes() == b"keep"
+
+
+def run_and_press_ctrl_c(argv, wait_for):
+    """Start the command, wait until it prints wait_for and a moment more, send SIGINT:
+    (exit status, stdout, stderr, seconds it took to stop)."""
+    command = subprocess.Popen([sys.executable, "-u", "-m", "tinygrad_lstm", *argv], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        out = ""
+        while wait_for not in out:
+            line = command.stdout.readline()
+            assert line, f"it ended before saying {wait_for!r}: {command.stderr.read()}"
+            out += line
+        time.sleep(0.5)  # well into training
+        command.send_signal(signal.SIGINT)
+        sent = time.perf_counter()
+        rest, err = command.communicate(timeout=30)
+        return command.returncode, out + rest, err, time.perf_counter() - sent
+    finally:
+        command.kill()
+
+
+def test_ctrl_c_during_train_saves_the_model_so_far_says_so_and_exits_130(tmp_path):
+    path = tmp_path / "sine.npz"
+    status, out, err, seconds = run_and_press_ctrl_c(
+        ["train", "sine", "--steps", "1000000", "--seq-len", "12", "--hidden", "8", "--no-progress",
+         "--checkpoint", str(path)], wait_for="training lstm")
+    line = one_line(err)
+    assert status == 130 and seconds < 1, (status, seconds)
+    meta = tl.checkpoint.load_meta(path)
+    step = meta["interrupted_at"]
+    assert 0 < step < 1_000_000 and "metrics" not in meta and meta["task"] == "sine"
+    assert line == (f"tinygrad-lstm train: training stopped by Ctrl-C after step {step}; "
+                    f"the model so far is saved to {path}")
+    tl.train.SequenceModel(tl.tasks.make("sine", seq_len=12), hidden=8).load_state_dict(tl.load(path))
+    assert os.listdir(tmp_path) == ["sine.npz"]
+
+
+def test_ctrl_c_during_demo_stops_in_one_line_with_130():
+    status, out, err, seconds = run_and_press_ctrl_c(["demo", "--no-progress"], wait_for="what does X do")
+    line = one_line(err)
+    assert status == 130 and seconds < 1, (status, seconds)
+    assert line.startswith("tinygrad-lstm demo: training stopped by Ctrl-C after step ")
+
+
+def test_without_dot_graph_says_what_to_install_and_that_a_dot_file_works(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    status, err, _ = fail(["graph", "-o", str(tmp_path / "step.svg")], capsys)
+    line = one_line(err)
+    assert status == 1 and "apt-get install graphviz" in line and f"-o {tmp_path / 'step.dot'}" in line
+    assert list(tmp_path.iterdir()) == []
+    assert main(["graph", "-o", str(tmp_path / "step.dot")]) == 0
+    assert (tmp_path / "step.dot").read_text().startswith("digraph")
+
+
+def fake_dot(folder, script):
+    """A `dot` program that runs script (sh), first on PATH."""
+    folder.mkdir()
+    program = folder / "dot"
+    program.write_text("#!/bin/sh\n" + script)
+    program.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_a_dot_that_hangs_is_stopped_after_the_timeout(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", fake_dot(tmp_path / "bin", "exec sleep 60\n"))
+    start = time.perf_counter()
+    status, err, _ = fail(["graph", "-o", str(tmp_path / "step.svg"), "--timeout", "0.5"], capsys)
+    line = one_line(err)
+    assert status == 1 and time.perf_counter() - start < 10
+    assert "did not finish within 0.5 s" in line and "--timeout" in line
+    assert sorted(os.listdir(tmp_path)) == ["bin"]
+
+
+def test_a_dot_that_fails_is_reported_in_one_line(tmp_path, monkeypatch, capsys):
+    script = 'echo "Error: <stdin>: syntax error in line 1" >&2\necho "near x" >&2\nexit 3\n'
+    monkeypatch.setenv("PATH", fake_dot(tmp_path / "bin", script))
+    status, err, _ = fail(["graph", "-o", str(tmp_path / "step.png")], capsys)
+    line = one_line(err)
+    assert status == 1 and "dot failed (exit status 3): Error: <stdin>: syntax error in line 1 near x" in line
+    assert sorted(os.listdir(tmp_path)) == ["bin"]
+
+
+def test_out_of_memory_is_one_line(tmp_path, capsys):
+    status, err, _ = fail(["train", "adding", "--hidden", str(10 ** 12), "--steps", "1", "--no-progress",
+                        "--checkpoint", str(tmp_path / "m.npz")], capsys)
+    line = one_line(err)
+    assert status == 1 and line.startswith("tinygrad-lstm train: out of memory (Unable to allocate")
+    assert "smaller model" in line and list(tmp_path.iterdir()) == []
+
+
+def test_a_diverging_loss_is_one_line(tmp_path):
+    # a real process: numpy's overflow warnings on the way to inf would reach its stderr
+    result = subprocess.run([sys.executable, "-m", "tinygrad_lstm", "train", "sine", "--lr", "1e30", "--steps", "30",
+                             "--seq-len", "6", "--hidden", "4", "--no-progress", "--checkpoint", str(tmp_path / "m.npz")],
+                            capture_output=True, text=True)
+    line = one_line(result.stderr)
+    assert result.returncode == 1 and "the loss became" in line and "smaller lr" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_no_better_than_the_baseline_says_so_and_chance_is_shown(tmp_path, capsys):
+    assert main(["train", "context", "--steps", "1", "--hidden", "4", "--no-progress",
+                 "--checkpoint", str(tmp_path / "c.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "baseline 0.5000" in out and "chance 0.1667" in out
+    assert "no better than the baseline" in out
+
+
+def test_a_model_that_learned_does_not_say_it_did_not(tmp_path, capsys):
+    assert main(["train", "sine", "--steps", "150", "--seq-len", "12", "--hidden", "8", "--no-progress",
+                 "--checkpoint", str(tmp_path / "s.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "no better" not in out and "chance" not in out
+
+
+def test_backward_by_hand_without_dot_says_what_to_install_in_one_line(tmp_path):
+    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "backward_by_hand.py"
+    result = subprocess.run([sys.executable, str(script), "--graph", str(tmp_path / "neuron.svg")],
+                            capture_output=True, text=True, env={**os.environ, "PATH": str(tmp_path)})
+    line = one_line(result.stderr)
+    assert result.returncode == 1 and "apt-get install graphviz" in line
+    assert f"--graph {tmp_path / 'neuron.dot'}" in line and list(tmp_path.iterdir()) == []

@@ -5,7 +5,11 @@
     tinygrad-lstm train adding --model rnn   the same for a plain RNN, to compare
     tinygrad-lstm graph -o lstm_step.svg     a picture of one LSTM training step
 
-Bad arguments print what was expected and exit with status 2.
+Nothing ends in a traceback: bad arguments, or a path that cannot be written, print what was
+expected and exit with status 2 (paths are checked before training starts); what the machine
+lacks or a run that goes wrong (no Graphviz, out of memory, a diverging loss) prints one line
+and exits with 1; Ctrl-C stops within a step, saves what `train` has trained so far, and exits
+with 130.
 """
 
 import argparse
@@ -17,8 +21,9 @@ import numpy as np
 
 from . import tasks
 from .checkpoint import save
+from .files import check_writable
 from .random import manual_seed
-from .train import RECURRENT, SequenceModel, evaluate, held_out_stream, predict, train
+from .train import RECURRENT, SequenceModel, TrainingInterrupted, evaluate, held_out_stream, predict, train
 
 # Per task: the options a first run should use (each can be overridden on the command line).
 DEFAULTS = {
@@ -50,6 +55,17 @@ non_negative_int = _number(int, 0, True, "an integer >= 0")
 positive_float = _number(float, 0, False, "a positive number")
 
 
+def file_path(text):
+    """An argparse type: the path of a file to write, which can't be empty."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file path, got ''")
+    return text
+
+
+class Failed(Exception):
+    """A run that cannot go on for a reason other than its options: one line, exit status 1."""
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="tinygrad-lstm", description="Train LSTMs on toy sequence tasks "
                                      "and draw their computation graphs.")
@@ -66,7 +82,7 @@ def build_parser():
     run.add_argument("--batch-size", type=positive_int, default=32)
     run.add_argument("--lr", type=positive_float, help="Adam learning rate (default: per task)")
     run.add_argument("--seed", type=non_negative_int, default=0)
-    run.add_argument("--checkpoint", default=None, help="where to save (default runs/TASK-MODEL.npz)")
+    run.add_argument("--checkpoint", type=file_path, help="where to save (default runs/TASK-MODEL.npz)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     demo = commands.add_parser("demo", help="train the LSTM on the context task and show its answers")
@@ -75,21 +91,30 @@ def build_parser():
     demo.add_argument("--no-progress", action="store_true")
 
     graph = commands.add_parser("graph", help="draw one LSTM training step's computation graph")
-    graph.add_argument("-o", "--output", default="lstm_step.svg", help="file to write; its suffix picks the "
-                       "format: .svg (default), .png, .pdf, or .dot for the DOT text alone")
+    graph.add_argument("-o", "--output", type=file_path, default="lstm_step.svg", help="file to write; its "
+                       "suffix picks the format: .svg (default), .png, .pdf, or .dot for the DOT text alone")
     graph.add_argument("--seq-len", type=positive_int, default=3)
     graph.add_argument("--hidden", type=positive_int, default=4)
     graph.add_argument("--collapse", action="store_true", help="show one time step, marked x T")
+    graph.add_argument("--timeout", type=positive_float, default=60,
+                       help="seconds Graphviz's dot may take (default 60)")
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    who = f"tinygrad-lstm {args.command}"
     try:
         return {"train": run_train, "demo": run_demo, "graph": run_graph}[args.command](args)
+    except KeyboardInterrupt as stop:  # TrainingInterrupted says where training stopped
+        parser.exit(130, f"{who}: {stop or 'interrupted'}\n")
     except (ValueError, TypeError, OSError) as err:  # a bad combination of options, a path we cannot write
-        parser.exit(2, f"tinygrad-lstm {args.command}: error: {err}\n")
+        parser.exit(2, f"{who}: error: {err}\n")
+    except (Failed, FloatingPointError) as err:  # FloatingPointError: the loss diverged
+        parser.exit(1, f"{who}: error: {err}\n")
+    except MemoryError as err:  # numpy's says how much it asked for
+        parser.exit(1, f"{who}: out of memory ({err or 'no details'}); try a smaller model, batch or sequence\n")
 
 
 def run_train(args):
@@ -98,19 +123,24 @@ def run_train(args):
                                            if v is not None}}
     task = tasks.make(args.task, seq_len=settings["seq_len"])
     checkpoint = args.checkpoint or os.path.join("runs", f"{args.task}-{args.model}.npz")
+    check_writable(checkpoint)  # now, not after an hour of training
     manual_seed(args.seed)
     model = _make_model(task, args.model, settings, args.layers)
+    meta = {"task": args.task, "model": args.model, **settings, "layers": args.layers, "seed": args.seed}
     print(f"training {args.model} (hidden {settings['hidden']}, layers {args.layers}) on {args.task} "
           f"(seq-len {settings['seq_len']}) for {settings['steps']} steps, lr {settings['lr']}, seed {args.seed}")
     start = time.perf_counter()
-    train(task, model, steps=settings["steps"], lr=settings["lr"], batch_size=args.batch_size, seed=args.seed,
-          progress=None if args.no_progress else sys.stderr)
+    try:
+        train(task, model, steps=settings["steps"], lr=settings["lr"], batch_size=args.batch_size, seed=args.seed,
+              progress=None if args.no_progress else sys.stderr)
+    except TrainingInterrupted as stop:
+        save(model.state_dict(), checkpoint, meta={**meta, "interrupted_at": stop.step})
+        raise KeyboardInterrupt(f"{stop}; the model so far is saved to {checkpoint}") from None
     seconds = time.perf_counter() - start
     metrics = evaluate(task, model, seed=args.seed)
     print(f"done in {seconds:.1f}s")
     _report(task, metrics)
-    save(model.state_dict(), checkpoint, meta={"task": args.task, "model": args.model, **settings,
-                                              "layers": args.layers, "seed": args.seed, "metrics": metrics})
+    save(model.state_dict(), checkpoint, meta={**meta, "metrics": metrics})
     print(f"checkpoint saved to {checkpoint}")
     return 0
 
@@ -137,7 +167,14 @@ def run_demo(args):
 def run_graph(args):
     from .viz import lstm_training_step_graph, render
     dot = lstm_training_step_graph(seq_len=args.seq_len, hidden=args.hidden, collapse=args.collapse)
-    print(f"graph written to {render(dot, args.output)}")
+    text_only = f"`-o {os.path.splitext(args.output)[0]}.dot` writes the DOT text, which needs no Graphviz"
+    try:
+        written = render(dot, args.output, timeout=args.timeout)
+    except RuntimeError as err:  # Graphviz's dot is missing, or failed
+        raise Failed(f"{err}; {text_only}") from None
+    except TimeoutError as err:
+        raise Failed(f"{err}; --timeout SECONDS waits longer, {text_only}") from None
+    print(f"graph written to {written}")
     return 0
 
 
@@ -147,10 +184,14 @@ def _make_model(task, kind, settings, num_layers=1):
 
 
 def _report(task, metrics):
-    baseline = task.baseline()
+    baseline, chance = task.baseline(), task.chance()
     print("held-out metrics (1000 sequences never trained on):")
     for name, value in metrics.items():
-        print(f"  {name:10s} {value:.4f}   (baseline {baseline[name]:.4f}: {task.baseline_meaning})")
+        also = f"; chance {chance[name]:.4f}: {task.chance_meaning}" if name in chance else ""
+        print(f"  {name:10s} {value:.4f}   (baseline {baseline[name]:.4f}: {task.baseline_meaning}{also})")
+    if not task.beats_baseline(metrics):
+        print(f"The model is no better than the baseline on {task.metric}: it has not learned the task "
+              "(more --steps, another --seed or --lr may help).")
 
 
 if __name__ == "__main__":

@@ -88,7 +88,8 @@ def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, pro
     optimizer = optim.Adam(model.parameters(), lr=lr)
     model.train()
     history, bar = [], _progress(steps, progress)
-    with _ctrl_c_between_steps() as pressed, contextlib.closing(bar):
+    # numpy's overflow warnings say, many lines long, what the loss check below says in one
+    with _ctrl_c_between_steps() as pressed, contextlib.closing(bar), np.errstate(all="ignore"):
         for step in range(1, steps + 1):
             inputs, targets = task.sample(batch_size, rng)
             loss = task.loss(model(inputs), targets)

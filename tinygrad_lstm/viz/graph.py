@@ -9,15 +9,16 @@ without Graphviz's `dot` program; only rendering (render(), or display in Jupyte
 
 import os
 import shutil
+import subprocess
 
 import graphviz
 
 from ..files import write_atomically
 from ..nn.module import Module
 
-INSTALL_HINT = ("the Graphviz `dot` program is not installed; install it with "
-                "`apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) or "
-                "`conda install graphviz`. The DOT text is still available as graph.source.")
+# What to install, in one sentence; each caller adds how to get the DOT text without it.
+INSTALL_HINT = ("Graphviz's `dot` program is not installed; install it with `apt-get install graphviz` "
+                "(Debian/Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz`")
 
 # Colours, with the legend drawn on every picture.
 COLORS = {"parameter": "#a6cee3", "input": "#fdbf6f", "constant": "#eeeeee", "gate": "#b2df8a",
@@ -106,9 +107,11 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
     return dot
 
 
-def render(dot, path):
-    """Write dot to path; the suffix picks the format (.svg, .png, .pdf, or .dot for the text).
-    Written to a temporary file first, so a failure leaves no half-written picture."""
+def render(dot, path, timeout=60):
+    """Write dot to path; the suffix picks the format (.svg, .png, .pdf, or .dot for the text,
+    which needs no Graphviz). Graphviz's dot gets `timeout` seconds (None: no limit), then is
+    stopped with a TimeoutError. Written through write_atomically, so a failure leaves no
+    half-written picture."""
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf", "dot", "gv"):
@@ -116,9 +119,18 @@ def render(dot, path):
     if fmt in ("dot", "gv"):
         data = dot.source.encode()
     else:
-        if shutil.which("dot") is None:
+        program = shutil.which("dot")
+        if program is None:
             raise RuntimeError(INSTALL_HINT)
-        data = dot.pipe(format=fmt)
+        try:
+            done = subprocess.run([program, f"-K{dot.engine}", f"-T{fmt}"], input=dot.source.encode(),
+                                  capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:  # run() has killed it
+            raise TimeoutError(f"render: Graphviz's dot did not finish within {timeout:g} s") from None
+        if done.returncode != 0:
+            said = " ".join(done.stderr.decode(errors="replace").split())  # one line
+            raise RuntimeError(f"render: Graphviz's dot failed (exit status {done.returncode}): {said}")
+        data = done.stdout
     return write_atomically(path, lambda f: f.write(data))
 
 
