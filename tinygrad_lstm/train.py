@@ -80,7 +80,7 @@ def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, pro
     progress: False, or a file (e.g. sys.stderr) for a progress bar (tqdm when installed)."""
     check_positive_ints("train", steps=steps, batch_size=batch_size, log_every=log_every)
     check_number("train", "lr", lr, "a positive finite number", lambda v: 0 < v < math.inf)
-    if clip is not None:  # 0 would zero every gradient, a negative clip train uphill
+    if clip is not None:  # 0 would zero every gradient; a negative clip would train uphill
         check_number("train", "clip", clip, "a positive finite number, or None for no clipping",
                      lambda v: 0 < v < math.inf)
     rng = training_stream(seed)
