@@ -91,7 +91,8 @@ def sine_model(seed=0):
 
 
 @pytest.mark.parametrize("bad, name", [
-    (dict(batch_size=0), "batch_size"), (dict(batch_size=2.0), "batch_size"), (dict(log_every=0), "log_every"),
+    (dict(batch_size=0), "batch_size"), (dict(batch_size=2.0), "batch_size"), (dict(batch_size=True), "batch_size"),
+    (dict(log_every=0), "log_every"),
     (dict(lr=0.0), "lr"), (dict(lr=-1e-3), "lr"), (dict(lr=float("nan")), "lr"), (dict(lr=float("inf")), "lr"),
     (dict(lr="0.01"), "lr"), (dict(lr=True), "lr"),
     (dict(clip=-1.0), "clip"), (dict(clip=0), "clip"), (dict(clip=float("inf")), "clip"), (dict(clip=float("nan")), "clip"),

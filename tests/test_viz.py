@@ -1,6 +1,7 @@
 """Graph pictures: content, determinism, clusters, collapse, guards, escaping, rendering."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,7 +95,7 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None and not __import__("o
 def test_render_formats(tmp_path, suffix, magic):
     lstm, loss = small_lstm_loss()
     path = render(draw_graph(loss, params=lstm), tmp_path / f"graph{suffix}")
-    assert open(path, "rb").read(5).startswith(magic[:4])
+    assert Path(path).read_bytes()[:5].startswith(magic[:4])
 
 
 @needs_dot

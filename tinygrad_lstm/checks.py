@@ -8,7 +8,7 @@ import numpy as np
 def check_positive_ints(who, **values):
     """Each value must be an integer (Python or numpy) above 0; the error names who and which."""
     for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or value <= 0:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
 
 

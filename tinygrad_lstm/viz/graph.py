@@ -33,7 +33,7 @@ class Graph(graphviz.Digraph):
         try:
             return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
         except graphviz.ExecutableNotFound:
-            raise RuntimeError(INSTALL_HINT) from None
+            raise RuntimeError(f"{INSTALL_HINT}; the DOT text needs no Graphviz: it is graph.source") from None
 
 
 def draw_graph(root, params=None, show_values=False, show_grads=False, collapse="auto", max_nodes=1500,
