@@ -132,7 +132,6 @@ def _bad_params():
         ((i for i in range(3)), TypeError, r"SGD: params\[0\] must be a Tensor, got int"),
         ([w, np.zeros(3)], TypeError, r"SGD: params\[1\] must be a Tensor, got ndarray"),
         ([{"params": [w]}], TypeError, r"SGD: params\[0\] must be a Tensor, got dict"),
-        ([w, Tensor(np.zeros(3))], ValueError, r"SGD: params\[1\] does not require grad"),
         ([Tensor(np.zeros(3, dtype=np.int64))], TypeError, r"SGD: params\[0\] must be floating.*got dtype int64"),
         ([w * 2], ValueError, r"SGD: params\[0\] is not a leaf.*made by Mul"),
         ([w, v, w], ValueError, r"SGD: params\[0\] and params\[2\] are the same Tensor"),
@@ -368,3 +367,19 @@ def test_clip_grad_norm_matches_torch_for_a_single_tensor(dtype):
     np.testing.assert_allclose(norm, norm_t.item(), rtol=1e-6)
     np.testing.assert_allclose(p.grad.data, pt.grad.numpy(), rtol=1e-5)
     assert p.grad.dtype == dtype
+
+
+def test_a_frozen_parameter_is_kept_and_passed_by_as_torch():
+    frozen, trained = Tensor(np.ones(2)), Tensor(np.ones(2), requires_grad=True)
+    optimizer = tl.optim.Adam([frozen, trained], lr=0.1)
+    (trained * 2).sum().backward()
+    optimizer.step()
+    assert frozen.numpy().tolist() == [1.0, 1.0] and trained.numpy()[0] < 1.0
+
+
+def test_a_parameter_shared_by_two_modules_is_listed_once_as_torch():
+    outer = tl.nn.Module()
+    outer.a, outer.b = tl.nn.Linear(2, 2), tl.nn.Linear(2, 2)
+    outer.b.weight = outer.a.weight
+    assert [name for name, _ in outer.named_parameters()] == ["a.weight", "a.bias", "b.bias"]
+    tl.optim.SGD(outer.parameters(), lr=0.1)  # not refused as a repeat

@@ -6,34 +6,26 @@ step() checks every gradient before it changes any parameter, so a refused step 
 the parameters and the optimizer's state as they were."""
 
 import math
-import numbers
 
 import numpy as np
 
 from .autograd import mark_changed
+from .checks import check_number
 from .tensor import Tensor
 
 
-def _number(who, name, value, expected, in_range):
-    """value as a float, if it is a real number (not a bool) for which in_range(value) holds."""
-    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{who}: {name} must be {expected}, got {value!r} ({type(value).__name__})")
-    if not in_range(value):
-        raise ValueError(f"{who}: {name} must be {expected}, got {value!r}")
-    return float(value)
-
-
 def _at_least_0(who, name, value):
-    return _number(who, name, value, "positive or 0 (a finite number)", lambda v: 0 <= v < math.inf)
+    return check_number(who, name, value, "positive or 0 (a finite number)", lambda v: 0 <= v < math.inf)
 
 
 def _in_0_1(who, name, value):
-    return _number(who, name, value, "a finite number in [0, 1)", lambda v: 0 <= v < 1)
+    return check_number(who, name, value, "a finite number in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def _parameter_list(who, params):
-    """params as a list of distinct leaf Tensors that require grad (torch's rules, and
-    a repeated tensor is an error, not a warning)."""
+    """params as a list of distinct floating leaf Tensors (torch's rules, and a repeated
+    tensor is an error, not a warning). One that does not require grad (a frozen layer's)
+    is kept, as in torch: it never gets a grad, so step() passes it by."""
     if isinstance(params, Tensor):
         raise TypeError(f"{who}: params must be an iterable of Tensors, got a single Tensor; pass [w]")
     if isinstance(params, np.ndarray):
@@ -55,9 +47,6 @@ def _parameter_list(who, params):
             raise TypeError(f"{who}: params[{k}] must be a Tensor, got {type(p).__name__}")
         if p.dtype.kind != "f":
             raise TypeError(f"{who}: params[{k}] must be floating, got dtype {p.dtype}")
-        if not p.requires_grad:
-            raise ValueError(f"{who}: params[{k}] does not require grad, so it would never change; "
-                             "make it with requires_grad=True or leave it out")
         if not p.is_leaf:
             raise ValueError(f"{who}: params[{k}] is not a leaf (it was made by {type(p.grad_fn).__name__}); "
                              "optimize the tensors it was computed from")
@@ -153,7 +142,7 @@ def clip_grad_norm_(params, max_norm):
     """Scale all gradients by one factor so that their joint L2 norm is at most max_norm.
     params: a Tensor or an iterable of them. Returns the norm before clipping (as torch does);
     max_norm=inf measures it and clips nothing."""
-    max_norm = _number("clip_grad_norm_", "max_norm", max_norm, "positive or 0 (inf: no clipping)",
+    max_norm = check_number("clip_grad_norm_", "max_norm", max_norm, "positive or 0 (inf: no clipping)",
                        lambda v: v >= 0)  # a negative one would flip the gradients: training uphill
     params = [params] if isinstance(params, Tensor) else list(params)
     for k, p in enumerate(params):

@@ -38,11 +38,20 @@ class Module:
                 yield name, value
 
     def named_parameters(self, prefix=""):
+        """(name, parameter) pairs; a parameter shared by two modules comes once, under its
+        first name, as in torch."""
+        seen = set()
+        for name, p in self._all_parameters(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _all_parameters(self, prefix):
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
             elif isinstance(value, Module):
-                yield from value.named_parameters(prefix + name + ".")
+                yield from value._all_parameters(prefix + name + ".")
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
