@@ -347,13 +347,39 @@ def in_place_changes():
 def test_backward_refuses_after_the_library_changed_an_input_in_place(by):
     w = tl.nn.Parameter(np.array([[1.0, 2.0]])).named("w")
     x = Tensor(np.array([3.0, 4.0]), requires_grad=True)
-    loss = (x * w).sum()
+    loss = (x * w).sum()  # mul saves w, for x's gradient
     in_place_changes()[by](w)
     assert w._version == 1
     before = x.grad
-    with pytest.raises(RuntimeError, match=rf"'w' of shape \(1, 2\).*changed in place by {re.escape(by)}"):
+    with pytest.raises(RuntimeError, match=rf"'w' of shape \(1, 2\).*changed in place by {re.escape(by)}.*Mul"):
         loss.backward()
     assert x.grad is before
+
+
+@pytest.mark.parametrize("change", [
+    lambda x, row, e: x.fill_(0.0),                    # the array a view was taken of
+    lambda x, row, e: x.reshape(4).fill_(0.0),         # a view of it
+    lambda x, row, e: row.zero_(),                     # a row met by iteration
+    lambda x, row, e: x.detach().mul_(2.0),            # a detached tensor: the same memory
+    lambda x, row, e: e.detach().zero_()])             # the output exp saved for its backward
+def test_backward_refuses_a_change_made_through_shared_memory(change):
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x = Tensor(np.array([[3.0, 4.0], [5.0, 6.0]]))
+    row, _ = x
+    e = w.exp()
+    loss = (w * x[0, :]).sum() + (w * row).sum() + e.sum()
+    with no_grad():
+        change(x, row, e)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+
+
+def test_a_change_to_an_input_no_op_saved_is_fine_as_in_torch():
+    w, x = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.array([3.0, 4.0]))
+    loss = (w + x).sum()  # add saves nothing: its gradient does not depend on x
+    x.add_(1.0)
+    loss.backward()
+    assert w.grad.numpy().tolist() == [1.0, 1.0]
 
 
 def test_a_change_before_the_forward_or_after_backward_is_fine():
@@ -380,12 +406,45 @@ def test_in_place_methods_are_refused_where_torch_refuses_them():
     with pytest.raises(RuntimeError, match="no_grad"):
         w.add_(1.0)
     y = w * 2
-    with no_grad(), pytest.raises(RuntimeError, match="made by an op"):
+    with pytest.raises(RuntimeError, match="made by an op"):
         y.fill_(0.0)
     with no_grad(), pytest.raises(tl.ShapeError, match=r"shape \(2,\).*\(3,\)"):
         w.copy_(np.ones(3))
+    ints = Tensor(np.array([1, 2]))
+    with pytest.raises(TypeError, match="float64.*int64"):
+        ints.add_(0.5)  # torch: "result type Float can't be cast to ... Long"
+    with pytest.raises(ValueError, match="nan cannot be stored"):
+        ints.fill_(float("nan"))
+    with pytest.raises(TypeError, match="alpha"):
+        ints.add_(1, alpha="a")
+    assert ints.numpy().tolist() == [1, 2] and ints._version == 0
     assert w.numpy().tolist() == [1.0, 2.0] and w._version == 0
     read_only = Tensor(np.ones(2))
     read_only.data.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         read_only.zero_()
+
+
+def test_in_place_operators_change_the_tensor_as_torch():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (w * w).sum().backward()
+    alias = w
+    with no_grad():
+        w -= 0.1 * w.grad  # the hand-written SGD step
+    assert w is alias and w.numpy().tolist() == [0.8, 1.6] and w.requires_grad and w._version == 1
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w *= 2  # a leaf that requires grad, outside no_grad: refused, as torch
+    counts = Tensor(np.zeros(2))
+    counts += 1
+    counts /= 4
+    assert counts.numpy().tolist() == [0.25, 0.25]
+
+
+def test_in_place_operators_on_a_graph_tensor_give_the_same_numbers_and_gradients():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    total = 0
+    for k in range(3):
+        total += (w * k).sum()  # the usual way to add up losses
+    total *= 2
+    total.backward()
+    assert float(total) == 18.0 and w.grad.numpy().tolist() == [6.0, 6.0]

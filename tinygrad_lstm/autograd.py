@@ -18,6 +18,7 @@ import contextvars
 import functools
 import inspect
 import itertools
+import weakref
 from heapq import heappop, heappush
 
 import numpy as np
@@ -335,32 +336,51 @@ def is_freed(fn):
 
 
 # ----- in-place changes: a version counter, as torch's ------------------------------------
-# An op's backward uses the values its inputs had in the forward pass. If the library
-# changes a tensor in place in between (optimizer.step(), load_state_dict, x.add_(...)),
-# those values are gone, and the gradient would be silently wrong: backward refuses.
-# Each change is stamped with a number from the same counter that orders the ops, so
-# "changed after op fn used it" is just  tensor._changed_at > fn.seq.
+# An op's backward uses values it saved in the forward pass: its inputs, its output. If
+# the library changes one in place in between (optimizer.step(), load_state_dict,
+# x.add_(...)), those values are gone, and the gradient would be silently wrong: backward
+# refuses. A change is recorded against the memory it wrote (the array that owns it), so
+# a view of it, a detached tensor or a row of it counts too. It is stamped with a number
+# from the counter that orders the ops, so "changed after op fn saved it" is stamp > fn.seq.
 
 _last_change = -1
+_changes = {}  # id(the array owning the memory) -> (weakref to it, stamp, what was changed by what)
 
 
 def mark_changed(tensor, by):
     """Record that `by` (e.g. "Adam.step()") changed tensor.data in place."""
     global _last_change
     tensor._version += 1
-    tensor._changed_at = _last_change = _next_seq()
-    tensor._changed_by = by
+    _last_change = stamp = _next_seq()
+    owner = _memory_owner(tensor.data)
+    name = f"{tensor.name!r}" if tensor.name else "a tensor"
+    what = f"{name} of shape {tensor.shape} ({tensor.dtype}) was changed in place by {by} (version {tensor._version})"
+    _changes[id(owner)] = (weakref.ref(owner, functools.partial(_forget, id(owner))), stamp, what)
+
+
+def _forget(key, ref):  # the array is gone: so is its record (unless a new array took its id)
+    if _changes.get(key, (None,))[0] is ref:
+        del _changes[key]
+
+
+def _memory_owner(array):
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
 
 
 def _check_unchanged(fn):
-    for k, t in enumerate(fn.parents):
-        if t._changed_at > fn.seq:
-            name = f"{t.name!r}" if t.name else "a tensor"
-            raise RuntimeError(
-                f"backward(): {name} of shape {t.shape} ({t.dtype}), input {k} of {type(fn).__name__}, was "
-                f"changed in place by {t._changed_by} after the forward pass used it (its version is now "
-                f"{t._version}), so its gradient would come out wrong. Compute the forward pass again after "
-                "the change, or change it after backward(). (Writing into .data is not tracked.)")
+    """Refuse if an array fn saved for its backward was changed in place after fn ran."""
+    for value in fn.__dict__.values():
+        if type(value) is np.ndarray:
+            owner = _memory_owner(value)
+            record = _changes.get(id(owner))
+            if record is not None and record[0]() is owner and record[1] > fn.seq:
+                raise RuntimeError(
+                    f"backward(): {record[2]} after {type(fn).__name__} saved it for its backward, so the "
+                    "gradient would come out wrong. Compute the forward pass again after the change, or make "
+                    "the change after backward(). (Writing into .data, or into an array you passed in, is "
+                    "not tracked.)")
 
 
 class _Seed(Function):  # the start of backward: hands the root its gradient, dL/d(root) = grad

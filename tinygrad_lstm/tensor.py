@@ -24,10 +24,7 @@ class Tensor:
     grad = None
     name = None
     _retains_grad = False
-    # In-place changes (autograd.mark_changed): how many, when (on the op counter), by what.
-    _version = 0
-    _changed_at = -1
-    _changed_by = None
+    _version = 0  # how many times the library changed .data in place (autograd.mark_changed)
 
     # Makes numpy hand `ndarray * tensor` to Tensor.__rmul__ instead of looping itself.
     __array_ufunc__ = None
@@ -113,7 +110,7 @@ class Tensor:
         return iter(self.unbind(0))
 
     def __contains__(self, value):
-        return bool(np.any(self.data == _to_array(value, None)))
+        return bool(np.any(self.data == _operand(value)))
 
     def __repr__(self):
         extra = ""
@@ -148,32 +145,60 @@ class Tensor:
     def zero_grad(self):
         self.grad = None
 
-    # ----- in place: records no op; refused where a graph could need the old values ----
-    def copy_(self, source): return self._change_in_place("copy_", source, np.copyto)
-    def fill_(self, value): return self._change_in_place("fill_", value, np.copyto)
-    def zero_(self): return self._change_in_place("zero_", 0, np.copyto)
-    def add_(self, other, alpha=1): return self._change_in_place("add_", _to_array(other, None) * alpha, _add_into)
-    def mul_(self, other): return self._change_in_place("mul_", other, _multiply_into)
+    # ----- in place: records no op, so refused where the graph would need to know -------
+    def copy_(self, source): return self._change_in_place("copy_", source)
+    def fill_(self, value): return self._change_in_place("fill_", value)
+    def zero_(self): return self._change_in_place("zero_", 0)
+    def mul_(self, other): return self._change_in_place("mul_", other, np.multiply)
 
-    def _change_in_place(self, method, value, change):
-        """change(self.data, value) in place, as torch allows it: a leaf that requires grad only
-        under no_grad (an optimizer's step), never a tensor an op made. The change is stamped
-        (autograd.mark_changed), so a graph recorded before it refuses to go back through it."""
-        if self._ctx is not None:
-            raise RuntimeError(f"{method}: this tensor was made by an op ({type(self._ctx).__name__}) whose backward "
-                               "may need its value; compute a new tensor instead (x = x * 2)")
+    def add_(self, other, alpha=1):
+        if not _is_real_number(alpha):
+            raise TypeError(f"add_: alpha must be a real number, got {alpha!r}")
+        return self._change_in_place("add_", other if alpha == 1 else _operand(other) * alpha, np.add)
+
+    # x += y changes x in place, as in torch (`p -= lr * p.grad` under no_grad is an SGD step).
+    # A tensor in a graph that needs its value gets a new tensor x + y instead: the same numbers
+    # and gradients (only another name for the old tensor keeps the old value).
+    def __iadd__(self, other): return self._operator_in_place("+=", other, np.add, ops.Add)
+    def __isub__(self, other): return self._operator_in_place("-=", other, np.subtract, ops.Sub)
+    def __imul__(self, other): return self._operator_in_place("*=", other, np.multiply, ops.Mul)
+    def __itruediv__(self, other): return self._operator_in_place("/=", other, np.divide, ops.Div)
+
+    def _operator_in_place(self, symbol, other, ufunc, op):
+        if self._ctx is not None and autograd.is_grad_enabled():
+            return op.apply(self, other)
+        return self._change_in_place(symbol, other, ufunc)
+
+    def _change_in_place(self, method, value, ufunc=None):
+        """self.data = ufunc(self.data, value), or value copied in (ufunc None), in place, where
+        torch allows it: not on a tensor that requires grad while grad mode is on (an optimizer
+        steps under no_grad). The change is stamped (autograd.mark_changed), so that backward
+        through a graph that saved the old values refuses rather than use the new ones."""
         if self.requires_grad and autograd.is_grad_enabled():
+            if self._ctx is not None:
+                raise RuntimeError(f"{method}: this tensor was made by an op ({type(self._ctx).__name__}) and "
+                                   "requires grad: compute a new tensor instead (x = x * 2)")
             raise RuntimeError(f"{method}: a leaf tensor that requires grad is being changed in place; "
                                "do it inside `with no_grad():`, as an optimizer step does")
         if not self.data.flags.writeable:
             raise ValueError(f"{method}: this tensor's data is read-only; change a copy instead")
-        value = _to_array(value, None)
+        value, data = _operand(value), self.data
         try:
-            change(self.data, value, casting="unsafe")
-        except ValueError as err:  # a value whose shape does not broadcast to ours
+            if ufunc is not None:  # same_kind: a float result is not silently truncated into ints
+                ufunc(data, value, out=data, casting="same_kind")
+            elif data.dtype.kind in "biu" and not np.isfinite(value).all():
+                raise ValueError(f"{method}: {value} cannot be stored in a tensor of dtype {data.dtype}")
+            else:
+                np.copyto(data, value, casting="unsafe")  # copy_ and fill_ convert, as torch's
+        except TypeError as err:  # numpy's UFuncTypeError: the result's dtype does not fit ours
+            raise TypeError(f"{method}: the result (dtype {np.result_type(data, value)}) cannot be stored in "
+                            f"a tensor of dtype {data.dtype}: {err}") from None
+        except ValueError as err:
+            if method in str(err):
+                raise
             raise autograd.ShapeError(f"{method}: cannot change a tensor of shape {self.shape} "
-                                      f"with a value of shape {value.shape}: {err}") from None
-        autograd.mark_changed(self, f"{method}()")
+                                      f"with a value of shape {np.shape(value)}: {err}") from None
+        autograd.mark_changed(self, f"{method}" if method[-1] == "=" else f"{method}()")
         return self
 
     def named(self, name):
@@ -220,11 +245,11 @@ class Tensor:
     def _compare(self, other, ufunc):
         if other is None or isinstance(other, str):
             return NotImplemented  # x == None is False, x < None a TypeError, as in Python
-        other = _to_array(other, None)
+        other = _operand(other)
         try:
             return Tensor._make(np.asarray(ufunc(self.data, other)))
         except ValueError:
-            raise autograd.ShapeError(f"{ufunc.__name__}: cannot compare shapes {self.shape} and {other.shape}") from None
+            raise autograd.ShapeError(f"{ufunc.__name__}: cannot compare shapes {self.shape} and {np.shape(other)}") from None
 
     # ----- elementwise functions -------------------------------------------------------
     def exp(self): return ops.Exp.apply(self)
@@ -274,14 +299,6 @@ class Tensor:
 _new = object.__new__
 
 
-def _add_into(data, value, casting):
-    np.add(data, value, out=data, casting=casting)
-
-
-def _multiply_into(data, value, casting):
-    np.multiply(data, value, out=data, casting=casting)
-
-
 def _to_array(data, dtype):
     """Turn user data into an ndarray, refusing what cannot be numbers."""
     if isinstance(data, Tensor):
@@ -298,8 +315,13 @@ def _to_array(data, dtype):
         except TypeError as err:
             raise TypeError(f"Tensor: {dtype!r} is not a dtype: {err}") from None
         _check_dtype(wanted, f"dtype={dtype!r}")
-        if array.dtype.kind in "biuf":
-            array = array.astype(wanted, copy=False)
+        if array.dtype.kind in "biuf" and from_numpy:
+            array = array.astype(wanted, copy=False)  # numpy's own conversion, as asked
+        elif array.dtype.kind in "biuf":  # Python numbers: one that does not fit (300 as int8) is refused
+            try:
+                array = np.array(data, dtype=wanted)
+            except OverflowError as err:
+                raise OverflowError(f"Tensor: {data!r} does not fit in dtype {wanted}: {err}") from None
     _check_dtype(array.dtype, f"{type(data).__name__} that numpy reads as dtype {array.dtype}")
     return array
 
@@ -315,14 +337,35 @@ def _is_real_number(x):
     return isinstance(x, (int, float, np.integer, np.floating, np.bool_))
 
 
+def _operand(value):
+    """The other side of a comparison or an in-place change, as numpy should see it: a
+    Tensor's data; a Python or numpy number as it is, so that numpy compares and computes in
+    the tensor's own dtype (x == 0.1 for float64 x, x == 2**53 for int64 x); else an array."""
+    if isinstance(value, Tensor):
+        return value.data
+    if _is_real_number(value):
+        return value
+    value = np.asarray(value)
+    _check_dtype(value.dtype, f"an operand of dtype {value.dtype}")
+    return value
+
+
 def as_tensor(value, like=None):
-    """A Tensor as is; a number or array as a constant, in `like`'s dtype so float32 stays float32."""
+    """A Tensor as is; an array as a constant; a number as a constant in the dtype torch
+    would give it beside `like`: like's own for a float tensor (float32 stays float32) and
+    for an integer one meeting an integer (int64 + 1 stays int64); float32 otherwise."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
         _check_dtype(value.dtype, f"an array of dtype {value.dtype}")
         return Tensor._make(value)
-    dtype = like.data.dtype if like is not None and like.data.dtype.kind == "f" else None
+    dtype = None
+    if like is not None and _is_real_number(value):
+        kind = like.data.dtype.kind
+        if kind == "f" or isinstance(value, (bool, np.bool_)) or (kind in "iu" and not isinstance(value, (float, np.floating))):
+            dtype = like.data.dtype
+        elif kind == "b" and not isinstance(value, (float, np.floating)):
+            dtype = np.int64
     return Tensor(value, dtype=dtype)
 
 
