@@ -383,3 +383,10 @@ def test_a_parameter_shared_by_two_modules_is_listed_once_as_torch():
     outer.b.weight = outer.a.weight
     assert [name for name, _ in outer.named_parameters()] == ["a.weight", "a.bias", "b.bias"]
     tl.optim.SGD(outer.parameters(), lr=0.1)  # not refused as a repeat
+
+
+def test_clip_grad_norm_spreads_a_nan_norm_as_torch():
+    p, q = Tensor(np.zeros(2), requires_grad=True), Tensor(np.zeros(1), requires_grad=True)
+    p.grad, q.grad = Tensor(np.array([3.0, 4.0])), Tensor(np.array([np.nan]))
+    assert np.isnan(tl.optim.clip_grad_norm_([p, q], 1.0))
+    assert np.isnan(p.grad.numpy()).all()  # not left at [3, 4] as if nothing were wrong

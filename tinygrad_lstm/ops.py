@@ -80,6 +80,23 @@ class Pow(Function):  # z = a^p (p a constant);  dz/da = p a^(p-1)  (0 for p = 0
         return (grad * (p * self.a ** (p - 1)),)
 
 
+class PowOf(Function):  # z = b^a (b a constant number);  dz/da = b^a ln b = z ln b
+    def forward(self, a, base):
+        self.base, self.a = base, a
+        self.out = np.power(base, a)
+        return self.out
+
+    def backward(self, grad):
+        base = self.out.dtype.type(self.base)
+        if base > 0:
+            return (grad * (self.out * np.log(base)),)
+        with np.errstate(divide="ignore", invalid="ignore"):  # ln 0 = -inf, ln of a negative is nan, as torch
+            dz_da = self.out * np.log(base)
+        if base == 0:  # 0^a is 0 for a > 0 and 1 at a = 0: flat there, as torch (not 0 * -inf)
+            dz_da = np.where(self.a >= 0, base, dz_da)
+        return (grad * dz_da,)
+
+
 class Exp(Function):  # z = e^a;  dz/da = e^a = z
     def forward(self, a):
         self.out = np.exp(a)
@@ -145,6 +162,17 @@ class Softplus(Function):  # z = ln(1 + e^a);  dz/da = e^a / (1 + e^a) = sigmoid
 
     def backward(self, grad):
         return (grad * _sigmoid(self.a),)
+
+
+class Cast(Function):  # z = a in another dtype;  dz/da = 1 (the gradient goes back in a's dtype)
+    def forward(self, a, dtype):
+        if dtype.kind not in "biuf":
+            raise TypeError(f"to: a tensor holds bool, int or float numbers, got dtype {dtype}")
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, grad):
+        return (grad.astype(self.dtype),)
 
 
 # ----- matrix product ------------------------------------------------------------------
@@ -253,10 +281,11 @@ def _normalize_axis(axis, ndim, op):
 
 def normalize_axes(axis, ndim, op):
     """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative axes.
-    A 0-d tensor takes axis 0 or -1 and reduces over nothing, as torch."""
-    if axis is None:
-        return tuple(range(ndim))
+    As in torch, an empty tuple means every axis, like None; a 0-d tensor takes axis 0 or -1
+    and reduces over nothing."""
     many = isinstance(axis, (tuple, list))
+    if axis is None or (many and len(axis) == 0):
+        return tuple(range(ndim))
     if ndim == 0 and all(ax in (0, -1) for ax in (axis if many else (axis,))):
         return ()
     if not many:
@@ -271,6 +300,8 @@ class Sum(Function):  # z = sum of a over axes;  dz/da = 1 for every summed elem
     def forward(self, a, axis, keepdims):
         axes = normalize_axes(axis, a.ndim, "sum")
         self.shape, self.kept_shape = a.shape, tuple(1 if k in axes else n for k, n in enumerate(a.shape))
+        if a.dtype == np.float16:  # add up in float32 and round once, as torch
+            return a.sum(axis=axes, keepdims=keepdims, dtype=np.float32).astype(np.float16)
         return a.sum(axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
@@ -282,7 +313,8 @@ class Sum(Function):  # z = sum of a over axes;  dz/da = 1 for every summed elem
 
 class Max(Function):
     """z = max of a over axes. The gradient goes to the element(s) that were the max;
-    ties share it equally (so it is the derivative of the average of the tied maxima)."""
+    ties share it equally (so it is the derivative of the average of the tied maxima), as
+    torch's max() and amax() do. A nan is the max, and takes the gradient."""
 
     def forward(self, a, axis, keepdims):
         self.axes = normalize_axes(axis, a.ndim, "max")
@@ -296,6 +328,8 @@ class Max(Function):
         if grad.ndim != self.a.ndim:
             grad = np.expand_dims(grad, self.axes)
         winners = self.a == self.out
+        if self.a.dtype.kind == "f":  # a nan is the max (numpy's and torch's), and takes the gradient
+            winners |= np.isnan(self.a) & np.isnan(self.out)
         return (grad * winners / winners.sum(axis=self.axes, keepdims=True),)
 
 

@@ -143,7 +143,7 @@ def clip_grad_norm_(params, max_norm):
     params: a Tensor or an iterable of them. Returns the norm before clipping (as torch does);
     max_norm=inf measures it and clips nothing."""
     max_norm = check_number("clip_grad_norm_", "max_norm", max_norm, "positive or 0 (inf: no clipping)",
-                       lambda v: v >= 0)  # a negative one would flip the gradients: training uphill
+                            lambda v: v >= 0)  # a negative one would flip the gradients: training uphill
     params = [params] if isinstance(params, Tensor) else list(params)
     for k, p in enumerate(params):
         if not isinstance(p, Tensor):
@@ -151,7 +151,7 @@ def clip_grad_norm_(params, max_norm):
         _check_grad_is_tensor("clip_grad_norm_", k, p)
     grads = [p.grad.data for p in params if p.grad is not None]
     total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
-    if total > max_norm:
+    if not total <= max_norm:  # (a nan norm too: every gradient becomes nan, as torch, not silently kept)
         scale = max_norm / (total + 1e-6)
         for g in grads:
             g *= scale

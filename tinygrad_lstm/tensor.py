@@ -228,10 +228,9 @@ class Tensor:
         return ops.Pow.apply(self, exponent=exponent.item() if isinstance(exponent, np.generic) else exponent)
 
     def __rpow__(self, base):
-        # base ** t = exp(t * ln(base)), defined for base > 0
-        if not (_is_real_number(base) and base > 0):
-            raise ValueError(f"pow: a number base must be real and positive, got {base!r}")
-        return (self * float(np.log(base))).exp()
+        if not _is_real_number(base):
+            raise TypeError(f"pow: the base must be a real number (an int or float), got {base!r}")
+        return ops.PowOf.apply(self, base=base.item() if isinstance(base, np.generic) else base)
 
     # ----- comparisons: elementwise, bool tensors without grad (hashing stays by identity) --
     def __eq__(self, other): return self._compare(other, np.equal)
@@ -261,6 +260,11 @@ class Tensor:
     def sqrt(self): return self ** 0.5
     def matmul(self, other): return ops.MatMul.apply(self, other)
 
+    def to(self, dtype):
+        """The same numbers in another dtype (as torch's x.to(torch.float64)); gradients flow back
+        in this tensor's dtype."""
+        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+
     # ----- reductions ------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False): return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
     def max(self, axis=None, keepdims=False): return ops.Max.apply(self, axis=axis, keepdims=keepdims)
@@ -270,9 +274,11 @@ class Tensor:
         if self.data.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating dtype, got {self.data.dtype}; "
                             "convert first, e.g. Tensor(x.numpy(), dtype=np.float32)")
+        if self.data.dtype == np.float16:  # as torch: add up and divide in float32, round once
+            return self.to(np.float32).mean(axis, keepdims).to(np.float16)
         n = math.prod(self.shape[a] for a in ops.normalize_axes(axis, self.ndim, "mean"))
         total = self.sum(axis=axis, keepdims=keepdims)
-        return total * total.data.dtype.type(1 / n if n else np.nan)
+        return total / n if n else total * total.data.dtype.type(np.nan)
 
     # ----- shape -----------------------------------------------------------------------
     def reshape(self, *shape):
