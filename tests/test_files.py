@@ -310,3 +310,12 @@ def test_a_checkpoint_is_a_plain_npz_numpy_reads(tmp_path):
         np.testing.assert_array_equal(archive["w"], np.arange(4))
     with zipfile.ZipFile(tmp_path / "c.npz") as archive:
         assert archive.testzip() is None
+
+
+@pytest.mark.parametrize("state, message", [({"w\0a": np.ones(1), "w\0b": np.zeros(1)}, "NUL"),
+                                            ({3: np.ones(1)}, "strings"), ([("w", np.ones(1))], "dict")])
+def test_save_refuses_keys_that_would_not_come_back_and_writes_nothing(tmp_path, state, message):
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises((ValueError, TypeError), match=message):
+        tl.save(state, path)
+    assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,7 @@ crash never leaves half a checkpoint.
 import json
 import zipfile
 import zlib
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -23,11 +24,14 @@ class NotACheckpointError(ValueError):
 
 def save(state, path, meta=None):
     """Write {name: array} (e.g. module.state_dict()) and a dict of JSON-able metadata to path."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"save: expected a dict of name -> array (e.g. model.state_dict()), got {type(state).__name__}")
     arrays = {}
     for name, value in state.items():
+        # (a NUL would end the name inside the zip: two keys could become one)
+        if not isinstance(name, str) or name == _META_KEY or "\0" in name:
+            raise ValueError(f"save: keys must be strings without NUL, other than {_META_KEY!r}, got {name!r}")
         value = np.asarray(value)
-        if not isinstance(name, str) or name == _META_KEY:
-            raise ValueError(f"save: keys must be strings other than {_META_KEY!r}, got {name!r}")
         if value.dtype.kind not in "biuf":
             raise TypeError(f"save: {name} must be a numeric array, got dtype {value.dtype}")
         arrays[name] = value
