@@ -29,6 +29,7 @@ def test_train_reports_metrics_and_saves_a_loadable_checkpoint(tmp_path, capsys)
 @pytest.mark.parametrize("argv, message", [
     (["train", "nosuchtask"], "invalid choice"),
     (["train", "adding", "--steps", "0"], "positive integer"),
+    (["train", "adding", "--seq-len", "99999999999999999999"], "below 2**31"),
     (["train", "adding", "--lr", "-1"], "positive number"),
     (["train", "adding", "--model", "transformer"], "invalid choice"),
     (["train", "adding", "--seq-len", "1", "--steps", "1"], "seq_len must be at least 2"),
@@ -164,7 +165,7 @@ def test_a_dot_that_fails_is_reported_in_one_line(tmp_path, monkeypatch, capsys)
 
 
 def test_out_of_memory_is_one_line(tmp_path, capsys):
-    status, err, _ = fail(["train", "adding", "--hidden", str(10 ** 12), "--steps", "1", "--no-progress",
+    status, err, _ = fail(["train", "adding", "--hidden", str(2 * 10 ** 9), "--steps", "1", "--no-progress",
                         "--checkpoint", str(tmp_path / "m.npz")], capsys)
     line = one_line(err)
     assert status == 1 and line.startswith("tinygrad-lstm train: out of memory (Unable to allocate")

@@ -241,3 +241,29 @@ def test_binary_cross_entropy_gradient_at_a_zero_logit_is_half_minus_the_target(
     target = np.array([1.0, 0.0, 0.3, 1.0])
     tl.functional.binary_cross_entropy_with_logits(logits, target).backward()
     np.testing.assert_allclose(logits.grad.numpy(), (0.5 - target) / 4)
+
+
+# ----- bad calls name what was wrong ---------------------------------------------------
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x: x.reshape("a"), TypeError, r"reshape: the new shape must be integers, got \('a',\)"),
+    (lambda x: x.reshape(2.0, 3), TypeError, "reshape: the new shape must be integers"),
+    (lambda x: x.transpose(1.0, 0), TypeError, "transpose: axes must be integers"),
+    (lambda x: tl.stack([x, x], axis=1.0), TypeError, "stack: axis must be an integer"),
+    (lambda x: tl.concat([x, x], axis="0"), TypeError, "concat: axis must be an integer"),
+    (lambda x: x.sum(axis=1.5), TypeError, "sum: an axis must be an integer"),
+    (lambda x: x ** 10**400, OverflowError, "pow: the exponent is a Python int too large"),
+    (lambda x: x ** "2", TypeError, "pow: the exponent must be a real scalar"),
+    (lambda x: "2" ** x, TypeError, "pow: the base must be a real number"),
+    (lambda x: tl.nn.Dropout("a"), TypeError, "Dropout: p must be a number in"),
+    (lambda x: tl.nn.LSTM(3, 4, dropout=None), TypeError, "LSTM: dropout must be a number"),
+    (lambda x: tl.nn.LSTM(3, 4)(np.ones((2, 1, 3)), 5), TypeError, r"LSTM: expected the initial state \(h, c\)"),
+    (lambda x: tl.viz.draw_graph(np.ones(2)), TypeError, "draw_graph: expected the Tensor"),
+    (lambda x: tl.viz.draw_graph(x * 2, params=[x]), TypeError, "draw_graph: params must be a Module or a dict"),
+    (lambda x: tl.viz.render("digraph {}", "a.svg"), TypeError, "render: expected a graph from draw_graph"),
+])
+def test_a_bad_call_says_what_was_wrong_and_what_was_expected(call, error, message):
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(error, match=message):
+        call(x)
+    assert x.numpy().tolist() == [[1.0] * 3] * 2 and x.grad is None

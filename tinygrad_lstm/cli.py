@@ -44,6 +44,8 @@ def _number(convert, low, inclusive, expected):
             value = convert(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if convert is int and abs(value) >= 2**31:  # (before np.isfinite, which cannot take an int this large)
+            raise argparse.ArgumentTypeError(f"expected {expected} below 2**31, got {text}")
         if not (np.isfinite(value) and (value >= low if inclusive else value > low)):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
         return value

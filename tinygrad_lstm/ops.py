@@ -501,15 +501,17 @@ def _check_same_except(arrays, axis, op):
 # ----- functions over several tensors --------------------------------------------------
 
 def concat(tensors, axis=0):
-    return Concat.apply(*_some_tensors(tensors, "concat"), axis=axis)
+    return Concat.apply(*_some_tensors(tensors, axis, "concat"), axis=axis)
 
 
 def stack(tensors, axis=0):
-    return Stack.apply(*_some_tensors(tensors, "stack"), axis=axis)
+    return Stack.apply(*_some_tensors(tensors, axis, "stack"), axis=axis)
 
 
-def _some_tensors(tensors, op):
-    """A list of at least one tensor (arrays and numbers are taken as constants)."""
+def _some_tensors(tensors, axis, op):
+    """A list of at least one tensor (arrays and numbers are taken as constants); an int axis."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an integer, got {axis!r}")
     if isinstance(tensors, (Tensor, np.ndarray)) or not hasattr(tensors, "__iter__"):
         raise TypeError(f"{op}: expected a list of tensors, got {type(tensors).__name__}")
     tensors = list(tensors)

@@ -221,6 +221,7 @@ class Tensor:
     def __getitem__(self, index): return ops.GetItem.apply(self, index=index)
 
     def __pow__(self, exponent):
+        _check_fits(exponent, "pow: the exponent")
         if not _is_real_number(exponent):
             raise TypeError(f"pow: the exponent must be a real scalar (an int or float), got {exponent!r}; "
                             "for a tensor exponent write (b.log() * e).exp()")
@@ -228,6 +229,7 @@ class Tensor:
         return ops.Pow.apply(self, exponent=exponent.item() if isinstance(exponent, np.generic) else exponent)
 
     def __rpow__(self, base):
+        _check_fits(base, "pow: the base")
         if not _is_real_number(base):
             raise TypeError(f"pow: the base must be a real number (an int or float), got {base!r}")
         return ops.PowOf.apply(self, base=base.item() if isinstance(base, np.generic) else base)
@@ -282,14 +284,10 @@ class Tensor:
 
     # ----- shape -----------------------------------------------------------------------
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape=shape)
+        return ops.Reshape.apply(self, shape=_int_tuple(shape, "reshape", "the new shape"))
 
     def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.Transpose.apply(self, axes=axes or None)
+        return ops.Transpose.apply(self, axes=_int_tuple(axes, "transpose", "axes") or None)
 
     T = property(lambda self: self.transpose())
 
@@ -337,6 +335,20 @@ def _check_dtype(dtype, what):
     dates are refused, however they come in."""
     if dtype.kind not in "biuf":
         raise TypeError(f"Tensor: data must be bool, int or float numbers, got {what}")
+
+
+def _int_tuple(args, op, what):
+    """f(2, 3) or f((2, 3)) or f([2, 3]) as (2, 3), every entry an integer."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list, np.ndarray)):
+        args = tuple(args[0])
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) for n in args):
+        raise TypeError(f"{op}: {what} must be integers, got {args!r}")
+    return tuple(int(n) for n in args)
+
+
+def _check_fits(number, what):
+    if isinstance(number, int) and abs(number) >= 2**63:  # numpy would say "int too large to convert"
+        raise OverflowError(f"{what} is a Python int too large for numpy (|x| >= 2**63)")
 
 
 def _is_real_number(x):

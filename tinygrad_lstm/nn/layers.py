@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import random
 from ..autograd import ShapeError
-from ..checks import as_indices, check_positive_ints
+from ..checks import as_indices, check_number, check_positive_ints
 from .module import Module, Parameter, uniform
 
 
@@ -55,9 +55,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+        self.p = check_number("Dropout", "p", p, "a number in [0, 1)", lambda p: 0 <= p < 1)
 
     def forward(self, x):
         return dropout(x, self.p, self.training)

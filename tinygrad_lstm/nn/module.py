@@ -64,9 +64,9 @@ class Module:
         if not isinstance(x, Tensor):
             return Tensor(x, dtype=dtype)
         if x.dtype != dtype:
+            other_module = f" or build the module with dtype=np.{x.dtype}" if x.dtype.kind == "f" else ""
             raise TypeError(f"{type(self).__name__}: {what} has dtype {x.dtype}, but the parameters are {dtype}; "
-                            f"convert it (Tensor(x.numpy(), dtype=np.{dtype})) or build the module with "
-                            f"dtype=np.{x.dtype}")
+                            f"convert it with x.to(np.{dtype}){other_module}")
         return x
 
     def modules(self):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import random
 from ..autograd import ShapeError, scope
-from ..checks import check_positive_ints
+from ..checks import check_number, check_positive_ints
 from ..ops import addmm, stack
 from ..tensor import Tensor
 from .layers import dropout
@@ -161,8 +161,7 @@ class _RecurrentBase(Module):
         super().__init__()
         name = type(self).__name__
         check_positive_ints(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
-        if not 0 <= dropout < 1:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        check_number(name, "dropout", dropout, "a number in [0, 1)", lambda p: 0 <= p < 1)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         for layer in range(num_layers):
@@ -272,6 +271,9 @@ def _initial_state(module, state, batch, unbatched, leading, n_states):
         zeros = Tensor._make(np.zeros(expected, dtype=dtype))
         state = (zeros,) * n_states
     else:
+        what = "(h, c)" if n_states == 2 else "h"
+        if not isinstance(state, (Tensor, np.ndarray, tuple, list)):
+            raise TypeError(f"{name}: expected the initial state {what} as tensors, got {type(state).__name__}")
         state = (state,) if isinstance(state, (Tensor, np.ndarray)) else tuple(state)
         if len(state) != n_states:
             raise ValueError(f"{name}: expected a state of {n_states} tensor(s) "

@@ -10,11 +10,13 @@ without Graphviz's `dot` program; only rendering (render(), or display in Jupyte
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 
 import graphviz
 
 from ..files import write_atomically
 from ..nn.module import Module
+from ..tensor import Tensor
 
 # What to install, in one sentence; each caller adds how to get the DOT text without it.
 INSTALL_HINT = ("Graphviz's `dot` program is not installed; install it with `apt-get install graphviz` "
@@ -49,6 +51,8 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
     max_nodes    above this many nodes (after collapsing) refuse with a clear message:
                  dot would take minutes on such a picture, and nobody can read it
     """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"draw_graph: expected the Tensor whose graph to draw, got {type(root).__name__}")
     names = _parameter_names(params)
     tensors, functions = _walk(root)
     steps = _time_steps(functions)
@@ -112,6 +116,8 @@ def render(dot, path, timeout=60):
     which needs no Graphviz). Graphviz's dot gets `timeout` seconds (None: no limit), then is
     stopped with a TimeoutError. Written through write_atomically, so a failure leaves no
     half-written picture."""
+    if not isinstance(dot, graphviz.Digraph):
+        raise TypeError(f"render: expected a graph from draw_graph (a graphviz.Digraph), got {type(dot).__name__}")
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf", "dot", "gv"):
@@ -161,6 +167,8 @@ def _walk(root):
 def _parameter_names(params):
     if params is None:
         return {}
+    if not isinstance(params, (Module, Mapping)):
+        raise TypeError(f"draw_graph: params must be a Module or a dict of name -> Tensor, got {type(params).__name__}")
     items = params.named_parameters() if isinstance(params, Module) else params.items()
     return {id(p): name for name, p in items}
 
