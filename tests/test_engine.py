@@ -448,3 +448,55 @@ def test_in_place_operators_on_a_graph_tensor_give_the_same_numbers_and_gradient
     total *= 2
     total.backward()
     assert float(total) == 18.0 and w.grad.numpy().tolist() == [6.0, 6.0]
+
+
+def test_one_decorated_function_in_two_threads_keeps_each_threads_mode():
+    import threading
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    modes = {}
+
+    @tl.enable_grad()
+    def work(me, other_in, my_in, wait_for):
+        my_in.set()
+        other_in.wait()
+        if wait_for is not None:
+            wait_for.wait()
+
+    def a():
+        tl.set_grad_enabled(False)
+        work("a", b_in, a_in, None)
+        a_out.set()
+        modes["a"] = tl.is_grad_enabled()
+
+    def b():
+        a_in.wait()
+        work("b", a_in, b_in, a_out)  # enters after a, leaves after a
+        modes["b"] = tl.is_grad_enabled()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert modes == {"a": False, "b": True}
+
+
+def test_no_grad_decorates_without_parentheses_too():
+    @no_grad
+    def f(x):
+        return (x * 2).requires_grad
+
+    assert f(Tensor([1.0], requires_grad=True)) is False and tl.is_grad_enabled()
+
+
+def test_gradcheck_leaves_its_inputs_as_they_were_when_fn_raises():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def fn(a):
+        if a.numpy()[0] != 1.0:
+            raise ZeroDivisionError("nudged")
+        return a * 2
+
+    with pytest.raises(ZeroDivisionError):
+        tl.gradcheck(fn, [x])
+    assert x.numpy().tolist() == [1.0, 2.0] and x.grad is None

@@ -18,6 +18,7 @@ import contextvars
 import functools
 import inspect
 import itertools
+import threading
 import weakref
 from heapq import heappop, heappush
 
@@ -61,15 +62,27 @@ _grad_is_enabled, _current_scope = _grad_enabled.get, _scope.get  # bound once: 
 class _GradMode:
     """A context manager and decorator that sets grad mode, and puts the previous one back.
 
-    The previous modes are kept on a stack, so one instance can be entered again while it
-    is active (nested blocks, a decorated function calling itself). A decorated generator
-    function runs in this mode while it runs, and in its caller's mode while it waits
-    between `yield`s, as torch does."""
+    The previous modes are kept on a stack, one per thread, so one instance can be entered
+    again while it is active (nested blocks, a decorated function calling itself, two threads
+    in one decorated function). A decorated generator function runs in this mode while it
+    runs, and in its caller's mode while it waits between `yield`s, as torch does. no_grad
+    and enable_grad decorate with or without parentheses, as torch's."""
 
     mode = True
 
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        self.__init__()  # `@no_grad` without (): decorate func at once
+        return self(func)
+
     def __init__(self):
-        self._previous = []
+        self._threads = threading.local()
+
+    @property
+    def _previous(self):
+        return self._threads.__dict__.setdefault("stack", [])
 
     def __enter__(self):
         self._previous.append(_grad_enabled.get())
@@ -121,6 +134,9 @@ class set_grad_enabled(_GradMode):
     """set_grad_enabled(False) switches recording off at once, as a statement; as a `with`
     block it also puts the previous mode back at the end, and as a decorator it switches
     only while the function runs. True switches recording on."""
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
 
     def __init__(self, mode):
         if not isinstance(mode, (bool, np.bool_)):
@@ -473,11 +489,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
         numeric = np.zeros_like(x.data)
         for idx in np.ndindex(x.shape):
             original = x.data[idx]
-            x.data[idx] = original + eps
-            up = loss()
-            x.data[idx] = original - eps
-            down = loss()
-            x.data[idx] = original
+            try:
+                x.data[idx] = original + eps
+                up = loss()
+                x.data[idx] = original - eps
+                down = loss()
+            finally:  # even when fn raises: the input is left as it was
+                x.data[idx] = original
             numeric[idx] = (up - down) / (2 * eps)
         if not np.allclose(auto, numeric, atol=atol, rtol=rtol):
             worst = np.unravel_index(np.argmax(np.abs(auto - numeric)), x.shape) if x.shape else ()
