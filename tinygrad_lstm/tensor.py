@@ -146,15 +146,15 @@ class Tensor:
         self.grad = None
 
     # ----- in place: records no op, so refused where the graph would need to know -------
-    def copy_(self, source): return self._change_in_place("copy_", source)
-    def fill_(self, value): return self._change_in_place("fill_", value)
-    def zero_(self): return self._change_in_place("zero_", 0)
-    def mul_(self, other): return self._change_in_place("mul_", other, np.multiply)
+    def copy_(self, source): return self._change_in_place("copy_()", source)
+    def fill_(self, value): return self._change_in_place("fill_()", value)
+    def zero_(self): return self._change_in_place("zero_()", 0)
+    def mul_(self, other): return self._change_in_place("mul_()", other, np.multiply)
 
     def add_(self, other, alpha=1):
         if not _is_real_number(alpha):
-            raise TypeError(f"add_: alpha must be a real number, got {alpha!r}")
-        return self._change_in_place("add_", other if alpha == 1 else _operand(other) * alpha, np.add)
+            raise TypeError(f"add_(): alpha must be a real number, got {alpha!r}")
+        return self._change_in_place("add_()", other if alpha == 1 else _operand(other) * alpha, np.add)
 
     # x += y changes x in place, as in torch (`p -= lr * p.grad` under no_grad is an SGD step).
     # A tensor in a graph that needs its value gets a new tensor x + y instead: the same numbers
@@ -183,22 +183,20 @@ class Tensor:
         if not self.data.flags.writeable:
             raise ValueError(f"{method}: this tensor's data is read-only; change a copy instead")
         value, data = _operand(value), self.data
+        if ufunc is None and data.dtype.kind in "biu" and not np.isfinite(value).all():
+            raise ValueError(f"{method}: {value} cannot be stored in a tensor of dtype {data.dtype}")
         try:
-            if ufunc is not None:  # same_kind: a float result is not silently truncated into ints
-                ufunc(data, value, out=data, casting="same_kind")
-            elif data.dtype.kind in "biu" and not np.isfinite(value).all():
-                raise ValueError(f"{method}: {value} cannot be stored in a tensor of dtype {data.dtype}")
-            else:
+            if ufunc is None:
                 np.copyto(data, value, casting="unsafe")  # copy_ and fill_ convert, as torch's
+            else:  # same_kind: a float result is not silently truncated into ints
+                ufunc(data, value, out=data, casting="same_kind")
         except TypeError as err:  # numpy's UFuncTypeError: the result's dtype does not fit ours
             raise TypeError(f"{method}: the result (dtype {np.result_type(data, value)}) cannot be stored in "
                             f"a tensor of dtype {data.dtype}: {err}") from None
-        except ValueError as err:
-            if method in str(err):
-                raise
+        except ValueError as err:  # a value whose shape does not broadcast to ours
             raise autograd.ShapeError(f"{method}: cannot change a tensor of shape {self.shape} "
                                       f"with a value of shape {np.shape(value)}: {err}") from None
-        autograd.mark_changed(self, f"{method}" if method[-1] == "=" else f"{method}()")
+        autograd.mark_changed(self, method)
         return self
 
     def named(self, name):
@@ -275,7 +273,7 @@ class Tensor:
         """sum / n, n the count of elements each output averages over (n = 0 gives nan, as numpy and torch)."""
         if self.data.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating dtype, got {self.data.dtype}; "
-                            "convert first, e.g. Tensor(x.numpy(), dtype=np.float32)")
+                            "convert first, e.g. x.to(np.float32)")
         if self.data.dtype == np.float16:  # as torch: add up and divide in float32, round once
             return self.to(np.float32).mean(axis, keepdims).to(np.float16)
         n = math.prod(self.shape[a] for a in ops.normalize_axes(axis, self.ndim, "mean"))
@@ -379,10 +377,10 @@ def as_tensor(value, like=None):
         return Tensor._make(value)
     dtype = None
     if like is not None and _is_real_number(value):
-        kind = like.data.dtype.kind
-        if kind == "f" or isinstance(value, (bool, np.bool_)) or (kind in "iu" and not isinstance(value, (float, np.floating))):
+        kind, whole = like.data.dtype.kind, not isinstance(value, (float, np.floating))
+        if kind == "f" or (kind in "iu" and whole) or isinstance(value, (bool, np.bool_)):
             dtype = like.data.dtype
-        elif kind == "b" and not isinstance(value, (float, np.floating)):
+        elif kind == "b" and whole:
             dtype = np.int64
     return Tensor(value, dtype=dtype)
 
