@@ -182,11 +182,13 @@ class Function:
     where `grad` is dL/d(output). A gradient may keep the output's broadcast shape: the
     engine sums it back to the input's shape in one place (`unbroadcast`).
     Ops whose forward returns a tuple of arrays (split, unbind) get a list of grads in
-    backward, one per output, None for an output nothing used.
+    backward, one per output, None for an output nothing used. The arrays an op saves on
+    self are what the version check watches (an in-place change to one refuses backward).
     """
 
-    # Set only when a graph is recorded: the input Tensors, the op's place in the order
-    # ops ran, and the scope it ran in. Slots: set once per op, they are cheaper than a dict.
+    # Set only when a graph is recorded: the input Tensors (None once backward has freed the
+    # op), the op's place in the order ops ran, and the scope it ran in. Slots: set once per
+    # op, they are cheaper than a dict.
     __slots__ = ("parents", "seq", "scope", "__dict__")
     n_outputs = None  # set to the count by ops whose forward returns a tuple (even of one)
 
@@ -204,7 +206,7 @@ class Function:
         This runs once per op, so it is written as plain loops, nothing it could skip.
         """
         for x in inputs:
-            if not isinstance(x, Tensor):  # numbers and arrays become constants, in a float input's dtype
+            if not isinstance(x, Tensor):  # numbers and arrays become constants (as_tensor says in which dtype)
                 like = next((t for t in inputs if isinstance(t, Tensor)), None)
                 inputs = tuple(as_tensor(x, like) for x in inputs)
                 break
@@ -344,11 +346,6 @@ _FREED = {}
 _GONE_THROUGH = ("backward(): this graph was already gone back through, and what its ops saved for it "
                  "(here {op}) was freed then. Pass retain_graph=True to the first backward() to go back "
                  "through the same graph again (or to draw it afterwards), or compute the forward pass again.")
-
-
-def is_freed(fn):
-    """Whether backward() has freed this op (retain_graph=False): its inputs are forgotten."""
-    return fn.parents is None
 
 
 # ----- in-place changes: a version counter, as torch's ------------------------------------
