@@ -16,7 +16,6 @@ from .tensor import Tensor
 # Constants as 0-d arrays of the input's dtype. numpy combines an array with a 0-d array of
 # the same dtype about twice as fast as with a Python float, which it must first convert;
 # at the small sizes of an LSTM step that is a good part of sigmoid's cost.
-_HALF = {np.dtype(t): np.array(0.5, t) for t in (np.float32, np.float64)}
 _ONE = {np.dtype(t): np.array(1.0, t) for t in (np.float32, np.float64)}
 
 
@@ -270,13 +269,17 @@ def addmm(c, a, b):
 
 def _normalize_axis(axis, ndim, op):
     """One axis (negatives count from the end) as a non-negative int, checked against ndim."""
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"{op}: an axis must be an integer, got {axis!r}")
+    _check_int_axis(axis, op)
     if not -ndim <= axis < ndim:
         raise IndexOutOfRange(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions "
                               f"(expected {-ndim} to {ndim - 1})" if ndim else
                               f"{op}: axis {axis} is out of range: a 0-d tensor has no axes")
     return axis % ndim
+
+
+def _check_int_axis(axis, op):
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: an axis must be an integer, got {axis!r}")
 
 
 def normalize_axes(axis, ndim, op):
@@ -510,8 +513,7 @@ def stack(tensors, axis=0):
 
 def _some_tensors(tensors, axis, op):
     """A list of at least one tensor (arrays and numbers are taken as constants); an int axis."""
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"{op}: axis must be an integer, got {axis!r}")
+    _check_int_axis(axis, op)
     if isinstance(tensors, (Tensor, np.ndarray)) or not hasattr(tensors, "__iter__"):
         raise TypeError(f"{op}: expected a list of tensors, got {type(tensors).__name__}")
     tensors = list(tensors)
