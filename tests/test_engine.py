@@ -500,3 +500,33 @@ def test_gradcheck_leaves_its_inputs_as_they_were_when_fn_raises():
     with pytest.raises(ZeroDivisionError):
         tl.gradcheck(fn, [x])
     assert x.numpy().tolist() == [1.0, 2.0] and x.grad is None
+
+
+def test_an_in_place_change_by_a_value_that_requires_grad_keeps_its_gradient():
+    w = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    acc = Tensor(np.zeros(3))
+    acc += w * 2  # as torch: acc joins the graph
+    ((acc * acc).sum() + w.sum()).backward()
+    assert acc.requires_grad and w.grad.numpy().tolist() == [9.0, 17.0, 25.0]
+    with pytest.raises(RuntimeError, match="gradient would be lost"):
+        Tensor(np.zeros(3)).copy_(w * 1)
+
+
+def test_an_index_changed_after_indexing_does_not_move_the_gradient():
+    x = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    i, places = Tensor(np.array([0, 1]), dtype=np.int64), [0, 0]
+    y = x[i, :].sum() + (x[places] * Tensor([[1.0], [10.0]])).sum()
+    i.fill_(2)
+    places[1] = 2
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[12, 12], [1, 1], [0, 0]])
+
+
+def test_the_array_of_a_tensor_that_requires_grad_is_read_only():
+    x = Tensor(np.ones(2), requires_grad=True)
+    for array in (np.asarray(x), x.numpy()):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 7.0
+    assert np.asarray(Tensor(np.ones(2))).flags.writeable  # without grad: shared and writable, as torch
+    with pytest.raises(ValueError, match="copy"):
+        np.array(x, dtype=np.float32, copy=False)

@@ -375,10 +375,9 @@ class GetItem(Function):
     for integer arrays an index may repeat, so repeated places add up (np.add.at)."""
 
     def forward(self, a, index):
-        if isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)  # a Tensor used as an index
-        elif isinstance(index, Tensor):
-            index = index.data
+        # Index arrays are copied (as torch copies them): backward must scatter to the places
+        # read now, even if the caller changes the list or array afterwards.
+        index = tuple(map(_own_index, index)) if isinstance(index, tuple) else _own_index(index)
         self.shape, self.dtype, self.index = a.shape, a.dtype, index
         try:
             return a[index]
@@ -392,6 +391,12 @@ class GetItem(Function):
         else:
             full[self.index] = grad
         return (full,)
+
+
+def _own_index(part):
+    if isinstance(part, Tensor):
+        part = part.data
+    return np.array(part) if isinstance(part, (list, np.ndarray)) else part
 
 
 def _is_advanced(index):

@@ -55,12 +55,21 @@ class Tensor:
     grad_fn = property(lambda self: self._ctx)
 
     def numpy(self):
-        return self.data
+        """The data as an ndarray, sharing memory. For a tensor that requires grad it is a
+        read-only view: writing into it would silently change what backward computes (torch
+        refuses numpy() there); .data is the writable escape hatch."""
+        if not self.requires_grad:
+            return self.data
+        view = self.data.view()
+        view.flags.writeable = False
+        return view
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.data.dtype:
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            if copy is False:
+                raise ValueError(f"np.array(copy=False): a {self.data.dtype} tensor needs a copy to become {dtype}")
             return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        return self.data.copy() if copy else self.numpy()
 
     # ----- as a Python number: one element only, as torch -----------------------------
     def item(self):
@@ -165,8 +174,8 @@ class Tensor:
     def __itruediv__(self, other): return self._operator_in_place("/=", other, np.divide, ops.Div)
 
     def _operator_in_place(self, symbol, other, ufunc, op):
-        if self._ctx is not None and autograd.is_grad_enabled():
-            return op.apply(self, other)
+        if autograd.is_grad_enabled() and (self._ctx is not None or _requires_grad(other)):
+            return op.apply(self, other)  # the result needs a graph: a new tensor records it
         return self._change_in_place(symbol, other, ufunc)
 
     def _change_in_place(self, method, value, ufunc=None):
@@ -174,6 +183,9 @@ class Tensor:
         torch allows it: not on a tensor that requires grad while grad mode is on (an optimizer
         steps under no_grad). The change is stamped (autograd.mark_changed), so that backward
         through a graph that saved the old values refuses rather than use the new ones."""
+        if autograd.is_grad_enabled() and _requires_grad(value):
+            raise RuntimeError(f"{method}: the value requires grad, and an in-place change records no op, so its "
+                               "gradient would be lost; write x = x + value (or change it under no_grad)")
         if self.requires_grad and autograd.is_grad_enabled():
             if self._ctx is not None:
                 raise RuntimeError(f"{method}: this tensor was made by an op ({type(self._ctx).__name__}) and "
@@ -216,6 +228,7 @@ class Tensor:
     def __matmul__(self, other): return ops.MatMul.apply(self, other)
     def __rmatmul__(self, other): return ops.MatMul.apply(other, self)
     def __neg__(self): return ops.Neg.apply(self)
+    def __pos__(self): return self
     def __getitem__(self, index): return ops.GetItem.apply(self, index=index)
 
     def __pow__(self, exponent):
@@ -347,6 +360,10 @@ def _int_tuple(args, op, what):
 def _check_fits(number, what):
     if isinstance(number, int) and abs(number) >= 2**63:  # numpy would say "int too large to convert"
         raise OverflowError(f"{what} is a Python int too large for numpy (|x| >= 2**63)")
+
+
+def _requires_grad(x):
+    return isinstance(x, Tensor) and x.requires_grad
 
 
 def _is_real_number(x):
