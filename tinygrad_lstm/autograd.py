@@ -389,8 +389,10 @@ def _check_unchanged(fn):
             owner = _memory_owner(value)
             record = _changes.get(id(owner))
             if record is not None and record[0]() is owner and record[1] > fn.seq:
+                used = [f"input {k}" for k, t in enumerate(fn.parents) if _memory_owner(t.data) is owner]
                 raise RuntimeError(
-                    f"backward(): {record[2]} after {type(fn).__name__} saved it for its backward, so the "
+                    f"backward(): {record[2]} after {type(fn).__name__} saved it ({' and '.join(used) or 'its output'}) "
+                    "for its backward, so the "
                     "gradient would come out wrong. Compute the forward pass again after the change, or make "
                     "the change after backward(). (Writing into .data, or into an array you passed in, is "
                     "not tracked.)")

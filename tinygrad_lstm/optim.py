@@ -77,7 +77,7 @@ class Optimizer:
             if self.weight_decay:  # torch's L2 penalty: (wd/2) |p|^2 in the loss adds wd p to g
                 g = g + self.weight_decay * p.data
             self._update(k, p.data, g)
-            mark_changed(p, f"{type(self).__name__}.step()")  # a graph made before this step can't go back
+            mark_changed(p, f"{type(self).__name__}.step() (its params[{k}])")  # a graph made before this step can't go back
 
     def _grads(self):
         """(index, parameter, grad array in the parameter's dtype) for each parameter with a
