@@ -319,3 +319,55 @@ def test_save_refuses_keys_that_would_not_come_back_and_writes_nothing(tmp_path,
     with pytest.raises((ValueError, TypeError), match=message):
         tl.save(state, path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_save_refuses_a_key_that_is_not_utf8_and_meta_that_is_not_a_dict(tmp_path):
+    with pytest.raises(ValueError, match="UTF-8"):
+        tl.save({"\udcff": np.ones(1)}, tmp_path / "a.npz")
+    for meta in ([1], {1: 2}):
+        with pytest.raises(TypeError, match="meta must be a dict with string keys"):
+            tl.save({"w": np.ones(1)}, tmp_path / "a.npz", meta=meta)
+    assert list(tmp_path.iterdir()) == []
+
+
+def crafted(path, members):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+
+
+def npy(array):
+    import io
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("members", [
+    [("a.npy", npy(np.ones(2))), ("a", npy(np.zeros(2))), ("__meta__.npy", npy(np.array("{}")))],
+    [("__meta__.npy", npy(np.array("5")))],
+    [("big.npy", npy(np.ones(2))[:10] + npy(np.ones(2))[10:].replace(b"(2,)", b"(10**12,)"[:4])),
+     ("__meta__.npy", npy(np.array("{}")))],
+])
+def test_crafted_files_are_not_checkpoints(tmp_path, members):
+    path = tmp_path / "crafted.npz"
+    crafted(path, members)
+    with pytest.raises(NotACheckpointError, match="crafted.npz"):
+        tl.load(path)
+
+
+def test_a_header_promising_more_than_the_file_holds_is_refused_without_allocating(tmp_path):
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    import io
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    path = tmp_path / "huge.npz"
+    crafted(path, [("w.npy", buffer.getvalue() + b"\0" * 16), ("__meta__.npy", npy(np.array("{}")))])
+    with pytest.raises(NotACheckpointError, match="huge.npz"):  # not a MemoryError for 8 TB
+        tl.load(path)
+
+
+def test_loading_a_pipe_is_refused_rather_than_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(NotACheckpointError, match="not a regular file"):
+        tl.load(tmp_path / "pipe")
