@@ -371,3 +371,40 @@ def test_loading_a_pipe_is_refused_rather_than_waited_on(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     with pytest.raises(NotACheckpointError, match="not a regular file"):
         tl.load(tmp_path / "pipe")
+
+
+def test_a_read_only_file_is_refused_as_open_would_refuse_it():
+    folder = pathlib.Path(tempfile.mkdtemp())
+    os.chmod(folder, 0o777)
+    path = folder / "model.npz"
+    path.write_bytes(b"keep")
+    os.chmod(path, 0o444)
+
+    def attempt():
+        try:
+            write_atomically(path, put(b"new"))
+        except PermissionError as err:
+            return str(err)
+        return "written"
+
+    message = as_unprivileged(attempt)
+    content = path.read_bytes()
+    shutil.rmtree(folder)
+    assert message.startswith(f"cannot write {str(path)!r}: the file is read-only") and content == b"keep"
+
+
+@pytest.mark.parametrize("suffix", ["/.", "/.."])
+def test_a_path_ending_in_a_dot_names_a_folder(tmp_path, suffix):
+    path = str(tmp_path / "new.npz") + suffix
+    with pytest.raises(IsADirectoryError, match="names a folder"):
+        write_atomically(path, put(b"x"))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another owner")
+def test_root_replacing_a_users_file_keeps_its_owner(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"old")
+    os.chown(path, 65534, 65534)
+    write_atomically(path, put(b"new"))
+    assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534) and path.read_bytes() == b"new"

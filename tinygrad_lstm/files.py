@@ -29,13 +29,15 @@ def write_atomically(path, write):
     killed outright is removed by the next write to the same path."""
     path = os.fspath(path)
     with _errors_naming(path):
-        target, mode = _target(path)
+        target, old = _target(path)
         _remove_stale_temporaries(target)
         tmp, handle = _new_temporary(target)
         try:
             with os.fdopen(handle, "wb") as f:
-                if mode is not None:
-                    os.chmod(tmp, mode)  # a replaced file keeps its mode
+                if old is not None:  # a replaced file keeps its owner (where we may set it) and mode
+                    if hasattr(os, "geteuid") and os.geteuid() == 0:
+                        os.chown(tmp, old.st_uid, old.st_gid)  # (before chmod: chown clears setuid bits)
+                    os.chmod(tmp, stat.S_IMODE(old.st_mode))
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())  # the content is on disk before the name points to it
@@ -70,11 +72,16 @@ def _errors_naming(path):
 
 
 def _target(path):
-    """The file to write (a symlink's target, so the link stays a link) and its mode if it
-    exists. Anything there that is not a regular file is refused."""
-    if not os.path.basename(path):  # "runs/" or "": open() would not make a file of it either
+    """The file to write (a symlink's target, so the link stays a link) and its os.stat if it
+    exists. Anything there that is not a regular file is refused, and so is a file open()
+    could not write (a read-only one, for a user other than root)."""
+    if os.path.basename(path) in ("", ".", ".."):  # "runs/", "", "x/.": open() would not make a file of them
         raise IsADirectoryError("it names a folder, not a file")
-    target = os.path.realpath(path)
+    target = path
+    for _ in range(40):  # follow symlinks at the last step, as open() does (not realpath: "a/../b" stays as asked)
+        if not os.path.islink(target):
+            break
+        target = os.path.join(os.path.dirname(target), os.readlink(target))
     try:
         info = os.stat(target)
     except FileNotFoundError:
@@ -83,7 +90,9 @@ def _target(path):
         kind = next((kind for is_kind, kind in _NOT_FILES if is_kind(info.st_mode)), "not a regular file")
         error = IsADirectoryError if stat.S_ISDIR(info.st_mode) else OSError
         raise error(f"it is {kind}, which is left as it is; give a file's path")
-    return target, stat.S_IMODE(info.st_mode)
+    if not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is read-only (open() would refuse to write it too)")
+    return target, info
 
 
 def _temporary_prefix(target):
