@@ -204,3 +204,33 @@ def test_backward_by_hand_without_dot_says_what_to_install_in_one_line(tmp_path)
     line = one_line(result.stderr)
     assert result.returncode == 1 and "apt-get install graphviz" in line
     assert f"--graph {tmp_path / 'neuron.dot'}" in line and list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_evaluating_still_saves_the_trained_model(tmp_path, monkeypatch, capsys):
+    def pressed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tl.cli, "evaluate", pressed)
+    path = tmp_path / "m.npz"
+    status, err, _ = fail(["train", "sine", *QUICK, "--checkpoint", str(path)], capsys)
+    line = one_line(err)
+    assert status == 130 and "while evaluating" in line and str(path) in line
+    assert tl.checkpoint.load_meta(path)["interrupted_at"] == 1
+
+
+def test_a_closed_output_cannot_lose_the_model(tmp_path):
+    path = tmp_path / "m.npz"
+    run = subprocess.Popen([sys.executable, "-m", "tinygrad_lstm", "train", "sine", *QUICK, "--checkpoint", str(path)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.readline()
+    run.stdout.close()  # as `| head -1` does: the report that follows finds no reader
+    err = run.stderr.read().decode()
+    assert run.wait() == 1 and "Traceback" not in err, err
+    assert tl.checkpoint.load_meta(path)["task"] == "sine"
+
+
+@pytest.mark.parametrize("timeout", ["1e7", "nan", "0"])
+def test_a_bad_timeout_is_one_line(tmp_path, capsys, timeout):
+    status, err, _ = fail(["graph", "-o", str(tmp_path / "g.svg"), "--timeout", timeout], capsys)
+    assert status == 2 and "timeout" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

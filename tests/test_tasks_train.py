@@ -115,11 +115,11 @@ def test_clip_none_trains_without_clipping():
 
 
 class CtrlCAt:
-    """A task that presses Ctrl-C (sends SIGINT to this process) while drawing batch k,
-    `times` times: inside a step, where a KeyboardInterrupt would leave it half done."""
+    """A task that presses Ctrl-C (sends SIGINT to this process) while drawing batch k: in
+    the middle of a step's forward pass."""
 
-    def __init__(self, task, k, times=1):
-        self.task, self.k, self.times, self.calls = task, k, times, 0
+    def __init__(self, task, k):
+        self.task, self.k, self.calls = task, k, 0
 
     def __getattr__(self, name):
         return getattr(self.task, name)
@@ -127,29 +127,56 @@ class CtrlCAt:
     def sample(self, n, rng):
         self.calls += 1
         if self.calls == self.k:
-            for _ in range(self.times):
-                signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
         return self.task.sample(n, rng)
 
 
-def test_ctrl_c_stops_after_the_step_in_hand_with_the_model_whole():
+def test_ctrl_c_in_a_forward_pass_stops_at_once_with_the_model_of_the_last_step():
     task, model = sine_model()
     with pytest.raises(TrainingInterrupted) as info:
         train(CtrlCAt(task, 5), model, steps=100, log_every=2)
-    assert isinstance(info.value, KeyboardInterrupt) and "after step 5" in str(info.value)
-    assert info.value.step == 5
+    assert isinstance(info.value, KeyboardInterrupt) and "after step 4" in str(info.value)
+    assert info.value.step == 4
     _, same = sine_model()
-    expected = train(task, same, steps=5, log_every=2)  # five whole steps, uninterrupted
-    assert info.value.history == expected == [(2, expected[0][1]), (4, expected[1][1]), (5, expected[2][1])]
+    expected = train(task, same, steps=4, log_every=2)  # four whole steps, uninterrupted
+    assert info.value.history == expected == [(2, expected[0][1]), (4, expected[1][1])]
     for (k, a), (_, b) in zip(model.state_dict().items(), same.state_dict().items()):
         np.testing.assert_array_equal(a, b)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_a_second_ctrl_c_interrupts_at_once():
+def ctrl_c_in_adams_update(monkeypatch, at_step, times):
+    """Press Ctrl-C `times` times inside Adam's update of step `at_step`, half-way through it."""
+    update, calls = tl.optim.Adam._update, []
+
+    def pressing(self, k, p, g):
+        calls.append(k)
+        if k == 1 and len(self.steps) and self.steps[0] == at_step:
+            for _ in range(times):
+                signal.raise_signal(signal.SIGINT)
+        return update(self, k, p, g)
+
+    monkeypatch.setattr(tl.optim.Adam, "_update", pressing)
+
+
+def test_ctrl_c_in_an_update_lets_the_update_finish_first(monkeypatch):
     task, model = sine_model()
+    ctrl_c_in_adams_update(monkeypatch, 3, times=1)
+    with pytest.raises(TrainingInterrupted) as info:
+        train(task, model, steps=100, log_every=2)
+    assert info.value.step == 3
+    monkeypatch.undo()
+    _, same = sine_model()
+    train(task, same, steps=3, log_every=2)
+    for (k, a), (_, b) in zip(model.state_dict().items(), same.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=k)  # every parameter updated: none half-way
+
+
+def test_a_second_ctrl_c_in_an_update_interrupts_at_once(monkeypatch):
+    task, model = sine_model()
+    ctrl_c_in_adams_update(monkeypatch, 3, times=2)
     with pytest.raises(KeyboardInterrupt) as info:
-        train(CtrlCAt(task, 3, times=2), model, steps=100)
+        train(task, model, steps=100)
     assert not isinstance(info.value, TrainingInterrupted)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 

@@ -110,7 +110,10 @@ def main(argv=None):
     try:
         return {"train": run_train, "demo": run_demo, "graph": run_graph}[args.command](args)
     except KeyboardInterrupt as stop:  # TrainingInterrupted says where training stopped
-        parser.exit(130, f"{who}: {stop or 'interrupted'}\n")
+        parser.exit(130, f"{who}: {str(stop) or 'stopped by Ctrl-C'}\n")
+    except BrokenPipeError:  # the output was closed (| head): stop quietly, as a Unix tool does
+        sys.stdout = open(os.devnull, "w")
+        return 1
     except (ValueError, TypeError, OSError) as err:  # a bad combination of options, a path we cannot write
         parser.exit(2, f"{who}: error: {err}\n")
     except (Failed, FloatingPointError) as err:  # FloatingPointError: the loss diverged
@@ -131,18 +134,26 @@ def run_train(args):
     meta = {"task": args.task, "model": args.model, **settings, "layers": args.layers, "seed": args.seed}
     print(f"training {args.model} (hidden {settings['hidden']}, layers {args.layers}) on {args.task} "
           f"(seq-len {settings['seq_len']}) for {settings['steps']} steps, lr {settings['lr']}, seed {args.seed}")
-    start = time.perf_counter()
+    start, trained = time.perf_counter(), False
     try:
         train(task, model, steps=settings["steps"], lr=settings["lr"], batch_size=args.batch_size, seed=args.seed,
               progress=None if args.no_progress else sys.stderr)
-    except TrainingInterrupted as stop:
-        save(model.state_dict(), checkpoint, meta={**meta, "interrupted_at": stop.step})
-        raise KeyboardInterrupt(f"{stop}; the model so far is saved to {checkpoint}") from None
-    seconds = time.perf_counter() - start
-    metrics = evaluate(task, model, seed=args.seed)
+        seconds, trained = time.perf_counter() - start, True
+        metrics = evaluate(task, model, seed=args.seed)
+    except KeyboardInterrupt as stop:  # the model so far is kept, whenever Ctrl-C came
+        if isinstance(stop, TrainingInterrupted):
+            step, when = stop.step, str(stop)
+        elif trained:
+            step, when = settings["steps"], "stopped by Ctrl-C while evaluating"
+        else:  # a second Ctrl-C, half-way through an update: no whole model to keep
+            raise KeyboardInterrupt("stopped at once by a second Ctrl-C, half-way through a step; "
+                                    "nothing was saved") from None
+        save(model.state_dict(), checkpoint, meta={**meta, "interrupted_at": step})
+        raise KeyboardInterrupt(f"{when}; the model so far is saved to {checkpoint}") from None
+    # saved before anything more is printed: a closed or full output cannot lose the model
+    save(model.state_dict(), checkpoint, meta={**meta, "metrics": metrics})
     print(f"done in {seconds:.1f}s")
     _report(task, metrics)
-    save(model.state_dict(), checkpoint, meta={**meta, "metrics": metrics})
     print(f"checkpoint saved to {checkpoint}")
     return 0
 

@@ -76,7 +76,9 @@ def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, pro
     """Adam on fresh batches; gradients clipped to norm `clip` (None: not clipped).
     Returns [(step, loss)] every log_every steps and at the last.
 
-    Ctrl-C ends the step in hand, then raises TrainingInterrupted; a second Ctrl-C stops at once.
+    Ctrl-C raises TrainingInterrupted at once, the model as the last whole step left it: a
+    forward or backward pass in hand is dropped, an optimizer update in hand is finished first.
+    (A second Ctrl-C during that update stops at once, as Ctrl-C does.)
     progress: False, or a file (e.g. sys.stderr) for a progress bar (tqdm when installed)."""
     check_positive_ints("train", steps=steps, batch_size=batch_size, log_every=log_every)
     check_number("train", "lr", lr, "a positive finite number", lambda v: 0 < v < math.inf)
@@ -89,43 +91,69 @@ def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, pro
     model.train()
     history, bar = [], _progress(steps, progress)
     # numpy's overflow warnings say, many lines long, what the loss check below says in one
-    with _ctrl_c_between_steps() as pressed, contextlib.closing(bar), np.errstate(all="ignore"):
-        for step in range(1, steps + 1):
-            inputs, targets = task.sample(batch_size, rng)
-            loss = task.loss(model(inputs), targets)
-            optimizer.zero_grad()
-            loss.backward()
-            if clip is not None:
-                optim.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
-            value = loss.item()
-            if not np.isfinite(value):
-                raise FloatingPointError(f"train: the loss became {value} at step {step}; try a smaller lr (now {lr})")
-            bar.update(value)
-            if step % log_every == 0 or step == steps or pressed:
-                history.append((step, value))
-            if pressed:
-                raise TrainingInterrupted(step, history)
+    done = 0  # steps whose update is complete: what the model holds
+    with _ctrl_c_between_updates() as updating, contextlib.closing(bar), np.errstate(all="ignore"):
+        try:
+            for step in range(1, steps + 1):
+                inputs, targets = task.sample(batch_size, rng)
+                loss = task.loss(model(inputs), targets)
+                optimizer.zero_grad()
+                loss.backward()
+                with updating as pressed:  # a half-done update would leave a model that no step made
+                    if clip is not None:
+                        optim.clip_grad_norm_(model.parameters(), clip)
+                    optimizer.step()
+                done = step
+                value = loss.item()
+                if not np.isfinite(value):
+                    raise FloatingPointError(f"train: the loss became {value} at step {step}; "
+                                             f"try a smaller lr (now {lr})")
+                bar.update(value)
+                if step % log_every == 0 or step == steps or pressed:
+                    history.append((step, value))
+                if pressed:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            if updating.broken:  # a second Ctrl-C, half-way through an update: no whole step to report
+                raise
+            raise TrainingInterrupted(done, history) from None
     return history
 
 
+class _Updating:
+    """`with updating as pressed:` holds Ctrl-C back while the block runs: the first press only
+    fills the list `pressed` (the loop stops after the block), a second interrupts at once."""
+
+    def __init__(self):
+        self.active, self.broken, self.pressed = False, False, []
+
+    def __enter__(self):
+        self.active = True
+        return self.pressed
+
+    def __exit__(self, error, *rest):
+        self.active, self.broken = False, error is not None  # broken: the update stopped half-way
+
+
 @contextlib.contextmanager
-def _ctrl_c_between_steps():
-    """Within, the first Ctrl-C only fills the list yielded, for the loop to stop when the step
-    in hand is done; the next one interrupts at once, as Ctrl-C does. Nothing changes where
-    Ctrl-C is ignored (nohup) or cannot be caught (only the main thread receives signals)."""
-    pressed, previous = [], signal.getsignal(signal.SIGINT)
+def _ctrl_c_between_updates():
+    """Within, Ctrl-C interrupts at once (KeyboardInterrupt), except inside `with updating:`.
+    Nothing changes where Ctrl-C is ignored (nohup) or cannot be caught (only the main thread
+    receives signals): there Ctrl-C interrupts as it always does."""
+    updating, previous = _Updating(), signal.getsignal(signal.SIGINT)
     if previous in (signal.SIG_IGN, None) or threading.current_thread() is not threading.main_thread():
-        yield pressed
+        yield updating
         return
 
     def on_ctrl_c(signum, frame):
-        pressed.append(signum)
-        signal.signal(signal.SIGINT, previous)
+        if not updating.active:
+            raise KeyboardInterrupt
+        updating.pressed.append(signum)
+        signal.signal(signal.SIGINT, previous)  # a second press is an ordinary Ctrl-C
 
     signal.signal(signal.SIGINT, on_ctrl_c)
     try:
-        yield pressed
+        yield updating
     finally:
         signal.signal(signal.SIGINT, previous)
 

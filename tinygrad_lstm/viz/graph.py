@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import graphviz
 
+from ..checks import check_number
 from ..files import write_atomically
 from ..nn.module import Module
 from ..tensor import Tensor
@@ -118,6 +119,8 @@ def render(dot, path, timeout=60):
     half-written picture."""
     if not isinstance(dot, graphviz.Digraph):
         raise TypeError(f"render: expected a graph from draw_graph (a graphviz.Digraph), got {type(dot).__name__}")
+    if timeout is not None:  # (a day at most: the clock's own limits are not far beyond)
+        check_number("render", "timeout", timeout, "a number of seconds in (0, 86400], or None", lambda t: 0 < t <= 86400)
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf", "dot", "gv"):
