@@ -408,3 +408,10 @@ def test_root_replacing_a_users_file_keeps_its_owner(tmp_path):
     os.chown(path, 65534, 65534)
     write_atomically(path, put(b"new"))
     assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534) and path.read_bytes() == b"new"
+
+
+def test_a_bare_file_name_is_written_in_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_atomically("model.npz", put(b"x"))
+    write_atomically("model.npz", put(b"y"))
+    assert os.listdir(tmp_path) == ["model.npz"] and (tmp_path / "model.npz").read_bytes() == b"y"

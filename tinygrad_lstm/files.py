@@ -104,7 +104,7 @@ def _new_temporary(target):
     """(name, open handle) of a new, empty temporary beside target, with the mode open() gives
     a new file (the kernel applies the umask)."""
     try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
     except FileExistsError:  # makedirs' word for a file standing where a folder must be
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
     while True:
@@ -122,7 +122,7 @@ def _remove_stale_temporaries(target):
     prefix = _temporary_prefix(target)
     folder, start = os.path.split(prefix)
     try:
-        names = os.listdir(folder)
+        names = os.listdir(folder or ".")
     except FileNotFoundError:
         return
     for name in names:
