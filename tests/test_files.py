@@ -415,3 +415,8 @@ def test_a_bare_file_name_is_written_in_the_current_folder(tmp_path, monkeypatch
     write_atomically("model.npz", put(b"x"))
     write_atomically("model.npz", put(b"y"))
     assert os.listdir(tmp_path) == ["model.npz"] and (tmp_path / "model.npz").read_bytes() == b"y"
+
+
+def test_a_bytes_path_is_a_path_too(tmp_path):
+    tl.save({"w": np.ones(2)}, os.fsencode(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(tl.load(tmp_path / "m.npz")["w"], np.ones(2))

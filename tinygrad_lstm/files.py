@@ -27,7 +27,7 @@ def write_atomically(path, write):
 
     A failure or Ctrl-C while writing removes the temporary; one left by a process that was
     killed outright is removed by the next write to the same path."""
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # str, bytes or a Path: as a str
     with _errors_naming(path):
         target, old = _target(path)
         _remove_stale_temporaries(target)
@@ -53,7 +53,7 @@ def check_writable(path):
     """Raise now the error write_atomically(path, ...) would raise (a folder that cannot be
     made or written, a directory in the way), so a long job can refuse before it starts.
     Makes missing folders, as the write would; leaves path itself as it is."""
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # str, bytes or a Path: as a str
     with _errors_naming(path):
         target, _ = _target(path)
         tmp, handle = _new_temporary(target)

@@ -121,7 +121,7 @@ def render(dot, path, timeout=60):
         raise TypeError(f"render: expected a graph from draw_graph (a graphviz.Digraph), got {type(dot).__name__}")
     if timeout is not None:  # (a day at most: the clock's own limits are not far beyond)
         check_number("render", "timeout", timeout, "a number of seconds in (0, 86400], or None", lambda t: 0 < t <= 86400)
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # str, bytes or a Path: as a str
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf", "dot", "gv"):
         raise ValueError(f"render: unknown picture format {fmt!r} in {path!r}; use .svg, .png, .pdf or .dot")
