@@ -17,6 +17,7 @@ from .tensor import Tensor
 # the same dtype about twice as fast as with a Python float, which it must first convert;
 # at the small sizes of an LSTM step that is a good part of sigmoid's cost.
 _ONE = {np.dtype(t): np.array(1.0, t) for t in (np.float32, np.float64)}
+_EXP_LIMIT = {np.dtype(np.float32): np.array(88.7, np.float32), np.dtype(np.float64): np.array(709.7)}  # e^x finite
 
 
 # ----- elementwise, two inputs ---------------------------------------------------------
@@ -125,14 +126,16 @@ class Sigmoid(Function):  # z = 1 / (1 + e^-a);  dz/da = z (1 - z) = z - z^2
 
 
 def _sigmoid(a):
-    """1 / (1 + e^-a) for a >= 0 and e^a / (1 + e^a) for a < 0: the same value, written with
-    e^-|a| <= 1, which never overflows. For very negative a the second form keeps full
-    relative precision (sigmoid(-20) is 2e-9, where 1/2 + tanh(a/2)/2 rounds to 0 in float32)."""
+    """1 / (1 + e^-a), as torch computes it: within 2 ulp everywhere the result is a normal
+    number (sigmoid(-20) is 2e-9, where 1/2 + tanh(a/2)/2 rounds to 0 in float32).
+
+    e^-a would overflow below a = -88.7 (float32; -709.7 in float64), so -a is capped there:
+    below it the result stays at about 3e-39 (float32; 1e-308 in float64) where the true one
+    is smaller still, a subnormal number (torch gives 0 there)."""
     if a.dtype == np.float16:  # in float32, rounded once at the end, as torch does
         return _sigmoid(a.astype(np.float32)).astype(np.float16)
     one = _ONE.get(a.dtype, 1)
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, one, e) / (one + e)
+    return one / (one + np.exp(np.minimum(-a, _EXP_LIMIT.get(a.dtype, 709.7))))
 
 
 class Tanh(Function):  # z = tanh a;  dz/da = 1 - z^2
