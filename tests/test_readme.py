@@ -30,3 +30,12 @@ def test_the_use_section_runs_verbatim(tmp_path, monkeypatch):
     torch_state = namespace["torch_lstm"].state_dict()
     for name, value in namespace["lstm"].state_dict().items():
         assert (value == torch_state[name].numpy()).all()
+
+
+def test_the_tutorials_try_it_block_runs_verbatim():
+    text = (README.parent / "docs" / "tutorial.md").read_text()
+    section = text[text.index("## 5. Try it"):]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)[:1]
+    namespace = {}
+    exec(compile(block, "docs/tutorial.md", "exec"), namespace)
+    assert len(namespace["f"]) == 5 and namespace["lstm"].weight_hh_l0.grad is not None

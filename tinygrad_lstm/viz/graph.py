@@ -156,8 +156,8 @@ def _walk(root):
         if fn is None or fn in seen_f:
             continue
         if fn.parents is None:
-            raise ValueError("draw_graph: backward() has freed this graph (it forgets each op's inputs as it goes); "
-                             "call backward(retain_graph=True) to draw the graph afterwards, or draw it before")
+            raise ValueError("backward() has freed this graph (it forgets each op's inputs as it goes); call "
+                             "backward(retain_graph=True) to look at the graph afterwards, or look before")
         seen_f.add(fn)
         functions.append(fn)
         for parent in fn.parents:
