@@ -1,14 +1,18 @@
 """Tensor: an ndarray that remembers which op made it, so gradients can flow back.
 
 A Tensor holds
-  data           the numpy array (its dtype is kept; Python lists become float32)
+  data           the numpy array (its dtype is kept; Python lists become float32). Writing
+                 into it is not tracked: the escape hatch, as torch's .data
   requires_grad  whether backward() should compute d(root)/d(this)
-  grad           after backward(): a Tensor without graph, same shape as data
+  grad           after backward(): a Tensor without graph, same shape and dtype as data
   _ctx           the Function (op) that produced it, None for a leaf
   _index         which output of that Function it is (split/unbind have several)
+  _version       how many times the library changed data in place (x.add_(...), an
+                 optimizer step): backward refuses to use values that changed since
 
 Every operator below is a thin call into ops.py, where each op's forward and
-derivative sit side by side.
+derivative sit side by side. A one-element tensor is a number to Python (float(),
+f"{x:.3f}", bool(), round()) and any tensor an array to numpy (np.asarray).
 """
 
 import math
