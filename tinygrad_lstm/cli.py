@@ -8,8 +8,8 @@
 Nothing ends in a traceback: bad arguments, or a path that cannot be written, print what was
 expected and exit with status 2 (paths are checked before training starts); what the machine
 lacks or a run that goes wrong (no Graphviz, out of memory, a diverging loss) prints one line
-and exits with 1; Ctrl-C stops within a step, saves what `train` has trained so far, and exits
-with 130.
+and exits with 1; Ctrl-C stops at once (an optimizer update in hand is finished first), saves
+what `train` has trained so far, and exits with 130.
 """
 
 import argparse
