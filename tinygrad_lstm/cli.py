@@ -1,6 +1,6 @@
 """The `tinygrad-lstm` command (also `python -m tinygrad_lstm`).
 
-    tinygrad-lstm demo                       the LSTM learns the context task (a few minutes)
+    tinygrad-lstm demo                       the LSTM learns the context task (three to six minutes)
     tinygrad-lstm train adding --seq-len 100 --steps 1500
     tinygrad-lstm train adding --model rnn   the same for a plain RNN, to compare
     tinygrad-lstm graph -o lstm_step.svg     a picture of one LSTM training step
