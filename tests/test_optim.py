@@ -186,9 +186,14 @@ def test_a_grad_of_the_wrong_shape_is_refused_and_nothing_changes(name, kwargs, 
     params, opt = _prepare(name, kwargs)
     params[0].grad = Tensor(np.ones((3, 2)))           # fine, and listed first
     params[1].grad = Tensor(np.ones(bad_shape))         # (4,) expected
-    data, state = [p.data.copy() for p in params], snapshot(opt)
     shown = re.escape(str(bad_shape))
-    with pytest.raises(ValueError, match=rf"{name}: params\[1\] has shape \(4,\) but its \.grad has shape {shown}"):
+    assert_step_refused(params, opt, ValueError, rf"{name}: params\[1\] has shape \(4,\) but its \.grad has shape {shown}")
+
+
+def assert_step_refused(params, opt, error, message):
+    """opt.step() raises error with message, and leaves the parameters and its state as they were."""
+    data, state = [p.data.copy() for p in params], snapshot(opt)
+    with pytest.raises(error, match=message):
         opt.step()
     for p, d in zip(params, data):
         np.testing.assert_array_equal(p.data, d)
@@ -200,12 +205,7 @@ def test_a_grad_that_is_not_a_tensor_is_refused_and_nothing_changes(name, kwargs
     params, opt = _prepare(name, kwargs)
     params[0].grad = Tensor(np.ones((3, 2)))
     params[1].grad = np.ones(4)
-    data, state = [p.data.copy() for p in params], snapshot(opt)
-    with pytest.raises(TypeError, match=rf"{name}: params\[1\]\.grad must be a Tensor or None, got ndarray"):
-        opt.step()
-    for p, d in zip(params, data):
-        np.testing.assert_array_equal(p.data, d)
-    assert_same(snapshot(opt), state)
+    assert_step_refused(params, opt, TypeError, rf"{name}: params\[1\]\.grad must be a Tensor or None, got ndarray")
 
 
 @pytest.mark.parametrize("name, kwargs", OPTIMIZERS, ids=str)
