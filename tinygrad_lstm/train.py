@@ -7,8 +7,8 @@
 
 Training data and held-out data come from two different seeded streams, so the
 held-out sequences were never trained on, and every run with the same seed repeats.
-Ctrl-C stops training between two steps (TrainingInterrupted says after which), so the
-model is never left with an update half done.
+Ctrl-C stops training at once (TrainingInterrupted says after which step), the model as the
+last whole step left it: an optimizer update in hand is finished first, never left half done.
 """
 
 import contextlib
