@@ -56,11 +56,15 @@ class Module:
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
+    def _dtype(self):
+        """The dtype of this module's parameters (its first one's), which its inputs must have."""
+        return next(self.named_parameters())[1].dtype
+
     def as_input(self, x, what="input"):
         """x as a Tensor in this module's dtype. Lists and arrays are converted, so
         lstm(np.random.randn(...)) works; a Tensor of another dtype is refused, as torch does,
         rather than silently computed in another precision."""
-        dtype = next(self.named_parameters())[1].dtype
+        dtype = self._dtype()
         if not isinstance(x, Tensor):
             return Tensor(x, dtype=dtype)
         if x.dtype != dtype:

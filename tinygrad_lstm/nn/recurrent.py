@@ -265,7 +265,7 @@ def _project(x, w_ih, b_ih, b_hh, fold_hidden_bias):
 def _initial_state(module, state, batch, unbatched, leading, n_states):
     """The state as a tuple of n_states tensors of shape leading + (B, H); zeros when not given."""
     name, hidden = type(module).__name__, module.hidden_size
-    dtype = module.parameters()[0].dtype
+    dtype = module._dtype()
     expected = leading + ((hidden,) if unbatched else (batch, hidden))
     if state is None:
         zeros = Tensor._make(np.zeros(expected, dtype=dtype))
