@@ -271,40 +271,103 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
-def backward(root, grad=None, retain_graph=None):
+def backward(root, grad=None, retain_graph=None, create_graph=False):
     """Fill .grad of every leaf that requires grad (and of retain_grad() tensors) with
     d(root)/d(leaf), summed over paths. Without retain_graph=True, each op's saved values
-    are freed as soon as its backward has run, so memory falls as the walk goes."""
+    are freed as soon as its backward has run, so memory falls as the walk goes.
+    create_graph=True records the backward pass itself as a graph (see _backward_recorded),
+    so the gradients can be differentiated again; it keeps the graph unless told otherwise."""
+    _go_back([root], [grad], retain_graph, create_graph, "backward()")
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """The gradients of outputs with respect to inputs, as a tuple of Tensors, as
+    torch.autograd.grad: nothing is added to any .grad. Several outputs add up, each
+    weighted by its grad_outputs entry (needed for outputs of more than one element).
+    With create_graph=True the gradients have a graph of their own: grad of grad works.
+    An input the outputs do not depend on is an error, or None with allow_unused=True."""
+    outputs, inputs = _tensor_list(outputs, "outputs"), _tensor_list(inputs, "inputs")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for k, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"grad(): input {k} does not require grad, so it has no gradient; "
+                               "create it with requires_grad=True")
+    found = _go_back(outputs, grad_outputs, retain_graph, create_graph, "grad()", wanted=set(inputs))
+    results = []
+    for k, x in enumerate(inputs):
+        g = found.get(x)
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad(): input {k} (shape {x.shape}) was not used to compute the outputs, so it "
+                               "has no gradient; pass allow_unused=True to get None for it")
+        results.append(None if g is None else _as_grad(g, x))
+    return tuple(results)
+
+
+def _tensor_list(tensors, what):
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if not tensors or not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError(f"grad(): {what} must be a Tensor or a non-empty list of Tensors")
+    return tensors
+
+
+def _start_grad(root, grad, caller, create_graph):
+    """dL/d(root) to start from: ones for a one-element root, else the grad given, in root's dtype."""
     if not root.requires_grad:
-        raise RuntimeError("backward(): this tensor does not require grad, so there is no graph to go back "
+        raise RuntimeError(f"{caller}: this tensor does not require grad, so there is no graph to go back "
                            "through; create an input with Tensor(..., requires_grad=True) "
                            "(and don't compute it under no_grad)")
     if grad is None:
         if root.data.size != 1:
-            raise RuntimeError(f"backward(): a scalar (one-element) tensor is needed to start from, got shape "
+            raise RuntimeError(f"{caller}: a scalar (one-element) tensor is needed to start from, got shape "
                                f"{root.shape}; reduce it first (e.g. .sum()) or pass y.backward(grad) with "
                                f"grad of shape {root.shape}")
         grad = np.ones_like(root.data)
-    else:
+    elif not (create_graph and isinstance(grad, Tensor)):  # (a Tensor that may have a graph is kept as is)
         grad = np.asarray(grad)  # a Tensor gives its data (Tensor.__array__)
-        if grad.dtype.kind not in "biuf":
-            raise TypeError(f"backward(): grad must hold numbers, got dtype {grad.dtype}")
-        if grad.shape != root.shape:
-            raise ShapeError(f"backward(): grad has shape {grad.shape}, the tensor has shape {root.shape}")
-        grad = grad.astype(root.data.dtype, copy=False)
+    if grad.dtype.kind not in "biuf":
+        raise TypeError(f"{caller}: grad must hold numbers, got dtype {grad.dtype}")
+    if grad.shape != root.shape:
+        raise ShapeError(f"{caller}: grad has shape {grad.shape}, the tensor has shape {root.shape}")
+    if isinstance(grad, Tensor):
+        return grad if grad.dtype == root.dtype else grad.to(root.dtype)
+    grad = grad.astype(root.data.dtype, copy=False)
+    return Tensor._make(grad) if create_graph else grad
 
+
+def _go_back(roots, grads, retain_graph, create_graph, caller, wanted=None):
+    """The walk behind backward() and grad(): the gradients of roots (weighted by grads) with
+    respect to every tensor on the way. Without `wanted`, leaves' .grad get theirs; with it,
+    the gradients of the tensors in `wanted` are returned in a dict, and no .grad changes."""
+    if retain_graph is None:
+        retain_graph = create_graph  # a graph of the gradient uses the forward graph's saved values
+    grads = [_start_grad(root, g, caller, create_graph) for root, g in zip(roots, grads)]
+    recording = _grad_enabled.set(True) if create_graph else None
+    try:
+        return _walk(roots, grads, retain_graph, create_graph, wanted)
+    finally:
+        if recording is not None:
+            _grad_enabled.reset(recording)
+
+
+def _walk(roots, grads, retain_graph, create_graph, wanted):
     # pending[fn] is dL/d(output of fn) summed over every use seen so far (a list, one
     # per output, for ops with several outputs); kept[t] the same for the tensors whose
-    # .grad is kept: leaves, and others marked with retain_grad().
+    # gradient is kept: leaves, and others marked with retain_grad() (for grad(): those wanted).
     #
     # Order: a Function may run backward only when every Function that used its output
     # has. Ops are recorded in the order they ran, so an op's inputs always have smaller
     # sequence numbers than the op: taking the largest pending number first is enough.
-    # The walk starts at a _Seed, an op that "used" the root and hands it `grad`, so the
+    # The walk starts at a _Seed, an op that "used" the roots and hands them `grads`, so a
     # root goes through the same steps as every other tensor (a leaf, retain_grad, ...).
     seed = _Seed()
-    seed.parents, seed.seq = (root,), _next_seq()
-    pending, kept, owned = {seed: grad}, {}, set()
+    seed.parents, seed.seq, seed.scope, seed.grads = tuple(roots), _next_seq(), (), grads
+    pending, kept = {seed: None}, {}
+    owned = _NOTHING_OWNED if create_graph else set()  # (recorded sums must not add in place)
     queue = [(-seed.seq, seed)]  # a heap of (-seq, fn): the most recent op first
     last_change = _last_change  # ops recorded after the last in-place change can skip the check
     while queue:
@@ -314,7 +377,10 @@ def backward(root, grad=None, retain_graph=None):
             raise RuntimeError(_GONE_THROUGH.format(op=type(fn).__name__))
         if fn.seq < last_change:
             _check_unchanged(fn)
-        grads = fn.backward(pending.pop(fn))
+        if create_graph:
+            grads = _backward_recorded(fn, pending.pop(fn))
+        else:
+            grads = fn.backward(pending.pop(fn))
         if not retain_graph:  # free what this op saved, and its hold on its inputs: their
             fn.parents, fn.__dict__ = None, _FREED  # arrays go as soon as nothing else needs them
         k = -1
@@ -326,8 +392,9 @@ def backward(root, grad=None, retain_graph=None):
             if g.shape != parent.data.shape:
                 g = unbroadcast(g, parent.data.shape)
             ctx = parent._ctx
-            if ctx is None or parent._retains_grad:
-                _sum_into(kept, parent, g, owned)
+            if ctx is None or parent._retains_grad or wanted:
+                if wanted is None or parent in wanted:
+                    _sum_into(kept, parent, g, owned)
                 if ctx is None:
                     continue
             if ctx.n_outputs is not None:
@@ -337,8 +404,52 @@ def backward(root, grad=None, retain_graph=None):
             else:  # the first gradient to reach ctx: it now waits its turn
                 pending[ctx] = g
                 heappush(queue, (-ctx.seq, ctx))
+    if wanted is not None:
+        return kept
     for tensor, g in kept.items():
         _accumulate(tensor, g)
+
+
+def _backward_recorded(fn, grad):
+    """fn's derivative rule run on Tensors, for create_graph=True: the rule's arithmetic is
+    recorded like any forward computation, so the gradient it gives has a graph of its own.
+
+    The same rule serves both passes. A rule uses only operators and the functions in ops.py
+    that take arrays or Tensors alike; it reads the values fn saved, which here are handed to
+    it as the Tensors they came from (the twin below), so that their own derivatives are
+    followed too. The recorded ops carry a scope naming the op whose derivative they compute."""
+    twin = _lifted(fn)
+    outer = _scope.set(fn.scope + (BackwardOf(fn),))
+    try:
+        grads = twin.backward(grad)
+    finally:
+        _scope.reset(outer)
+    return [Tensor._make(g) if type(g) is np.ndarray else g for g in grads]  # (a constant: zeros, say)
+
+
+def _lifted(fn):
+    """A copy of fn whose saved arrays are Tensors again: an input's array is that input
+    Tensor, the output (saved as `out`, by convention) the output Tensor made by fn. Anything
+    else an op saves is a constant: a mask, a shape, an index, whose derivative is zero."""
+    twin = _new_object(type(fn))
+    twin.parents, twin.seq, twin.scope = fn.parents, fn.seq, fn.scope
+    inputs = {id(t.data): t for t in fn.parents}
+    saved = dict(fn.__dict__)
+    for name, value in saved.items():
+        if type(value) is np.ndarray:
+            saved[name] = Tensor._make(value, True, fn) if name == "out" else inputs.get(id(value), value)
+    twin.__dict__ = saved
+    return twin
+
+
+class BackwardOf(str):
+    """The scope of the ops that compute an op's derivative under create_graph: it reads
+    "backward of Tanh" and remembers the forward op (`.op`), for pictures of the graph."""
+
+    def __new__(cls, fn):
+        self = super().__new__(cls, f"backward of {type(fn).__name__}")
+        self.op = fn
+        return self
 
 
 # What a Function's saved values become once backward has used them (retain_graph=False).
@@ -398,9 +509,20 @@ def _check_unchanged(fn):
                     "not tracked.)")
 
 
-class _Seed(Function):  # the start of backward: hands the root its gradient, dL/d(root) = grad
-    def backward(self, grad):
-        return (grad,)
+class _Seed(Function):  # the start of backward: hands each root its gradient, dL/d(root) = grad
+    def backward(self, _):
+        return self.grads
+
+
+class _NothingOwned:  # under create_graph every sum is a recorded op, never an in-place add
+    def __contains__(self, key):
+        return False
+
+    def add(self, key):
+        pass
+
+
+_NOTHING_OWNED = _NothingOwned()
 
 
 def _add_to_output(pending, queue, tensor, g):
@@ -433,13 +555,28 @@ def _sum_into(store, key, g, owned):
 
 
 def _accumulate(tensor, g):
-    """Add g to tensor.grad, in the tensor's own dtype. A fresh array: grads of different
-    tensors never share memory."""
+    """Add g to tensor.grad, in the tensor's own dtype (a Tensor g, under create_graph, by a
+    recorded op, so the sum keeps its graph)."""
     if tensor.grad is None:
-        tensor.grad = Tensor._make(np.array(g, dtype=tensor.data.dtype))
+        tensor.grad = _as_grad(g, tensor)
+    elif isinstance(g, Tensor) or tensor.grad.requires_grad:
+        tensor.grad = _as_grad(tensor.grad + g, tensor)
     else:
         total = np.add(tensor.grad.data, g, dtype=tensor.data.dtype, casting="unsafe")
         tensor.grad = Tensor._make(np.asarray(total))  # (a 0-d sum comes back as a numpy scalar)
+
+
+def _as_grad(g, like):
+    """g as like's gradient: a Tensor of like's dtype with memory of its own (the grads of
+    two tensors never share memory: one may be changed in place). A Tensor keeps its graph."""
+    if not isinstance(g, Tensor):
+        return Tensor._make(np.array(g, dtype=like.data.dtype))
+    if g.dtype != like.dtype:
+        return g.to(like.dtype)  # (a new array already)
+    own = Tensor._make(g.data.copy(), g.requires_grad, g._ctx)  # the same place in the graph
+    if g._ctx is not None and g._ctx.n_outputs is not None:
+        own._index = g._index
+    return own
 
 
 class GradcheckError(AssertionError):
@@ -470,15 +607,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     direction = np.random.default_rng(seed).standard_normal(out.shape)
 
-    saved_grads = [x.grad for x in checked]
-    for x in checked:
-        x.grad = None
-    try:
-        out.backward(direction)
-        analytic = [x.grad.data.copy() if x.grad is not None else np.zeros_like(x.data) for x in checked]
-    finally:
-        for x, g in zip(checked, saved_grads):
-            x.grad = g
+    analytic = [np.zeros_like(x.data) for x in checked]  # (an output with no graph depends on no input)
+    if out.requires_grad:
+        found = grad(out, checked, direction, allow_unused=True)
+        analytic = [a if g is None else g.data for a, g in zip(analytic, found)]
 
     def loss():
         with no_grad():
@@ -502,3 +634,34 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
                 f"gradcheck: input {number} (shape {x.shape}) autograd and finite differences disagree; "
                 f"worst at index {worst}: autograd {auto[worst]:.8g}, numeric {numeric[worst]:.8g}")
     return True
+
+
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
+    """Check second derivatives against finite differences of the first, in float64.
+
+    For a fixed random v of fn's output shape, the gradient g(x, v) = d/dx sum(fn(x) * v)
+    is itself a function of the inputs and of v, computed by grad(..., create_graph=True).
+    gradcheck differentiates that function by autograd (the backward of the backward) and
+    by finite differences, so every second derivative, and the dependence on v, is checked.
+    """
+    inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+    if not any(x.requires_grad for x in inputs):
+        raise ValueError("gradgradcheck: no input has requires_grad=True, nothing to check")
+    with enable_grad():
+        shape = fn(*inputs).shape
+    rng = np.random.default_rng(seed + 1)
+    v = Tensor(rng.standard_normal(shape), requires_grad=True)
+    weights = [rng.standard_normal(x.shape) for x in inputs if x.requires_grad]
+
+    def first_derivatives(*args):
+        *xs, v = args
+        with enable_grad():
+            wrt = [x for x in xs if x.requires_grad]
+            found = grad(fn(*xs), wrt, v, create_graph=True, allow_unused=True)
+        total = Tensor(np.zeros(()))
+        for g, w in zip(found, weights):  # one number that depends on every element of every gradient
+            if g is not None:
+                total = total + (g * w).sum()
+        return total
+
+    return gradcheck(first_derivatives, inputs + [v], eps=eps, atol=atol, rtol=rtol, seed=seed)

@@ -12,17 +12,30 @@ from .checks import as_indices
 from .tensor import as_tensor
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x, axis=-1, *, dim=None):
     """log softmax(x) = x - log sum exp(x), computed as z - log sum exp(z) with z = x - max(x):
     the same value (softmax ignores a constant shift), and exp never overflows."""
+    axis = axis if dim is None else dim
     if x.ndim and x.shape[axis] == 0:
         return x + 0  # an empty axis: nothing to normalise (and no max to shift by)
     z = x - x.max(axis=axis, keepdims=True).detach()
     return z - z.exp().sum(axis=axis, keepdims=True).log()
 
 
-def softmax(x, axis=-1):
-    return log_softmax(x, axis).exp()
+def softmax(x, axis=-1, *, dim=None):
+    return log_softmax(x, axis, dim=dim).exp()
+
+
+def softplus(x):
+    return x.softplus()
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return x.leaky_relu(negative_slope)
+
+
+def gelu(x, approximate="none"):
+    return x.gelu(approximate)
 
 
 def mse_loss(prediction, target):

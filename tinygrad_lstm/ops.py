@@ -4,9 +4,18 @@
 input (None where the input needs none). Elementwise ops may return a gradient in the
 output's broadcast shape: the engine sums it back to the input's shape (autograd.unbroadcast).
 Everything else (mean, softmax, the losses, the LSTM) is composed from these.
+
+One rule, two passes. A plain backward() runs each rule on arrays: numpy, fast. Under
+create_graph=True the engine runs the same rule on Tensors (autograd._backward_recorded),
+so its arithmetic is recorded and the gradient can be differentiated again. So a rule
+uses only what takes both: Python's operators, .reshape/.sum/.transpose/.T, and the
+functions at the end of this file (_exp, _where, _dot, ...), which call numpy on arrays
+and the op on Tensors. What a rule reads from self is either an input or the output
+(`self.out`): those come back as Tensors; or a constant (a mask, a shape, an index).
 """
 
 import functools
+import math
 
 import numpy as np
 
@@ -58,6 +67,47 @@ class Div(Function):  # z = a / b;  dz/da = 1/b, dz/db = -a/b^2 = -z/b
         return grad_a, -grad_a * self.out
 
 
+class Maximum(Function):
+    """z = max(a, b) elementwise; dz/da = 1 where a > b, 0 where a < b, and at a tie 1/2
+    to each (as torch: the average of the two one-sided derivatives). A nan wins, and gets it all."""
+
+    def forward(self, a, b):
+        self.to_a, self.to_b = _tie_shares(a, b)
+        return np.maximum(a, b)
+
+    def backward(self, grad):
+        return grad * self.to_a, grad * self.to_b
+
+
+class Minimum(Function):  # z = min(a, b) elementwise: max's rule with a and b's roles swapped
+    def forward(self, a, b):
+        self.to_b, self.to_a = _tie_shares(a, b)
+        return np.minimum(a, b)
+
+    def backward(self, grad):
+        return grad * self.to_a, grad * self.to_b
+
+
+def _tie_shares(a, b):
+    """For max(a, b): the share of the gradient a gets (1 where a > b, 1/2 at a tie, else 0)
+    and the share b gets; where either is nan (no order) both get all of it, as torch."""
+    dtype = np.result_type(a, b)
+    tie = a == b
+    return (np.where(tie, 0.5, np.where(a < b, 0, 1)).astype(dtype),
+            np.where(tie, 0.5, np.where(a > b, 0, 1)).astype(dtype))
+
+
+class Where(Function):  # z = a where condition else b;  dz/da = 1 where condition, dz/db = 1 elsewhere
+    def forward(self, condition, a, b):
+        if condition.dtype != bool:
+            raise TypeError(f"where: the condition must be a bool tensor (e.g. x > 0), got dtype {condition.dtype}")
+        self.condition = condition
+        return np.where(condition, a, b)
+
+    def backward(self, grad):
+        return None, _where(self.condition, grad, 0), _where(self.condition, 0, grad)
+
+
 # ----- elementwise, one input ----------------------------------------------------------
 
 class Neg(Function):  # z = -a;  dz/da = -1
@@ -76,7 +126,7 @@ class Pow(Function):  # z = a^p (p a constant);  dz/da = p a^(p-1)  (0 for p = 0
     def backward(self, grad):
         p = self.exponent
         if p == 0:  # a^0 = 1 is flat; p a^(p-1) would be 0 * inf = nan at a = 0
-            return (np.zeros_like(grad),)
+            return (np.zeros(grad.shape, grad.dtype),)
         return (grad * (p * self.a ** (p - 1)),)
 
 
@@ -93,7 +143,7 @@ class PowOf(Function):  # z = b^a (b a constant number);  dz/da = b^a ln b = z l
         with np.errstate(divide="ignore", invalid="ignore"):  # ln 0 = -inf, ln of a negative is nan, as torch
             dz_da = self.out * np.log(base)
         if base == 0:  # 0^a is 0 for a > 0 and 1 at a = 0: flat there, as torch (not 0 * -inf)
-            dz_da = np.where(self.a >= 0, base, dz_da)
+            dz_da = _where(np.asarray(self.a) >= 0, base, dz_da)
         return (grad * dz_da,)
 
 
@@ -117,7 +167,7 @@ class Log(Function):  # z = ln a;  dz/da = 1/a
 
 class Sigmoid(Function):  # z = 1 / (1 + e^-a);  dz/da = z (1 - z) = z - z^2
     def forward(self, a):
-        self.out = _sigmoid(a)
+        self.out = _sigmoid_array(a)
         return self.out
 
     def backward(self, grad):
@@ -125,7 +175,7 @@ class Sigmoid(Function):  # z = 1 / (1 + e^-a);  dz/da = z (1 - z) = z - z^2
         return (grad * (z - z * z),)
 
 
-def _sigmoid(a):
+def _sigmoid_array(a):
     """1 / (1 + e^-a), as torch computes it: within 2 ulp everywhere the result is a normal
     number (sigmoid(-20) is 2e-9, where 1/2 + tanh(a/2)/2 rounds to 0 in float32).
 
@@ -133,7 +183,7 @@ def _sigmoid(a):
     below it the result stays at about 3e-39 (float32; 1e-308 in float64) where the true one
     is smaller still, a subnormal number (torch gives 0 there)."""
     if a.dtype == np.float16:  # in float32, rounded once at the end, as torch does
-        return _sigmoid(a.astype(np.float32)).astype(np.float16)
+        return _sigmoid_array(a.astype(np.float32)).astype(np.float16)
     one = _ONE.get(a.dtype, 1)
     return one / (one + np.exp(np.minimum(-a, _EXP_LIMIT.get(a.dtype, 709.7))))
 
@@ -154,7 +204,7 @@ class ReLU(Function):  # z = max(a, 0);  dz/da = 0 where a <= 0 (the kink includ
         return np.maximum(a, a.dtype.type(0))  # (a * (a > 0) would make -inf * 0 = nan)
 
     def backward(self, grad):
-        return (np.where(self.off, grad.dtype.type(0), grad),)
+        return (_where(self.off, grad.dtype.type(0), grad),)
 
 
 class Softplus(Function):  # z = ln(1 + e^a);  dz/da = e^a / (1 + e^a) = sigmoid(a)
@@ -166,6 +216,100 @@ class Softplus(Function):  # z = ln(1 + e^a);  dz/da = e^a / (1 + e^a) = sigmoid
         return (grad * _sigmoid(self.a),)
 
 
+class Sqrt(Function):  # z = √a;  dz/da = 1 / (2√a) = 1 / (2z)  (inf at 0, as torch)
+    def forward(self, a):
+        self.out = np.sqrt(a)
+        return self.out
+
+    def backward(self, grad):
+        return (grad / (2 * self.out),)
+
+
+class Abs(Function):  # z = |a|;  dz/da = sign(a): -1, 1, and 0 at the kink (as torch)
+    def forward(self, a):
+        self.sign = np.sign(a)
+        return np.abs(a)
+
+    def backward(self, grad):
+        return (grad * self.sign,)
+
+
+class LeakyReLU(Function):  # z = a for a > 0, else slope * a;  dz/da = 1 or slope (slope at 0, as torch)
+    def forward(self, a, slope):
+        self.factor = np.where(a > 0, a.dtype.type(1), a.dtype.type(slope))
+        return a * self.factor
+
+    def backward(self, grad):
+        return (grad * self.factor,)
+
+
+class Clamp(Function):  # z = a limited to [low, high];  dz/da = 1 inside (the ends included, as torch), else 0
+    def forward(self, a, low, high):
+        self.inside = np.ones(a.shape, bool)
+        if low is not None:
+            self.inside &= a >= low
+        if high is not None:
+            self.inside &= a <= high
+        return np.clip(a, low, high)
+
+    def backward(self, grad):
+        return (_where(self.inside, grad, 0),)
+
+
+class Sin(Function):  # z = sin a;  dz/da = cos a
+    def forward(self, a):
+        self.a = a
+        return np.sin(a)
+
+    def backward(self, grad):
+        return (grad * _cos(self.a),)
+
+
+class Cos(Function):  # z = cos a;  dz/da = -sin a
+    def forward(self, a):
+        self.a = a
+        return np.cos(a)
+
+    def backward(self, grad):
+        return (-(grad * _sin(self.a)),)
+
+
+class Erf(Function):  # z = erf a = 2/√π ∫_0^a e^(-t²) dt;  dz/da = 2/√π e^(-a²)
+    def forward(self, a):
+        self.a = a
+        return _erf_array(a)
+
+    def backward(self, grad):
+        a = self.a
+        return (grad * (_exp(-(a * a)) * _TWO_OVER_SQRT_PI),)
+
+
+class GELU(Function):
+    """z = a Φ(a), Φ the standard normal's cumulative distribution, Φ(a) = (1 + erf(a/√2)) / 2;
+    dz/da = Φ(a) + a φ(a), φ(a) = e^(-a²/2) / √(2π) its density (torch's exact gelu)."""
+
+    def forward(self, a):
+        self.a = a
+        return a * _normal_cdf(a)
+
+    def backward(self, grad):
+        a = self.a
+        return (grad * (_normal_cdf(a) + a * (_exp(-0.5 * (a * a)) * _ONE_OVER_SQRT_2PI)),)
+
+
+_TWO_OVER_SQRT_PI, _ONE_OVER_SQRT_2PI = 2 / math.sqrt(math.pi), 1 / math.sqrt(2 * math.pi)
+
+
+def _normal_cdf(a):
+    return 0.5 * (1 + _erf(a * math.sqrt(0.5)))
+
+
+def _erf_array(a):
+    """erf elementwise. numpy has no erf ufunc: Python's math.erf (exact to the last bit or
+    so) once per element, about 0.1 µs each: fine for a learner's model, slow for a big one."""
+    return np.asarray(np.vectorize(math.erf, otypes=[np.float64])(a), dtype=a.dtype)
+
+
 class Cast(Function):  # z = a in another dtype;  dz/da = 1 (the gradient goes back in a's dtype)
     def forward(self, a, dtype):
         if dtype.kind not in "biuf":
@@ -174,7 +318,7 @@ class Cast(Function):  # z = a in another dtype;  dz/da = 1 (the gradient goes b
         return a.astype(dtype)
 
     def backward(self, grad):
-        return (grad.astype(self.dtype),)
+        return (_cast(grad, self.dtype),)
 
 
 # ----- matrix product ------------------------------------------------------------------
@@ -216,25 +360,25 @@ class MatMul(Function):
             # grad @ b^T and a^T @ grad, each computed as the transpose of its transpose:
             # with few rows (a small batch) OpenBLAS is up to 1.5x faster this way round
             # (batch 32, 256 x 1024 weights), and no slower for small matrices.
-            grad_a = np.dot(b, rows_grad.T).T.reshape(a.shape) if need_a else None
-            grad_b = np.dot(rows_grad.T, rows_a).T if need_b else None
+            grad_a = _dot(b, rows_grad.T).T.reshape(a.shape) if need_a else None
+            grad_b = _dot(rows_grad.T, rows_a).T if need_b else None
             return grad_a, grad_b
         # Batched b, or a vector b: treat vectors as matrices (a row on the left, a column on
         # the right) and drop that axis after; the engine sums broadcast batch axes.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g = grad if b.ndim > 1 else np.expand_dims(grad, -1)  # the output's column axis back, then its row axis
+        a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+        b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+        g = grad if b.ndim > 1 else grad.reshape(grad.shape + (1,))  # the output's column axis back,
         if a.ndim == 1:
-            g = np.expand_dims(g, -2)
+            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])  # then its row axis
         grad_a = grad_b = None
         if need_a:
-            grad_a = g @ b2.swapaxes(-1, -2)
+            grad_a = g @ _swap_last_two(b2)
             if a.ndim == 1:
-                grad_a = grad_a[..., 0, :]
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
         if need_b:
-            grad_b = a2.swapaxes(-1, -2) @ g
+            grad_b = _swap_last_two(a2) @ g
             if b.ndim == 1:
-                grad_b = grad_b[..., 0]
+                grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
 
 
@@ -310,11 +454,8 @@ class Sum(Function):  # z = sum of a over axes;  dz/da = 1 for every summed elem
             return a.sum(axis=axes, keepdims=keepdims, dtype=np.float32).astype(np.float16)
         return a.sum(axis=axes, keepdims=keepdims)
 
-    def backward(self, grad):
-        # every summed element gets the gradient of its sum: copy grad along the summed axes
-        full = np.empty(self.shape, grad.dtype)
-        full[...] = grad.reshape(self.kept_shape)
-        return (full,)
+    def backward(self, grad):  # every summed element gets the gradient of its sum: grad copied along the summed axes
+        return (_expand(grad.reshape(self.kept_shape), self.shape),)
 
 
 class Max(Function):
@@ -327,16 +468,35 @@ class Max(Function):
         if any(a.shape[ax] == 0 for ax in self.axes):
             raise ShapeError(f"max: cannot take the max over an empty axis of a tensor of shape {a.shape}")
         self.a = a
-        self.out = a.max(axis=self.axes, keepdims=True)
-        return self.out if keepdims else np.squeeze(self.out, axis=self.axes)
+        self.peak = a.max(axis=self.axes, keepdims=True)
+        return self.peak if keepdims else np.squeeze(self.peak, axis=self.axes)
 
     def backward(self, grad):
-        if grad.ndim != self.a.ndim:
-            grad = np.expand_dims(grad, self.axes)
-        winners = self.a == self.out
-        if self.a.dtype.kind == "f":  # a nan is the max (numpy's and torch's), and takes the gradient
-            winners |= np.isnan(self.a) & np.isnan(self.out)
-        return (grad * winners / winners.sum(axis=self.axes, keepdims=True),)
+        a = np.asarray(self.a)  # (which elements won is a constant: its derivative is zero)
+        winners = a == self.peak
+        if a.dtype.kind == "f":  # a nan is the max (numpy's and torch's), and takes the gradient
+            winners |= np.isnan(a) & np.isnan(self.peak)
+        share = (winners / winners.sum(axis=self.axes, keepdims=True)).astype(a.dtype)
+        return (grad.reshape(self.peak.shape) * share,)
+
+
+class LogSumExp(Function):
+    """z = ln sum e^a over axes, computed as m + ln sum e^(a - m), m the max (so e^ never
+    overflows); dz/da = e^a / sum e^a = e^(a - z), the softmax."""
+
+    def forward(self, a, axis, keepdims):
+        axes = normalize_axes(axis, a.ndim, "logsumexp")
+        self.a, self.kept_shape = a, tuple(1 if k in axes else n for k, n in enumerate(a.shape))
+        peak = a.max(axis=axes, keepdims=True) if a.size else np.zeros(self.kept_shape, a.dtype)
+        peak = np.where(np.isfinite(peak), peak, 0)  # all -inf (or an inf): shift by nothing
+        with np.errstate(divide="ignore"):  # an empty sum is 0, and ln 0 = -inf, as torch
+            self.out = np.log(np.exp(a - peak).sum(axis=axes, keepdims=True)) + peak
+        if not keepdims:
+            self.out = self.out.reshape([n for k, n in enumerate(a.shape) if k not in axes])
+        return self.out
+
+    def backward(self, grad):
+        return (grad.reshape(self.kept_shape) * _exp(self.a - self.out.reshape(self.kept_shape)),)
 
 
 # ----- shape ---------------------------------------------------------------------------
@@ -351,6 +511,19 @@ class Reshape(Function):  # same numbers, new shape; the gradient takes the old 
 
     def backward(self, grad):
         return (grad.reshape(self.shape),)
+
+
+class Expand(Function):  # z = a repeated along size-1 and new leading axes (a view);  dL/da sums the copies
+    def forward(self, a, shape):
+        self.shape = a.shape
+        try:
+            return np.broadcast_to(a, shape)
+        except ValueError:
+            raise ShapeError(f"expand: cannot expand shape {a.shape} to {tuple(shape)}: only axes of size 1 "
+                             "can grow, and new axes go in front") from None
+
+    def backward(self, grad):
+        return (unbroadcast(grad, self.shape),)
 
 
 class Transpose(Function):
@@ -368,8 +541,9 @@ class Transpose(Function):
         return out if out.flags.c_contiguous else out.copy()  # (np.ascontiguousarray makes 0-d 1-d)
 
     def backward(self, grad):
-        inverse = None if self.axes is None else np.argsort([ax % grad.ndim for ax in self.axes])
-        return (np.transpose(grad, inverse),)
+        if self.axes is None:
+            return (grad.transpose(),)
+        return (grad.transpose(*np.argsort([ax % grad.ndim for ax in self.axes])),)  # the inverse permutation
 
 
 class GetItem(Function):
@@ -381,19 +555,35 @@ class GetItem(Function):
         # Index arrays are copied (as torch copies them): backward must scatter to the places
         # read now, even if the caller changes the list or array afterwards.
         index = tuple(map(_own_index, index)) if isinstance(index, tuple) else _own_index(index)
-        self.shape, self.dtype, self.index = a.shape, a.dtype, index
+        self.shape, self.index = a.shape, index
         try:
             return a[index]
         except IndexError as err:
             raise IndexOutOfRange(f"getitem: index {index!r} does not fit shape {a.shape}: {err}") from None
 
     def backward(self, grad):
-        full = np.zeros(self.shape, dtype=grad.dtype)
-        if _is_advanced(self.index):
-            np.add.at(full, self.index, grad)
-        else:
-            full[self.index] = grad
-        return (full,)
+        return (_scatter(grad, self.index, self.shape),)
+
+
+class Scatter(Function):
+    """z = zeros of `shape` with a added at `index` (a repeated place adds up, np.add.at):
+    getitem's derivative, and getitem is its derivative, dL/da = grad[index]."""
+
+    def forward(self, a, index, shape):
+        self.index = index
+        return _scatter_array(a, index, shape)
+
+    def backward(self, grad):
+        return (grad[self.index],)
+
+
+def _scatter_array(a, index, shape):
+    full = np.zeros(shape, dtype=a.dtype)
+    if _is_advanced(index):
+        np.add.at(full, index, a)
+    else:
+        full[index] = a
+    return full
 
 
 def _own_index(part):
@@ -410,12 +600,11 @@ def _is_advanced(index):
 class Concat(Function):  # z = [a1, a2, ...] along axis; each input gets its own stretch of grad back
     def forward(self, *arrays, axis=0):
         _check_same_except(arrays, axis, "concat")
-        self.axis = axis
-        self.ends = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        self.axis, self.sizes = axis, [a.shape[axis] for a in arrays]
         return np.concatenate(arrays, axis=axis)
 
     def backward(self, grad):
-        return tuple(np.split(grad, self.ends, axis=self.axis))
+        return _split(grad, self.sizes, self.axis)
 
 
 class Stack(Function):  # z = arrays stacked on a new axis; input k gets grad's k-th slice on that axis
@@ -427,7 +616,7 @@ class Stack(Function):  # z = arrays stacked on a new axis; input k gets grad's 
         return np.stack(arrays, axis=axis)
 
     def backward(self, grad):
-        return tuple(np.moveaxis(grad, self.axis, 0))
+        return _unbind(grad, self.axis)
 
 
 class Split(Function):
@@ -445,9 +634,10 @@ class Split(Function):
         return tuple([a[where] for where in self.slices])  # plain slicing: views, no copies
 
     def backward(self, grads):
-        if all(g is not None for g in grads):
-            return (np.concatenate(grads, axis=self.axis),)
-        return (_put_pieces(grads, self.slices, self.shape, self.dtype),)
+        if any(g is None for g in grads):  # an unused piece's gradient is zeros
+            zeros = np.zeros(self.shape, self.dtype)
+            grads = [zeros[where] if g is None else g for g, where in zip(grads, self.slices)]
+        return (_concat(grads, self.axis),)
 
 
 @functools.lru_cache(maxsize=256)
@@ -482,20 +672,10 @@ class Unbind(Function):
         return tuple([rows[k, ...] for k in range(len(rows))])  # (`...` keeps a 0-d row an array, not a scalar)
 
     def backward(self, grads):
-        if all(g is not None for g in grads):
-            return (np.stack(grads, axis=self.axis),)
-        before = (slice(None),) * self.axis
-        return (_put_pieces(grads, [before + (k,) for k in range(len(grads))], self.shape, self.dtype),)
-
-
-def _put_pieces(grads, places, shape, dtype):
-    """The gradient of an op with several outputs (split, unbind) when some were unused:
-    zeros of the input's shape, each used output's gradient written at the place it came from."""
-    full = np.zeros(shape, dtype)
-    for where, g in zip(places, grads):
-        if g is not None:
-            full[where] = g
-    return full
+        if any(g is None for g in grads):  # an unused slice's gradient is zeros
+            zeros = np.zeros(self.shape[:self.axis] + self.shape[self.axis + 1:], self.dtype)
+            grads = [zeros if g is None else g for g in grads]
+        return (_stack(grads, self.axis),)
 
 
 def _check_same_except(arrays, axis, op):
@@ -511,12 +691,27 @@ def _check_same_except(arrays, axis, op):
 
 # ----- functions over several tensors --------------------------------------------------
 
-def concat(tensors, axis=0):
+def concat(tensors, axis=0, *, dim=None):
+    axis = axis if dim is None else dim
     return Concat.apply(*_some_tensors(tensors, axis, "concat"), axis=axis)
 
 
-def stack(tensors, axis=0):
+def stack(tensors, axis=0, *, dim=None):
+    axis = axis if dim is None else dim
     return Stack.apply(*_some_tensors(tensors, axis, "stack"), axis=axis)
+
+
+def where(condition, a, b):
+    """a where condition is true, else b (broadcast together); condition a bool tensor or array."""
+    return Where.apply(condition, a, b)
+
+
+def maximum(a, b):
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    return Minimum.apply(a, b)
 
 
 def _some_tensors(tensors, axis, op):
@@ -528,3 +723,73 @@ def _some_tensors(tensors, axis, op):
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor, got an empty list")
     return tensors
+
+
+# ----- functions a derivative rule may call: numpy on arrays, the op on Tensors -------------
+
+def _exp(x):
+    return Exp.apply(x) if isinstance(x, Tensor) else np.exp(x)
+
+
+def _sin(x):
+    return Sin.apply(x) if isinstance(x, Tensor) else np.sin(x)
+
+
+def _cos(x):
+    return Cos.apply(x) if isinstance(x, Tensor) else np.cos(x)
+
+
+def _erf(x):
+    return Erf.apply(x) if isinstance(x, Tensor) else _erf_array(x)
+
+
+def _sigmoid(x):
+    return Sigmoid.apply(x) if isinstance(x, Tensor) else _sigmoid_array(x)
+
+
+def _cast(x, dtype):
+    return Cast.apply(x, dtype=dtype) if isinstance(x, Tensor) else x.astype(dtype)
+
+
+def _where(condition, a, b):
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return Where.apply(condition, a, b)
+    return np.where(condition, a, b)
+
+
+def _dot(a, b):  # a matrix product of 2-D operands
+    return MatMul.apply(a, b) if isinstance(a, Tensor) or isinstance(b, Tensor) else np.dot(a, b)
+
+
+def _swap_last_two(x):
+    return x.transpose(*range(x.ndim - 2), x.ndim - 1, x.ndim - 2) if isinstance(x, Tensor) else x.swapaxes(-1, -2)
+
+
+def _expand(x, shape):
+    return Expand.apply(x, shape=shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
+
+
+def _scatter(x, index, shape):
+    return Scatter.apply(x, index=index, shape=shape) if isinstance(x, Tensor) else _scatter_array(x, index, shape)
+
+
+def _concat(pieces, axis):
+    if any(isinstance(p, Tensor) for p in pieces):
+        return Concat.apply(*pieces, axis=axis)
+    return np.concatenate(pieces, axis=axis)
+
+
+def _split(x, sizes, axis):
+    if isinstance(x, Tensor):
+        return Split.apply(x, sizes=sizes, axis=axis)
+    return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+
+
+def _stack(pieces, axis):
+    if any(isinstance(p, Tensor) for p in pieces):
+        return Stack.apply(*pieces, axis=axis)
+    return np.stack(pieces, axis=axis)
+
+
+def _unbind(x, axis):
+    return Unbind.apply(x, axis=axis) if isinstance(x, Tensor) else tuple(np.moveaxis(x, axis, 0))

@@ -135,10 +135,11 @@ class Tensor:
         return f"Tensor({body}, dtype={self.data.dtype}{extra})"
 
     # ----- autograd --------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=None):
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
         """Fill .grad of every leaf that requires grad with d(self)/d(leaf), summed over paths.
-        The graph's saved values are freed on the way; retain_graph=True keeps them, to go back again."""
-        autograd.backward(self, grad, retain_graph)
+        The graph's saved values are freed on the way; retain_graph=True keeps them, to go back again.
+        create_graph=True records the backward pass too: the .grad it gives can be differentiated."""
+        autograd.backward(self, grad, retain_graph, create_graph)
 
     def detach(self):
         """The same data, cut from the graph (shares memory, like torch)."""
@@ -274,28 +275,107 @@ class Tensor:
     def tanh(self): return ops.Tanh.apply(self)
     def relu(self): return ops.ReLU.apply(self)
     def softplus(self): return ops.Softplus.apply(self)
-    def sqrt(self): return self ** 0.5
+    def sqrt(self): return ops.Sqrt.apply(self)
+    def abs(self): return ops.Abs.apply(self)
+    def sin(self): return ops.Sin.apply(self)
+    def cos(self): return ops.Cos.apply(self)
+    def erf(self): return ops.Erf.apply(self)
     def matmul(self, other): return ops.MatMul.apply(self, other)
+    def maximum(self, other): return ops.Maximum.apply(self, other)
+    def minimum(self, other): return ops.Minimum.apply(self, other)
+    def where(self, condition, other): return ops.Where.apply(condition, self, other)  # (torch's x.where(c, y))
+    __abs__ = abs
+
+    def leaky_relu(self, negative_slope=0.01):
+        if not _is_real_number(negative_slope):
+            raise TypeError(f"leaky_relu: negative_slope must be a real number, got {negative_slope!r}")
+        return ops.LeakyReLU.apply(self, slope=negative_slope)
+
+    def gelu(self, approximate="none"):
+        """a Φ(a), Φ the standard normal's distribution function (torch's gelu). approximate="tanh"
+        is the older formula a/2 (1 + tanh(√(2/π) (a + 0.044715 a³))), built from ops."""
+        if approximate == "none":
+            return ops.GELU.apply(self)
+        if approximate != "tanh":
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        return 0.5 * self * (1 + (math.sqrt(2 / math.pi) * (self + 0.044715 * self ** 3)).tanh())
+
+    def clamp(self, min=None, max=None):
+        """Each element limited to [min, max] (either may be None); the gradient passes where
+        the element was inside, the ends included, as torch's."""
+        if min is None and max is None:
+            raise ValueError("clamp: give min, max or both")
+        for bound in (min, max):
+            if bound is not None and not _is_real_number(bound):
+                raise TypeError(f"clamp: min and max must be real numbers or None, got {bound!r}")
+        return ops.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
 
     def to(self, dtype):
         """The same numbers in another dtype (as torch's x.to(torch.float64)); gradients flow back
         in this tensor's dtype."""
         return ops.Cast.apply(self, dtype=np.dtype(dtype))
 
-    # ----- reductions ------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False): return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+    # ----- reductions: axis= and keepdims= as numpy, or dim= and keepdim= as torch -------
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        return ops.Sum.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
 
-    def mean(self, axis=None, keepdims=False):
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        """The largest values (not torch's (values, indices) pair: argmax gives the indices).
+        Ties share the gradient equally."""
+        return ops.Max.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        """The smallest values: min(x) = -max(-x), so ties share the gradient as in max."""
+        return -(-self).max(axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        """Where the largest value is (the first, for ties), as int64; no gradient."""
+        return self._arg(np.argmax, _axis(axis, dim), keepdims or keepdim)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        return self._arg(np.argmin, _axis(axis, dim), keepdims or keepdim)
+
+    def _arg(self, find, axis, keepdims):
+        if axis is not None:
+            axis = ops.normalize_axes(axis, self.ndim, find.__name__)
+            axis = axis[0] if axis else None
+        if self.data.size == 0:
+            raise ValueError(f"{find.__name__}: the tensor is empty, it has no largest or smallest element")
+        return Tensor._make(np.asarray(find(self.data, axis=axis, keepdims=keepdims)).astype(np.int64))
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
         """sum / n, n the count of elements each output averages over (n = 0 gives nan, as numpy and torch)."""
+        axis, keepdims = _axis(axis, dim), keepdims or keepdim
         if self.data.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating dtype, got {self.data.dtype}; "
                             "convert first, e.g. x.to(np.float32)")
         if self.data.dtype == np.float16:  # as torch: add up and divide in float32, round once
             return self.to(np.float32).mean(axis, keepdims).to(np.float16)
-        n = math.prod(self.shape[a] for a in ops.normalize_axes(axis, self.ndim, "mean"))
+        n = self._count(axis, "mean")
         total = self.sum(axis=axis, keepdims=keepdims)
         return total / n if n else total * total.data.dtype.type(np.nan)
+
+    def var(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=False):
+        """sum (x - mean)^2 / (n - correction): with correction=1 (torch's default) the unbiased
+        estimate, with 0 the mean square deviation (numpy's default). n - correction <= 0 gives nan or inf."""
+        axis, keepdims = _axis(axis, dim), keepdims or keepdim
+        if not _is_real_number(correction):
+            raise TypeError(f"var: correction must be a number, got {correction!r}")
+        deviation = self - self.mean(axis, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (deviation * deviation).sum(axis, keepdims) / max(self._count(axis, "var") - correction, 0)
+
+    def std(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=False):
+        return self.var(axis, keepdims, correction=correction, dim=dim, keepdim=keepdim).sqrt()
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        """ln sum e^x over axis, without overflow; its gradient is the softmax."""
+        return ops.LogSumExp.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def _count(self, axis, op):  # how many elements each output of a reduction over axis takes
+        return math.prod(self.shape[a] for a in ops.normalize_axes(axis, self.ndim, op))
 
     # ----- shape -----------------------------------------------------------------------
     def reshape(self, *shape):
@@ -306,13 +386,54 @@ class Tensor:
 
     T = property(lambda self: self.transpose())
 
-    def split(self, split_size_or_sections, axis=0):
-        """Pieces along `axis`: an int is each piece's size, a list gives every size (as torch.split)."""
-        return ops.Split.apply(self, sizes=split_size_or_sections, axis=axis)
+    def permute(self, *axes):
+        """The axes in a new order (torch's permute): x.permute(2, 0, 1)."""
+        axes = _int_tuple(axes, "permute", "axes")
+        if len(axes) != self.ndim:
+            raise autograd.ShapeError(f"permute: needs one axis per dimension ({self.ndim}), got {axes}")
+        return ops.Transpose.apply(self, axes=axes)
 
-    def unbind(self, axis=0):
+    def squeeze(self, axis=None, *, dim=None):
+        """Drop axes of size 1: all of them, or the one(s) given (an axis of another size stays, as torch)."""
+        axis = _axis(axis, dim)
+        axes = ops.normalize_axes(axis, self.ndim, "squeeze") if axis is not None else range(self.ndim)
+        return self.reshape([n for k, n in enumerate(self.shape) if not (k in axes and n == 1)])
+
+    def unsqueeze(self, axis=None, *, dim=None):
+        """A new axis of size 1 at `axis` (counted in the result: -1 puts it last)."""
+        axis = _axis(axis, dim)
+        if axis is None:
+            raise TypeError("unsqueeze: needs the axis where the new one goes")
+        axis = ops.normalize_axes(axis, self.ndim + 1, "unsqueeze")[0]
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Axes start_dim..end_dim (both included) merged into one, as torch.flatten."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = (ops.normalize_axes(d, self.ndim, "flatten")[0] for d in (start_dim, end_dim))
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(self.shape[:start] + (math.prod(self.shape[start:end + 1]),) + self.shape[end + 1:])
+
+    def expand(self, *shape):
+        """A view repeated along axes of size 1 and new leading axes, as torch's expand
+        (-1 keeps an axis's size); the gradient sums the copies."""
+        shape = _int_tuple(shape, "expand", "the new shape")
+        kept = (-len(shape) + self.ndim) if len(shape) >= self.ndim else 0
+        shape = tuple(self.shape[k - kept] if n == -1 and k >= kept else n for k, n in enumerate(shape))
+        return ops.Expand.apply(self, shape=shape)
+
+    def broadcast_to(self, shape):
+        return self.expand(shape)
+
+    def split(self, split_size_or_sections, axis=0, *, dim=None):
+        """Pieces along `axis`: an int is each piece's size, a list gives every size (as torch.split)."""
+        return ops.Split.apply(self, sizes=split_size_or_sections, axis=_axis(axis, dim))
+
+    def unbind(self, axis=0, *, dim=None):
         """The slices along `axis`, that axis removed: x.unbind(0)[t] is x[t], with one backward for all."""
-        return ops.Unbind.apply(self, axis=axis)
+        return ops.Unbind.apply(self, axis=_axis(axis, dim))
 
 
 _new = object.__new__
@@ -350,6 +471,11 @@ def _check_dtype(dtype, what):
     dates are refused, however they come in."""
     if dtype.kind not in "biuf":
         raise TypeError(f"Tensor: data must be bool, int or float numbers, got {what}")
+
+
+def _axis(axis, dim):
+    """The axis from numpy's word (axis=) or torch's (dim=)."""
+    return axis if dim is None else dim
 
 
 def _int_tuple(args, op, what):
