@@ -1,7 +1,10 @@
-"""Checkpoints: a state dict and JSON-able metadata in one .npz file.
+"""Checkpoints: a state dict, JSON-able metadata and, optionally, a training run's arrays
+(Adam's moments, to resume it) in one .npz file.
 
 The file is a zip of .npy arrays, as np.savez writes it (so np.load reads it), plus the
-metadata as a JSON string under __meta__, which marks the file as a checkpoint. Plain arrays
+metadata as a JSON string under __meta__, which marks the file as a checkpoint. The training
+arrays are stored under names beginning with "training/", which no parameter's name has, so
+load() gives the model's state dict alone. Plain arrays
 only: nothing is unpickled, so a file can't run code. Written through write_atomically, so a
 crash never leaves half a checkpoint.
 """
@@ -17,25 +20,30 @@ import numpy as np
 from .files import write_atomically
 
 _META_KEY = "__meta__"
+_TRAINING = "training/"
 
 
 class NotACheckpointError(ValueError):
     """A file that is there but is not a whole tinygrad_lstm checkpoint."""
 
 
-def save(state, path, meta=None):
-    """Write {name: array} (e.g. module.state_dict()) and a dict of JSON-able metadata to path."""
+def save(state, path, meta=None, training=None):
+    """Write {name: array} (e.g. module.state_dict()), a dict of JSON-able metadata and another
+    {name: array} of a training run's (see load_training) to path."""
     if not isinstance(state, Mapping):
         raise TypeError(f"save: expected a dict of name -> array (e.g. model.state_dict()), got {type(state).__name__}")
+    if training is not None and not isinstance(training, Mapping):
+        raise TypeError(f"save: training must be a dict of name -> array, got {type(training).__name__}")
     arrays = {}
-    for name, value in state.items():
-        if not _storable(name):
-            raise ValueError(f"save: keys must be strings of UTF-8 text without NUL, other than {_META_KEY!r}, "
-                             f"got {name!r}")
-        value = np.asarray(value)
-        if value.dtype.kind not in "biuf":
-            raise TypeError(f"save: {name} must be a numeric array, got dtype {value.dtype}")
-        arrays[name] = value
+    for prefix, group in (("", state), (_TRAINING, training or {})):
+        for name, value in group.items():
+            if not _storable(name):
+                raise ValueError(f"save: keys must be strings of UTF-8 text without NUL, other than {_META_KEY!r} "
+                                 f"and not beginning with {_TRAINING!r}, got {name!r}")
+            value = np.asarray(value)
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"save: {name} must be a numeric array, got dtype {value.dtype}")
+            arrays[prefix + name] = value
     meta = {} if meta is None else meta
     if not isinstance(meta, Mapping) or not all(isinstance(k, str) for k in meta):
         raise TypeError(f"save: meta must be a dict with string keys, got {meta!r}")
@@ -45,18 +53,31 @@ def save(state, path, meta=None):
 
 def load(path):
     """The state dict saved at path: {name: ndarray}."""
-    return _read(path)[0]
+    return read(path)[0]
 
 
 def load_meta(path):
     """The metadata saved at path ({} if none)."""
-    return _read(path)[1]
+    return read(path)[1]
+
+
+def load_training(path):
+    """The training arrays saved at path ({} if none)."""
+    return read(path)[2]
+
+
+def read(path):
+    """(state dict, metadata, training arrays) from path, in one reading."""
+    arrays, meta = _read(path)
+    state = {k: v for k, v in arrays.items() if not k.startswith(_TRAINING)}
+    training = {k.removeprefix(_TRAINING): v for k, v in arrays.items() if k.startswith(_TRAINING)}
+    return state, meta, training
 
 
 def _storable(name):
     """A key the zip can hold as it is: text (a NUL would end the name there, so two keys
     could become one; a lone surrogate has no UTF-8), and not our metadata's."""
-    if not isinstance(name, str) or name == _META_KEY or "\0" in name:
+    if not isinstance(name, str) or name == _META_KEY or name.startswith(_TRAINING) or "\0" in name:
         return False
     try:
         name.encode("utf-8")

@@ -3,27 +3,32 @@
     tinygrad-lstm demo                       the LSTM learns the context task (three to six minutes)
     tinygrad-lstm train adding --seq-len 100 --steps 1500
     tinygrad-lstm train adding --model rnn   the same for a plain RNN, to compare
+    tinygrad-lstm train adding --resume runs/adding-lstm.npz --steps 500   500 steps more
+    tinygrad-lstm eval runs/adding-lstm.npz --plot curves.png   held-out metrics again; the curves
+    tinygrad-lstm sample runs/context-lstm.npz --text "mary is a coder . what does mary do ?"
     tinygrad-lstm graph -o lstm_step.svg     a picture of one LSTM training step
 
 Nothing ends in a traceback: bad arguments, or a path that cannot be written, print what was
 expected and exit with status 2 (paths are checked before training starts); what the machine
-lacks or a run that goes wrong (no Graphviz, out of memory, a diverging loss) prints one line
-and exits with 1; Ctrl-C stops at once (an optimizer update in hand is finished first), saves
-what `train` has trained so far, and exits with 130.
+lacks or a run that goes wrong (no Graphviz or matplotlib, out of memory, a diverging loss)
+prints one line and exits with 1; Ctrl-C stops at once (an optimizer update in hand is finished
+first), saves what `train` has trained so far (which --resume continues), and exits with 130.
 """
 
 import argparse
 import os
+import re
 import sys
 import time
 
 import numpy as np
 
-from . import tasks
-from .checkpoint import save
-from .files import check_writable
+from . import __version__, tasks
+from .checkpoint import NotACheckpointError, read, save
+from .files import check_writable, write_atomically
 from .random import manual_seed
-from .train import RECURRENT, SequenceModel, TrainingInterrupted, evaluate, held_out_stream, predict, train
+from .train import (RECURRENT, SequenceModel, Training, TrainingInterrupted, evaluate, held_out_stream, predict,
+                    train)
 
 # Per task: the options a first run should use (each can be overridden on the command line).
 DEFAULTS = {
@@ -36,6 +41,12 @@ DEFAULTS = {
     "context": dict(seq_len=2, steps=10000, lr=5e-3, hidden=128, embedding=32),
     "sine": dict(seq_len=50, steps=1000, lr=1e-2, hidden=32),
 }
+# The options a run keeps from its start to its end: a resumed run takes them from its checkpoint.
+# Those above are per task; these are the same for every task.
+RUN_SETTINGS = ("model", "hidden", "layers", "seq_len", "lr", "batch_size", "seed")
+SAVED_SETTINGS = (*RUN_SETTINGS, "embedding", "steps")  # and the model's embedding size; the planned steps
+FOR_EVERY_TASK = dict(model="lstm", layers=1, batch_size=32, seed=0)
+PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
 def _number(convert, low, inclusive, expected):
@@ -69,38 +80,72 @@ class Failed(Exception):
     """A run that cannot go on for a reason other than its options: one line, exit status 1."""
 
 
+def _per_task(setting):
+    return ", ".join(f"{task} {options[setting]}" for task, options in DEFAULTS.items())
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="tinygrad-lstm", description="Train LSTMs on toy sequence tasks "
-                                     "and draw their computation graphs.")
+    parser = argparse.ArgumentParser(prog="tinygrad-lstm", description="Train LSTMs on toy sequence tasks, "
+                                     "use the saved models again, and draw their computation graphs.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("train", help="train a model on a toy task, report held-out metrics, save it")
+    def command(name, summary, description):
+        return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {description}")
+
+    run = command("train", "train a model on a toy task, report held-out metrics, save it",
+                  "Progress goes to stderr: a bar on a terminal, a line every 10% of the steps in a log. "
+                  "Ctrl-C saves the model so far, and --resume continues it.")
     run.add_argument("task", choices=list(tasks.TASKS), help="which task")
-    run.add_argument("--model", choices=list(RECURRENT), default="lstm", help="recurrent layer (default lstm)")
-    run.add_argument("--hidden", type=positive_int, help="hidden units (default: per task)")
-    run.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers (default 1)")
-    run.add_argument("--seq-len", type=non_negative_int,
-                     help="sequence length: adding/sine steps, copy gap, context filler sentences")
-    run.add_argument("--steps", type=positive_int, help="training steps (default: per task)")
-    run.add_argument("--batch-size", type=positive_int, default=32)
-    run.add_argument("--lr", type=positive_float, help="Adam learning rate (default: per task)")
-    run.add_argument("--seed", type=non_negative_int, default=0)
-    run.add_argument("--checkpoint", type=file_path, help="where to save (default runs/TASK-MODEL.npz)")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--model", choices=list(RECURRENT), help="recurrent layer (default: lstm)")
+    run.add_argument("--hidden", type=positive_int, help=f"hidden units (default: {_per_task('hidden')})")
+    run.add_argument("--layers", type=positive_int, help="stacked recurrent layers (default: 1)")
+    run.add_argument("--seq-len", type=non_negative_int, help="sequence length: adding/sine steps, copy gap, "
+                     f"context filler sentences (default: {_per_task('seq_len')})")
+    run.add_argument("--steps", type=positive_int, help=f"training steps (default: {_per_task('steps')}; "
+                     "with --resume, the steps its run had left)")
+    run.add_argument("--batch-size", type=positive_int, help="sequences per step (default: 32)")
+    run.add_argument("--lr", type=positive_float, help=f"Adam's learning rate (default: {_per_task('lr')})")
+    run.add_argument("--seed", type=non_negative_int, help="seeds the weights, the batches and the held-out "
+                     "sequences (default: 0)")
+    run.add_argument("--checkpoint", type=file_path, help="where to save (default: runs/TASK-MODEL.npz; "
+                     "with --resume, the checkpoint it continues)")
+    run.add_argument("--resume", type=file_path, metavar="CHECKPOINT", help="continue the run saved there: "
+                     "its weights, Adam's state, its step count and its batches, as if it had never stopped "
+                     "(the options above, but --steps, are the run's own; a different one is refused)")
+    run.add_argument("--plot", type=file_path, metavar="PICTURE", help="draw the loss and the held-out "
+                     f"metric against the step ({', '.join(PLOT_FORMATS)}; needs matplotlib)")
+    run.add_argument("--no-progress", action="store_true", help="no progress on stderr")
 
-    demo = commands.add_parser("demo", help="train the LSTM on the context task and show its answers")
-    demo.add_argument("--steps", type=positive_int, default=DEFAULTS["context"]["steps"])
-    demo.add_argument("--seed", type=non_negative_int, default=0)
-    demo.add_argument("--no-progress", action="store_true")
+    score = command("eval", "report a saved model's held-out metrics", "The model is rebuilt from the "
+                    "checkpoint and scored on the held-out sequences training scored it on: the same numbers.")
+    score.add_argument("checkpoint", type=file_path, help="a checkpoint `tinygrad-lstm train` saved")
+    score.add_argument("--plot", type=file_path, metavar="PICTURE", help="draw its training history: the "
+                       f"loss and the held-out metric against the step ({', '.join(PLOT_FORMATS)}; needs matplotlib)")
 
-    graph = commands.add_parser("graph", help="draw one LSTM training step's computation graph")
+    sample = command("sample", "show a saved model's answers to held-out sequences",
+                     "Each line: the sequence, the model's answer and the right one, as the demo shows them.")
+    sample.add_argument("checkpoint", type=file_path, help="a checkpoint `tinygrad-lstm train` saved")
+    sample.add_argument("-n", type=positive_int, default=5, help="how many sequences (default: 5)")
+    sample.add_argument("--text", help="context task only: a sentence of yours for the model to answer, "
+                        "e.g. \"mary is a coder . what does mary do ?\" (default: none)")
+
+    demo = command("demo", "train the LSTM on the context task and show its answers",
+                   "Three to six minutes on 2 cores; nothing is saved.")
+    demo.add_argument("--steps", type=positive_int, default=DEFAULTS["context"]["steps"],
+                      help="training steps (default: %(default)s)")
+    demo.add_argument("--seed", type=non_negative_int, default=0, help="(default: %(default)s)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+
+    graph = command("graph", "draw one LSTM training step's computation graph",
+                    "Needs Graphviz's dot, except for the DOT text (-o FILE.dot).")
     graph.add_argument("-o", "--output", type=file_path, default="lstm_step.svg", help="file to write; its "
                        "suffix picks the format: .svg (default), .png, .pdf, or .dot for the DOT text alone")
-    graph.add_argument("--seq-len", type=positive_int, default=3)
-    graph.add_argument("--hidden", type=positive_int, default=4)
+    graph.add_argument("--seq-len", type=positive_int, default=3, help="time steps (default: %(default)s)")
+    graph.add_argument("--hidden", type=positive_int, default=4, help="hidden units (default: %(default)s)")
     graph.add_argument("--collapse", action="store_true", help="show one time step, marked x T")
     graph.add_argument("--timeout", type=positive_float, default=60,
-                       help="seconds Graphviz's dot may take (default 60)")
+                       help="seconds Graphviz's dot may take (default: %(default)s)")
     return parser
 
 
@@ -108,14 +153,15 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     who = f"tinygrad-lstm {args.command}"
+    commands = {"train": run_train, "eval": run_eval, "sample": run_sample, "demo": run_demo, "graph": run_graph}
     try:
-        return {"train": run_train, "demo": run_demo, "graph": run_graph}[args.command](args)
+        return commands[args.command](args)
     except KeyboardInterrupt as stop:  # TrainingInterrupted says where training stopped
         parser.exit(130, f"{who}: {str(stop) or 'stopped by Ctrl-C'}\n")
     except BrokenPipeError:  # the output was closed (| head): stop quietly, as a Unix tool does
         sys.stdout = open(os.devnull, "w")
         return 1
-    except (ValueError, TypeError, OSError) as err:  # a bad combination of options, a path we cannot write
+    except (ValueError, TypeError, OSError) as err:  # a bad combination of options, a path we cannot use
         parser.exit(2, f"{who}: error: {err}\n")
     except (Failed, FloatingPointError) as err:  # FloatingPointError: the loss diverged
         parser.exit(1, f"{who}: error: {err}\n")
@@ -124,38 +170,85 @@ def main(argv=None):
 
 
 def run_train(args):
-    settings = {**DEFAULTS[args.task], **{k: v for k, v in (("seq_len", args.seq_len), ("steps", args.steps),
-                                                            ("lr", args.lr), ("hidden", args.hidden))
-                                           if v is not None}}
-    task = tasks.make(args.task, seq_len=settings["seq_len"])
-    checkpoint = args.checkpoint or os.path.join("runs", f"{args.task}-{args.model}.npz")
+    if args.resume:
+        task, settings, training = _resumed(args)
+        steps = args.steps or settings["steps"] - training.step  # by default, what the run had left
+        if steps <= 0:
+            raise ValueError(f"--resume {args.resume}: its run finished its {training.step} steps; "
+                             "say how many more with --steps")
+    else:
+        settings = {**FOR_EVERY_TASK, **DEFAULTS[args.task], **_given(args)}
+        task, steps = tasks.make(args.task, seq_len=settings["seq_len"]), args.steps or settings["steps"]
+    checkpoint = args.checkpoint or args.resume or os.path.join("runs", f"{args.task}-{settings['model']}.npz")
     check_writable(checkpoint)  # now, not after an hour of training
-    manual_seed(args.seed)
-    model = _make_model(task, args.model, settings, args.layers)
-    meta = {"task": args.task, "model": args.model, **settings, "layers": args.layers, "seed": args.seed}
-    print(f"training {args.model} (hidden {settings['hidden']}, layers {args.layers}) on {args.task} "
-          f"(seq-len {settings['seq_len']}) for {settings['steps']} steps, lr {settings['lr']}, seed {args.seed}")
-    start, trained = time.perf_counter(), False
+    if args.plot:
+        _check_plot(args.plot)
+    if not args.resume:
+        manual_seed(settings["seed"])
+        training = _training(task, _make_model(task, settings["model"], settings, settings["layers"]), settings)
+    model = training.model
+    doing, more = ("resuming", f" at step {training.step} for {steps} more steps") if args.resume else \
+        ("training", f" for {steps} steps")
+    print(f"{doing} {_describe(args.task, settings)}{more}, lr {settings['lr']}, seed {settings['seed']}")
+    settings = {**settings, "steps": training.step + steps}  # the run's planned end
+    start = time.perf_counter()
+
+    def meta(**outcome):
+        arrays, state = training.state()
+        return dict(meta={"task": args.task, **settings, "training": state, **outcome}, training=arrays)
+
     try:
-        train(task, model, steps=settings["steps"], lr=settings["lr"], batch_size=args.batch_size, seed=args.seed,
-              progress=None if args.no_progress else sys.stderr)
-        seconds, trained = time.perf_counter() - start, True
-        metrics = evaluate(task, model, seed=args.seed)
-    except KeyboardInterrupt as stop:  # the model so far is kept, whenever Ctrl-C came
-        if isinstance(stop, TrainingInterrupted):
-            step, when = stop.step, str(stop)
-        elif trained:
-            step, when = settings["steps"], "stopped by Ctrl-C while evaluating"
-        else:  # a second Ctrl-C, half-way through an update: no whole model to keep
-            raise KeyboardInterrupt("stopped at once by a second Ctrl-C, half-way through a step; "
-                                    "nothing was saved") from None
-        save(model.state_dict(), checkpoint, meta={**meta, "interrupted_at": step})
-        raise KeyboardInterrupt(f"{when}; the model so far is saved to {checkpoint}") from None
+        training.run(steps, progress=None if args.no_progress else sys.stderr,  # curves of 100 and 20 points:
+                     log_every=max(1, steps // 100), evaluate_every=max(1, steps // 20))  # evaluating costs more
+    except TrainingInterrupted as stop:  # the model so far is kept, and can be resumed
+        save(model.state_dict(), checkpoint, **meta(interrupted_at=stop.step))
+        raise KeyboardInterrupt(f"{stop}; the model so far is saved to {checkpoint}") from None
+    except KeyboardInterrupt:  # a second Ctrl-C, half-way through an update: no whole model to keep
+        raise KeyboardInterrupt("stopped at once by a second Ctrl-C, half-way through a step; "
+                                "nothing was saved") from None
+    seconds, (_, metrics) = time.perf_counter() - start, training.held_out[-1]
     # saved before anything more is printed: a closed or full output cannot lose the model
-    save(model.state_dict(), checkpoint, meta={**meta, "metrics": metrics})
+    save(model.state_dict(), checkpoint, **meta(metrics=metrics))
     print(f"done in {seconds:.1f}s")
     _report(task, metrics)
     print(f"checkpoint saved to {checkpoint}")
+    if args.plot:
+        _plot(args.plot, task, training.losses, training.held_out, _describe(args.task, settings))
+    return 0
+
+
+def run_eval(args):
+    if args.plot:
+        _check_plot(args.plot)
+    task, model, meta, _ = _open(args.checkpoint)
+    history = meta.get("training", {})
+    if args.plot and not history.get("held_out"):
+        raise ValueError(f"{args.checkpoint!r} holds no training history to plot")
+    step = history.get("step", meta.get("interrupted_at", meta["steps"]))
+    stopped = " (stopped by Ctrl-C)" if "interrupted_at" in meta else ""
+    print(f"{args.checkpoint}: {_describe(meta['task'], meta)}, trained {step} steps{stopped}, "
+          f"lr {meta['lr']}, seed {meta['seed']}")
+    _report(task, evaluate(task, model, seed=meta["seed"]))
+    if args.plot:
+        _plot(args.plot, task, history["losses"], history["held_out"], _describe(meta["task"], meta))
+    return 0
+
+
+def run_sample(args):
+    task, model, meta, _ = _open(args.checkpoint)
+    if args.text is None:
+        _show_examples(task, model, args.n, meta["seed"])
+        return 0
+    if task.name != "context":
+        raise ValueError(f"--text: only a model of the context task answers sentences; "
+                         f"{args.checkpoint!r} holds one of the {task.name} task")
+    words = re.findall(r"[^\s.?]+|[.?]", args.text.lower())  # "coder." is "coder" and "."
+    unknown = [w for w in dict.fromkeys(words) if w not in task.vocab]
+    if not words or unknown:
+        what = f"unknown words: {' '.join(unknown)}" if words else "no words"
+        raise ValueError(f"--text: {what}; the model knows only these: {' '.join(task.vocab)}")
+    scores = predict(model, task.encode(words)[None])[0, -1]
+    print(f"{' '.join(words)}  -> {tasks.context.JOBS[scores.argmax()]}")
     return 0
 
 
@@ -169,11 +262,8 @@ def run_demo(args):
     train(task, model, steps=args.steps, lr=settings["lr"], seed=args.seed,
           progress=None if args.no_progress else sys.stderr)
     _report(task, evaluate(task, model, seed=args.seed))
-    inputs, targets = task.sample(5, held_out_stream(args.seed + 1))
-    outputs = predict(model, inputs)
-    print("\nheld-out examples:")
-    for k in range(len(inputs)):
-        print("  " + task.describe(inputs, targets, outputs, k))
+    print()
+    _show_examples(task, model, 5, args.seed)
     print("\nCompare a plain RNN: tinygrad-lstm train context --model rnn")
     return 0
 
@@ -190,6 +280,92 @@ def run_graph(args):
         raise Failed(f"{err}; --timeout SECONDS waits longer, {text_only}") from None
     print(f"graph written to {written}")
     return 0
+
+
+def _given(args):
+    """The run settings given on the command line."""
+    return {k: getattr(args, k) for k in RUN_SETTINGS if getattr(args, k) is not None}
+
+
+def _resumed(args):
+    """The run saved at --resume, checked against what was asked for: (its settings, the model
+    with its weights, the run's state and Adam's arrays)."""
+    task, model, meta, adam = _open(args.resume)
+    where = f"--resume {args.resume}"
+    if meta["task"] != args.task:
+        raise ValueError(f"{where}: it holds a model of the {meta['task']} task, not {args.task}")
+    for key, value in _given(args).items():
+        if value != meta[key]:
+            flag = "--" + key.replace("_", "-")
+            raise ValueError(f"{where}: its run has {flag} {meta[key]}, not {value}; a resumed run keeps its "
+                             f"options (leave {flag} out)")
+    if "training" not in meta:
+        raise ValueError(f"{where}: it holds no training state to continue (it was saved without one)")
+    training = _training(task, model, meta)
+    try:
+        training.load_state(adam, meta["training"])
+    except ValueError as err:
+        raise NotACheckpointError(f"{where}: {err}") from None
+    return task, {k: v for k, v in meta.items() if k in SAVED_SETTINGS}, training
+
+
+def _training(task, model, settings):
+    return Training(task, model, lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"])
+
+
+def _open(path):
+    """(task, model with its weights, meta, training arrays) from a checkpoint `train` saved."""
+    try:
+        state, meta, training = read(path)
+    except OSError as err:  # the user's path, in words (not an errno in brackets)
+        raise type(err)(f"cannot read {path!r}: {err.strerror or err}") from None
+    needed = [k for k in ("task", *RUN_SETTINGS, "steps") if k not in meta]
+    if needed:
+        raise NotACheckpointError(f"{path!r} holds no model `tinygrad-lstm train` saved (its metadata lacks "
+                                  f"{', '.join(needed)})")
+    try:
+        task = tasks.make(meta["task"], seq_len=meta["seq_len"])
+        model = _make_model(task, meta["model"], meta, meta["layers"])
+        model.load_state_dict(state)
+    except (ValueError, TypeError) as err:
+        raise NotACheckpointError(f"{path!r} holds a model this version cannot rebuild: {err}") from None
+    return task, model, meta, training
+
+
+def _describe(task, settings):
+    return (f"{settings['model']} (hidden {settings['hidden']}, layers {settings['layers']}) on {task} "
+            f"(seq-len {settings['seq_len']})")
+
+
+def _show_examples(task, model, n, seed):
+    """n held-out sequences (not those evaluated), each with the model's answer and the right one."""
+    inputs, targets = task.sample(n, held_out_stream(seed + 1))
+    outputs = predict(model, inputs)
+    print("held-out examples:")
+    for k in range(len(inputs)):
+        print("  " + task.describe(inputs, targets, outputs, k))
+
+
+def _check_plot(path):
+    """Refuse now a picture that could not be drawn or written (before a long training run)."""
+    if os.path.splitext(path)[1].lower() not in PLOT_FORMATS:
+        raise ValueError(f"--plot {path}: unknown picture format; use {', '.join(PLOT_FORMATS)}")
+    try:
+        from .viz.plots import _pyplot
+        _pyplot()
+    except ImportError as err:
+        raise Failed(err) from None
+    check_writable(path)
+
+
+def _plot(path, task, losses, held_out, title):
+    from .viz.plots import _pyplot, plot_history
+    figure = plot_history(losses, held_out, task.metric, task.baseline()[task.metric], title)
+    try:
+        write_atomically(path, lambda f: figure.savefig(f, format=os.path.splitext(path)[1][1:].lower()))
+    finally:
+        _pyplot().close(figure)
+    print(f"training curves drawn in {path}")
 
 
 def _make_model(task, kind, settings, num_layers=1):

@@ -9,6 +9,16 @@ Training data and held-out data come from two different seeded streams, so the
 held-out sequences were never trained on, and every run with the same seed repeats.
 Ctrl-C stops training at once (TrainingInterrupted says after which step), the model as the
 last whole step left it: an optimizer update in hand is finished first, never left half done.
+
+A Training is a run that can stop and go on: saved with the model, it continues in another
+process exactly as if it had never stopped.
+
+    run = Training(task, model, lr=1e-2, seed=0)
+    run.run(200)
+    arrays, state = run.state()              # beside model.state_dict() in a checkpoint
+    later = Training(task, model, lr=1e-2, seed=0)
+    later.load_state(arrays, state)          # after model.load_state_dict(...)
+    later.run(300)                           # the same numbers as one run of 500 steps
 """
 
 import contextlib
@@ -19,10 +29,9 @@ import time
 
 import numpy as np
 
-from . import nn, optim
+from . import nn, optim, random
 from .autograd import no_grad
 from .checks import check_number, check_positive_ints
-from .random import manual_seed
 from .tensor import Tensor
 
 RECURRENT = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}
@@ -79,45 +88,126 @@ def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, pro
     Ctrl-C raises TrainingInterrupted at once, the model as the last whole step left it: a
     forward or backward pass in hand is dropped, an optimizer update in hand is finished first.
     (A second Ctrl-C during that update stops at once, as Ctrl-C does.)
-    progress: False, or a file (e.g. sys.stderr) for a progress bar (tqdm when installed)."""
-    check_positive_ints("train", steps=steps, batch_size=batch_size, log_every=log_every)
-    check_number("train", "lr", lr, "a positive finite number", lambda v: 0 < v < math.inf)
-    if clip is not None:  # 0 would zero every gradient; a negative clip would train uphill
-        check_number("train", "clip", clip, "a positive finite number, or None for no clipping",
-                     lambda v: 0 < v < math.inf)
-    rng = training_stream(seed)
-    manual_seed(seed)  # dropout, if any, repeats too
-    optimizer = optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    history, bar = [], _progress(steps, progress)
-    # numpy's overflow warnings say, many lines long, what the loss check below says in one
-    done = 0  # steps whose update is complete: what the model holds
-    with _ctrl_c_between_updates() as updating, contextlib.closing(bar), np.errstate(all="ignore"):
+    progress: False, or a file (e.g. sys.stderr) for progress (see Training.run)."""
+    return Training(task, model, lr=lr, batch_size=batch_size, clip=clip, seed=seed).run(steps, progress, log_every)
+
+
+class Training:
+    """A training run between two steps: what it carries from one step to the next besides the
+    model's weights. That is Adam (its moments and step counts), the step count, the random
+    streams that draw the batches and the dropout masks, and the history: the loss every
+    log_every steps and, when asked for, the held-out metrics."""
+
+    def __init__(self, task, model, lr=1e-2, batch_size=32, clip=1.0, seed=0):
+        check_positive_ints("train", batch_size=batch_size)
+        check_number("train", "lr", lr, "a positive finite number", lambda v: 0 < v < math.inf)
+        if clip is not None:  # 0 would zero every gradient; a negative clip would train uphill
+            check_number("train", "clip", clip, "a positive finite number, or None for no clipping",
+                         lambda v: 0 < v < math.inf)
+        self.task, self.model, self.batch_size, self.clip, self.seed = task, model, batch_size, clip, seed
+        self.optimizer = optim.Adam(model.parameters(), lr=lr)
+        self.data = training_stream(seed)
+        random.manual_seed(seed)  # dropout, if any, repeats too
+        self.step = 0
+        self.losses = []    # [(step, loss of that step's batch)]
+        self.held_out = []  # [(step, {metric: value})]
+
+    def run(self, steps, progress=False, log_every=50, evaluate_every=None):
+        """Train `steps` more steps. Logs the loss every log_every steps and at the last (the step
+        counted from the run's start); evaluates held-out metrics every evaluate_every steps and
+        at the last, when evaluate_every is given. Returns self.losses.
+
+        progress: False, or a file (e.g. sys.stderr): a bar there if it is a terminal (tqdm when
+        installed), otherwise (a log) a plain line every 10% of the steps."""
+        check_positive_ints("train", steps=steps, log_every=log_every)
+        if evaluate_every is not None:
+            check_positive_ints("train", evaluate_every=evaluate_every)
+        task, model, optimizer = self.task, self.model, self.optimizer
+        model.train()
+        first, last = self.step + 1, self.step + steps
+        bar = _progress(self.step, last, progress)
+        before, step = None, self.step
+        # numpy's overflow warnings say, many lines long, what the loss check below says in one
+        with _ctrl_c_between_updates() as updating, contextlib.closing(bar), np.errstate(all="ignore"):
+            try:
+                for step in range(first, last + 1):
+                    before = None  # (Ctrl-C before the next line: nothing drawn yet, nothing to undo)
+                    before = self._streams()  # to draw this step's batch again if the step is dropped
+                    inputs, targets = task.sample(self.batch_size, self.data)
+                    loss = task.loss(model(inputs), targets)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    with updating as pressed:  # a half-done update would leave a model that no step made
+                        if self.clip is not None:
+                            optim.clip_grad_norm_(model.parameters(), self.clip)
+                        optimizer.step()
+                        self.step = step
+                    value = loss.item()
+                    if not np.isfinite(value):
+                        raise FloatingPointError(f"train: the loss became {value} at step {step}; "
+                                                 f"try a smaller lr (now {optimizer.lr})")
+                    bar.update(value)
+                    if step % log_every == 0 or step == last or pressed:
+                        self.losses.append((step, value))
+                    if pressed:
+                        raise KeyboardInterrupt
+                    if evaluate_every is not None and (step % evaluate_every == 0 or step == last):
+                        self.held_out.append((step, evaluate(task, model, seed=self.seed)))
+            except KeyboardInterrupt:
+                if updating.broken:  # a second Ctrl-C, half-way through an update: no whole step to report
+                    raise
+                if before is not None and self.step < step:  # a dropped step: its batch is drawn again
+                    self._set_streams(before)
+                raise TrainingInterrupted(self.step, self.losses) from None
+        return self.losses
+
+    # ----- saving and restoring -------------------------------------------------------------
+    def state(self):
+        """(arrays, state): Adam's moments as {name: array}, named after the model's parameters,
+        and everything else as JSON-able values. checkpoint.save(..., training=arrays) keeps
+        the arrays; the state goes in the checkpoint's meta."""
+        names = [name for name, _ in self.model.named_parameters()]
+        arrays = {**{f"adam.m.{n}": m for n, m in zip(names, self.optimizer.m)},
+                  **{f"adam.v.{n}": v for n, v in zip(names, self.optimizer.v)}}
+        state = {"step": self.step, "adam_steps": list(self.optimizer.steps), "streams": self._streams(),
+                 "losses": self.losses, "held_out": self.held_out}
+        return arrays, state
+
+    def load_state(self, arrays, state):
+        """Continue the run that state() described (the model's weights loaded beforehand).
+        All or nothing: what does not fit this model is refused, and the run is left as it was."""
+        names = [name for name, _ in self.model.named_parameters()]
+        moments = []
+        for moment in "mv":
+            for name, p in zip(names, self.optimizer.params):
+                value = arrays.get(f"adam.{moment}.{name}")
+                if value is None or np.shape(value) != p.shape:
+                    found = "none" if value is None else f"shape {np.shape(value)}"
+                    raise ValueError(f"the training state does not fit this model: Adam's {moment} for {name} "
+                                     f"should have shape {p.shape}, found {found}")
+                moments.append(np.array(value, dtype=p.dtype))
         try:
-            for step in range(1, steps + 1):
-                inputs, targets = task.sample(batch_size, rng)
-                loss = task.loss(model(inputs), targets)
-                optimizer.zero_grad()
-                loss.backward()
-                with updating as pressed:  # a half-done update would leave a model that no step made
-                    if clip is not None:
-                        optim.clip_grad_norm_(model.parameters(), clip)
-                    optimizer.step()
-                done = step
-                value = loss.item()
-                if not np.isfinite(value):
-                    raise FloatingPointError(f"train: the loss became {value} at step {step}; "
-                                             f"try a smaller lr (now {lr})")
-                bar.update(value)
-                if step % log_every == 0 or step == steps or pressed:
-                    history.append((step, value))
-                if pressed:
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            if updating.broken:  # a second Ctrl-C, half-way through an update: no whole step to report
-                raise
-            raise TrainingInterrupted(done, history) from None
-    return history
+            step, adam_steps, streams = int(state["step"]), [int(t) for t in state["adam_steps"]], state["streams"]
+            losses = [(int(s), float(v)) for s, v in state["losses"]]
+            held_out = [(int(s), {str(k): float(v) for k, v in m.items()}) for s, m in state["held_out"]]
+            check = [np.random.default_rng() for _ in streams]
+            for generator, saved in zip(check, streams):
+                generator.bit_generator.state = saved  # refuses a state that isn't one
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ValueError(f"the training state is damaged ({type(err).__name__}: {err})") from None
+        if len(adam_steps) != len(names) or len(streams) != 2:
+            raise ValueError(f"the training state does not fit this model: {len(adam_steps)} step counts "
+                             f"for {len(names)} parameters, {len(streams)} random streams")
+        self.optimizer.m, self.optimizer.v = moments[:len(names)], moments[len(names):]
+        self.optimizer.steps, self.step, self.losses, self.held_out = adam_steps, step, losses, held_out
+        self._set_streams(streams)
+
+    def _streams(self):
+        """The states of the training data's and the dropout's random generators."""
+        return [self.data.bit_generator.state, random.generator().bit_generator.state]
+
+    def _set_streams(self, states):
+        self.data.bit_generator.state, random.generator().bit_generator.state = states
 
 
 class _Updating:
@@ -174,33 +264,41 @@ def evaluate(task, model, n=1000, seed=0):
 
 
 class _progress:
-    """A one-line progress bar: tqdm when installed, else a plain one; nothing when off."""
+    """Progress on a file: on a terminal a bar that redraws itself (tqdm when installed, else a
+    plain one); anywhere else, a log, a line every 10% of the steps, never a carriage return.
+    Steps count from the run's start (first + 1 .. last); nothing when stream is False."""
 
-    def __init__(self, total, stream):
-        self.total, self.stream, self.step, self.start = total, stream, 0, time.perf_counter()
-        self.tqdm = None
-        if stream:
+    def __init__(self, first, last, stream):
+        self.first, self.step, self.last, self.stream = first, first, last, stream
+        self.start, self.tqdm = time.perf_counter(), None
+        self.terminal = bool(stream) and getattr(stream, "isatty", lambda: False)()
+        if self.terminal:
             try:
                 from tqdm import tqdm
-                self.tqdm = tqdm(total=total, file=stream, unit="step", leave=True)
+                self.tqdm = tqdm(initial=first, total=last, file=stream, unit="step", leave=True)
             except ImportError:
                 pass
 
     def update(self, loss):
         self.step += 1
+        done, total = self.step - self.first, self.last - self.first
         if self.tqdm is not None:
             self.tqdm.set_postfix(loss=f"{loss:.4f}", refresh=False)
             self.tqdm.update(1)
-        elif self.stream and (self.step % max(1, self.total // 50) == 0 or self.step == self.total):
-            done = self.step / self.total
-            bar = "#" * int(30 * done)
-            rate = self.step / (time.perf_counter() - self.start)
-            self.stream.write(f"\r[{bar:30s}] {self.step}/{self.total} loss {loss:.4f} {rate:.1f} step/s")
+        elif self.terminal and (done % max(1, total // 50) == 0 or done == total):
+            bar = "#" * int(30 * self.step / self.last)
+            self.stream.write(f"\r[{bar:30s}] {self._line(loss)}")
             self.stream.flush()
+        elif self.stream and not self.terminal and done * 10 // total > (done - 1) * 10 // total:
+            self.stream.write(f"{self._line(loss)}\n")
+            self.stream.flush()
+
+    def _line(self, loss):
+        rate = (self.step - self.first) / (time.perf_counter() - self.start)
+        return f"step {self.step}/{self.last} loss {loss:.4f} {rate:.1f} step/s"
 
     def close(self):
         if self.tqdm is not None:
             self.tqdm.close()
-        elif self.stream:
+        elif self.terminal:
             self.stream.write("\n")
-

@@ -5,6 +5,7 @@ gradient_norms:   ||dL/dh_t|| for every step t: how much the loss at the end sti
                   depends on (and so can teach) the state t steps back. In a plain RNN it
                   shrinks geometrically going back: the vanishing gradient; along the LSTM's
                   cell state it can survive.
+plot_history:     a training run's loss and held-out metric against the step.
 """
 
 import numpy as np
@@ -74,5 +75,31 @@ def plot_gradient_norms(norms, title="how far back the gradient reaches"):
     ax.set_title(title)
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(losses, held_out, metric, baseline, title="training"):
+    """losses: [(step, loss)]; held_out: [(step, {metric: value})], as a Training keeps them.
+    Two panels: the loss, and the held-out metric with the baseline (what a model that learned
+    nothing scores) as a horizontal line. Returns the Figure."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    steps, values = zip(*losses) if losses else ((), ())
+    left.plot(steps, values, color="tab:blue")
+    left.set_title("training loss (one batch)")
+    steps, values = zip(*[(step, metrics[metric]) for step, metrics in held_out]) if held_out else ((), ())
+    right.plot(steps, values, marker="o", markersize=3, color="tab:green", label="model")
+    right.axhline(baseline, color="tab:red", linestyle="--", label=f"baseline {baseline:.4g}")
+    right.set_title(f"held-out {metric}")
+    right.legend()
+    if metric == "mse":  # spans decades as the model learns; an accuracy stays within [0, 1]
+        right.set_yscale("log")
+    if all(v > 0 for _, v in losses):
+        left.set_yscale("log")
+    for ax in (left, right):
+        ax.set_xlabel("step")
+        ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
