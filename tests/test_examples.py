@@ -4,6 +4,7 @@ import importlib.util
 import pathlib
 import shutil
 
+import numpy as np
 import pytest
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
@@ -32,3 +33,10 @@ def test_backward_by_hand_draws_its_graph(tmp_path):
 def test_own_training_loop_beats_the_naive_guess():
     mse, naive = load("own_training_loop").main(steps=100)
     assert mse < 0.1 * naive  # 100 steps take it from 0.48 to about 0.001; naive is 0.07
+
+
+def test_second_order_hessian_vector_product_and_newton(capsys):
+    worst, path = load("second_order").main()
+    assert worst < 1e-7  # H v by autograd against finite differences of the gradient
+    assert np.abs(path[-1] - 1).max() < 1e-12 and len(path) <= 10  # Newton reaches (1, 1) in a few steps
+    assert "worst relative gap" in capsys.readouterr().out

@@ -1,5 +1,6 @@
 """Graph pictures: content, determinism, clusters, collapse, guards, escaping, rendering."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -143,3 +144,18 @@ def test_a_graph_freed_by_backward_is_refused_with_the_way_to_keep_it():
     y.backward()
     with pytest.raises(ValueError, match="retain_graph=True"):
         draw_graph(y)
+
+
+def test_a_gradient_with_a_graph_draws_the_backward_pass_marked_by_its_forward_op():
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    (g,) = tl.grad((x * 3.0).tanh().sum(), [x], create_graph=True)
+    source = tl.viz.draw_graph(g).source
+    assert source.count('label="backward of Tanh"') == 1 and source.count('label="backward of Mul"') == 1
+    forward_tanh = re.search(r'(f\d+) \[label=tanh fillcolor="#f0f0f0"', source).group(1)
+    backward_ops = re.findall(r'(f\d+) \[label=\w+ fillcolor="#e7d4e8"', source)
+    assert len(backward_ops) == 4  # tanh's rule: grad * (1 - z*z) is mul, sub, mul; mul's: grad * 3
+    joined = re.findall(rf'{forward_tanh} -> (f\d+) \[label=backward', source)
+    assert len(joined) == 1 and joined[0] in backward_ops
+    assert "op of the backward pass" in source
+    plain = tl.viz.draw_graph((x * 3.0).tanh().sum()).source
+    assert "backward" not in plain and "#e7d4e8" not in plain

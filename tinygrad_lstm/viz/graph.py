@@ -3,8 +3,11 @@
 draw_graph(root) walks back from root through every op that produced it and returns a
 graphviz.Digraph: boxes for tensors (name, shape, optional value/grad statistics),
 ellipses for ops. Ops are grouped in clusters by the scope they ran in: the module
-(LSTM, Linear, ...), its layer, and the time step (t=0, t=1, ...). The DOT text is made
-without Graphviz's `dot` program; only rendering (render(), or display in Jupyter) needs it.
+(LSTM, Linear, ...), its layer, and the time step (t=0, t=1, ...). A gradient computed
+with create_graph=True has a graph too: the ops of the backward pass, each group in a
+cluster "backward of <op>" joined to the forward op whose derivative it computes.
+The DOT text is made without Graphviz's `dot` program; only rendering (render(), or
+display in Jupyter) needs it.
 """
 
 import os
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 
 import graphviz
 
+from ..autograd import BackwardOf
 from ..checks import check_number
 from ..files import write_atomically
 from ..nn.module import Module
@@ -26,6 +30,7 @@ INSTALL_HINT = ("Graphviz's `dot` program is not installed; install it with `apt
 # Colours, with the legend drawn on every picture.
 COLORS = {"parameter": "#a6cee3", "input": "#fdbf6f", "constant": "#eeeeee", "gate": "#b2df8a",
           "state": "#fb9a99", "root": "#cab2d6", "tensor": "#ffffff"}
+OP_COLOR, BACKWARD_OP_COLOR = "#f0f0f0", "#e7d4e8"  # an op of the forward pass; one computing a derivative
 GATES, STATES = {"f", "i", "g", "o", "r", "z", "n"}, {"c", "h"}
 
 
@@ -92,9 +97,11 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
         if fn not in kept_functions:
             continue
         place = clusters.node(fn.scope, step_count)
-        place.lines.append((function_id[fn], dict(label=type(fn).__name__.lower(), shape="ellipse",
-                                                  style="filled", fillcolor="#f0f0f0")))
+        backward = _backward_of(fn)
+        place.lines.append((function_id[fn], dict(label=type(fn).__name__.lower(), shape="ellipse", style="filled",
+                                                  fillcolor=BACKWARD_OP_COLOR if backward else OP_COLOR)))
     clusters.emit(dot)
+    _derivative_edges(dot, functions, kept_functions, function_id)
 
     for fn in functions:
         if fn not in kept_functions:
@@ -108,7 +115,7 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
     if collapse:
         _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id, steps)
     if legend:
-        _legend(dot)
+        _legend(dot, any(_backward_of(fn) for fn in kept_functions))
     return dot
 
 
@@ -232,6 +239,23 @@ def _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, fu
                              fontsize="8", fontcolor="#e31a1c")
 
 
+def _backward_of(fn):
+    """The forward op whose derivative fn computes (fn recorded under create_graph), or None."""
+    return next((part.op for part in reversed(fn.scope) if isinstance(part, BackwardOf)), None)
+
+
+def _derivative_edges(dot, functions, kept_functions, function_id):
+    """From each forward op in the picture to the first op of its backward: dotted, "d/d"."""
+    first = {}
+    for fn in sorted(kept_functions, key=lambda f: f.seq):
+        forward = _backward_of(fn)
+        if forward is not None and forward in kept_functions and forward not in first:
+            first[forward] = fn
+    for forward, fn in first.items():
+        dot.edge(function_id[forward], function_id[fn], style="dotted", color="#762a83", constraint="false",
+                 label="backward", fontsize="8", fontcolor="#762a83")
+
+
 # ----- labels and layout ----------------------------------------------------------------
 
 def _tensor_kind(t, root, names):
@@ -265,19 +289,20 @@ def _tensor_label(t, param_name, show_values, show_grads):
 class _ClusterTree:
     """Nested Graphviz clusters, one per scope prefix: model > module > layer > time step."""
 
-    def __init__(self, label=None):
-        self.label, self.lines, self.children = label, [], {}
+    def __init__(self, label=None, backward=False):
+        self.label, self.lines, self.children, self.backward = label, [], {}, backward
 
     def node(self, scope, step_count):
         place = self
         for depth, part in enumerate(scope):
-            if part not in place.children:
+            key = (part, id(part.op)) if isinstance(part, BackwardOf) else part  # one cluster per op's backward
+            if key not in place.children:
                 label = part
                 loop = scope[:depth]
                 if part.startswith("t=") and loop in step_count:
                     label = f"{part}  (one of T={step_count[loop]} steps, the rest not drawn)"
-                place.children[part] = _ClusterTree(label)
-            place = place.children[part]
+                place.children[key] = _ClusterTree(label, isinstance(part, BackwardOf))
+            place = place.children[key]
         return place
 
     def emit(self, graph, prefix="cluster"):
@@ -285,12 +310,12 @@ class _ClusterTree:
             graph.node(node_id, **attrs)
         for k, child in enumerate(self.children.values()):
             with graph.subgraph(name=f"{prefix}_{k}") as sub:
-                sub.attr(label=graphviz.escape(str(child.label)), style="rounded", color="#999999",
-                         fontsize="10", labeljust="l")
+                sub.attr(label=graphviz.escape(str(child.label)), style="rounded,dashed" if child.backward else
+                         "rounded", color="#762a83" if child.backward else "#999999", fontsize="10", labeljust="l")
                 child.emit(sub, f"{prefix}_{k}")
 
 
-def _legend(dot):
+def _legend(dot, backward_ops):
     with dot.subgraph(name="cluster_legend") as legend:
         legend.attr(label="legend", style="rounded", color="#cccccc", fontsize="9")
         previous = None
@@ -301,6 +326,10 @@ def _legend(dot):
             if previous:
                 legend.edge(previous, node_id, style="invis")
             previous = node_id
+        if backward_ops:
+            legend.node("legend_backward", label="op of the backward pass", shape="ellipse", style="filled",
+                        fillcolor=BACKWARD_OP_COLOR, fontsize="8")
+            legend.edge(previous, "legend_backward", style="invis")
 
 
 def step_tensors(root, name, loop=0):
