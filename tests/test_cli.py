@@ -235,3 +235,193 @@ def test_a_bad_timeout_is_one_line(tmp_path, capsys, timeout):
     status, err, _ = fail(["graph", "-o", str(tmp_path / "g.svg"), "--timeout", timeout], capsys)
     assert status == 2 and "timeout" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+# ----- eval, sample, --plot, --version, --help ---------------------------------------------------
+
+def held_out_report(out):
+    """The lines of the held-out metrics, as train and eval print them."""
+    lines = out.splitlines()
+    start = lines.index("held-out metrics (1000 sequences never trained on):")
+    return [line for line in lines[start:] if line.startswith(("held-out", "  ", "The model"))]
+
+
+@pytest.fixture(scope="module")
+def sine_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sine") / "sine.npz"
+    assert main(["train", "sine", *QUICK[2:], "--steps", "40", "--checkpoint", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def context_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("context") / "context.npz"
+    assert main(["train", "context", "--steps", "3", "--hidden", "8", "--no-progress", "--checkpoint", str(path)]) == 0
+    return path
+
+
+def test_eval_prints_the_metrics_training_printed(tmp_path, capsys):
+    path = tmp_path / "adding.npz"
+    assert main(["train", "adding", "--seq-len", "8", "--steps", "20", "--hidden", "4", "--no-progress",
+                 "--checkpoint", str(path)]) == 0
+    trained = held_out_report(capsys.readouterr().out)
+    assert main(["eval", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}: lstm (hidden 4, layers 1) on adding (seq-len 8), trained 20 steps, "
+                          "lr 0.01, seed 0\n")
+    assert held_out_report(out) == trained and len(trained) == 4  # the title, accuracy, mse, and:
+    assert trained[3].startswith("The model is no better than the baseline on accuracy")
+    metrics = tl.checkpoint.load_meta(path)["metrics"]
+    assert trained[1].split()[:2] == ["accuracy", f"{metrics['accuracy']:.4f}"]
+
+
+def test_sample_prints_held_out_examples_as_the_demo_does(sine_checkpoint, capsys):
+    assert main(["sample", str(sine_checkpoint), "-n", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "held-out examples:" and len(lines) == 4
+    task = tl.tasks.make("sine", seq_len=6)
+    model = tl.train.SequenceModel(task, hidden=4)
+    model.load_state_dict(tl.load(sine_checkpoint))
+    inputs, targets = task.sample(3, tl.train.held_out_stream(1))
+    outputs = tl.train.predict(model, inputs)
+    assert lines[1:] == ["  " + task.describe(inputs, targets, outputs, k) for k in range(3)]
+    assert lines[1].startswith("  after 6 samples: next ")
+
+
+def test_sample_answers_a_sentence_as_the_model_answers_the_same_held_out_one(context_checkpoint, capsys):
+    assert main(["sample", str(context_checkpoint), "-n", "2"]) == 0
+    example = capsys.readouterr().out.splitlines()[1].strip()
+    sentence, answer = example.split("  -> ")
+    model_answer = answer.split()[0]
+    assert main(["sample", str(context_checkpoint), "--text", sentence.replace(" ?", "?").upper()]) == 0
+    assert capsys.readouterr().out == f"{sentence}  -> {model_answer}\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("ann is a coder . what does ann do ?", "--text: unknown words: ann; the model knows only these: . ? a ali "),
+    ("mary is a cook, what does mary do?", "--text: unknown words: cook,; the model knows only these: "),
+    (" . ", None),
+    ("", "--text: no words; the model knows only these: "),
+])
+def test_sample_refuses_unknown_words_naming_the_known_ones(context_checkpoint, capsys, text, message):
+    if message is None:  # punctuation alone is words the model knows: it answers
+        assert main(["sample", str(context_checkpoint), "--text", text]) == 0
+        return
+    status, err, out = fail(["sample", str(context_checkpoint), "--text", text], capsys)
+    line = one_line(err)
+    assert status == 2 and out == "" and line.startswith(f"tinygrad-lstm sample: error: {message}")
+    assert line.endswith(" what yuki") and "singer" in line
+
+
+def test_text_is_for_the_context_task_only(sine_checkpoint, capsys):
+    status, err, _ = fail(["sample", str(sine_checkpoint), "--text", "what does mary do ?"], capsys)
+    assert status == 2 and one_line(err).endswith(f"--text: only a model of the context task answers sentences; "
+                                                  f"{str(sine_checkpoint)!r} holds one of the sine task")
+
+
+def not_a_trained_model(folder):
+    path = folder / "weights.npz"
+    tl.save({"w": [1.0]}, path, meta={"note": "saved by hand"})
+    return path
+
+
+@pytest.mark.parametrize("command", [["eval"], ["sample"], ["sample", "-n", "2"],
+                                     ["train", "sine", "--steps", "1", "--resume"]])
+@pytest.mark.parametrize("what, message", [
+    ("missing", "cannot read {path!r}: No such file or directory"),
+    ("a folder", "cannot read {path!r}: Is a directory"),
+    ("not a checkpoint", "{path!r} is not a tinygrad_lstm checkpoint: it is not a whole .npz file of plain arrays"),
+    ("no model", "{path!r} holds no model `tinygrad-lstm train` saved (its metadata lacks task, model, hidden, "
+                 "layers, seq_len, lr, batch_size, seed, steps)"),
+    ("another model", "{path!r} holds a model this version cannot rebuild: load_state_dict into SequenceModel: "),
+])
+def test_a_file_that_is_no_trained_model_is_refused_in_one_line(tmp_path, capsys, sine_checkpoint, command, what,
+                                                                 message):
+    path = {"missing": tmp_path / "nope.npz", "a folder": tmp_path / "folder",
+            "not a checkpoint": tmp_path / "text.npz", "no model": not_a_trained_model(tmp_path),
+            "another model": tmp_path / "other.npz"}[what]
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "text.npz").write_text("hello")
+    weights, meta, _ = tl.checkpoint.read(sine_checkpoint)
+    tl.save(weights, tmp_path / "other.npz", meta={**meta, "hidden": 5})
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    status, err, out = fail([*command, str(path)], capsys)
+    assert status == 2 and out == ""
+    assert one_line(err).startswith(f"tinygrad-lstm {command[0]}: error: " + message.format(path=str(path)))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize("n", ["0", "-1", "two"])
+def test_sample_needs_a_positive_count(sine_checkpoint, capsys, n):
+    status, err, _ = fail(["sample", str(sine_checkpoint), "-n", n], capsys)
+    assert status == 2 and "-n: expected a positive integer" in err
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_plot_draws_the_training_curves_after_train_and_from_eval(sine_checkpoint, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "curves.png"
+    assert main(["train", "sine", *QUICK[2:], "--steps", "20", "--checkpoint", str(tmp_path / "m.npz"),
+                 "--plot", str(path)]) == 0
+    assert capsys.readouterr().out.endswith(f"training curves drawn in {path}\n")
+    assert png_size(path) == (1000, 400)
+    assert main(["eval", str(sine_checkpoint), "--plot", str(tmp_path / "again.svg")]) == 0
+    assert (tmp_path / "again.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_the_plot_shows_the_history_and_the_baseline():
+    pytest.importorskip("matplotlib")
+    from tinygrad_lstm.viz.plots import plot_history
+    figure = plot_history([(5, 0.5), (10, 0.25)], [(10, {"accuracy": 0.75, "mse": 0.1})], "accuracy", 0.5)
+    loss, metric = figure.axes
+    assert list(loss.lines[0].get_xdata()) == [5, 10] and list(loss.lines[0].get_ydata()) == [0.5, 0.25]
+    model, baseline = metric.lines
+    assert list(model.get_ydata()) == [0.75] and list(baseline.get_ydata()) == [0.5, 0.5]
+    assert metric.get_title() == "held-out accuracy" and baseline.get_label() == "baseline 0.5"
+
+
+@pytest.mark.parametrize("picture, status, message", [
+    ("curves.bmp", 2, "--plot {path}: unknown picture format; use .png, .svg, .pdf"),
+    ("curves.png", 1, "plots need matplotlib: pip install matplotlib"),
+])
+def test_a_plot_that_cannot_be_drawn_is_refused_before_training(tmp_path, monkeypatch, capsys, picture, status,
+                                                                 message):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    path = tmp_path / picture
+    code, err, out = fail(["train", "sine", *QUICK, "--checkpoint", str(tmp_path / "m.npz"), "--plot", str(path)],
+                          capsys)
+    assert code == status and one_line(err).startswith("tinygrad-lstm train: error: " + message.format(path=path))
+    assert out == "" and list(tmp_path.iterdir()) == []
+
+
+def test_eval_refuses_to_plot_a_checkpoint_without_history(tmp_path, capsys, sine_checkpoint):
+    pytest.importorskip("matplotlib")
+    weights, meta, _ = tl.checkpoint.read(sine_checkpoint)
+    path = tmp_path / "old.npz"
+    tl.save(weights, path, meta={k: v for k, v in meta.items() if k != "training"})
+    status, err, _ = fail(["eval", str(path), "--plot", str(tmp_path / "c.png")], capsys)
+    assert status == 2 and one_line(err).endswith(f"{str(path)!r} holds no training history to plot")
+    assert os.listdir(tmp_path) == ["old.npz"]
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out == f"tinygrad-lstm {tl.__version__}\n"
+
+
+def test_every_subcommand_says_what_it_does_and_every_option_its_default():
+    import argparse
+    parser = tl.cli.build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(commands.choices) == {"train", "eval", "sample", "demo", "graph"}
+    for name, command in commands.choices.items():
+        assert len(command.description) > 40, name
+        for action in command._actions:
+            if action.option_strings and action.nargs != 0 and action.dest not in ("resume", "plot", "text"):
+                assert "(default" in action.help, (name, action.dest)  # (those three do nothing unless given)

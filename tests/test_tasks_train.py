@@ -1,13 +1,15 @@
 """Tasks are seeded and well-formed; learning works (fast versions of the benchmark's claims)."""
 
+import io
 import signal
+import sys
 
 import numpy as np
 import pytest
 
 import tinygrad_lstm as tl
 from tinygrad_lstm import tasks
-from tinygrad_lstm.train import SequenceModel, TrainingInterrupted, evaluate, train
+from tinygrad_lstm.train import SequenceModel, Training, TrainingInterrupted, evaluate, train
 
 
 @pytest.mark.parametrize("name", list(tasks.TASKS))
@@ -145,6 +147,33 @@ def test_ctrl_c_in_a_forward_pass_stops_at_once_with_the_model_of_the_last_step(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+class CtrlCAfterDrawing(CtrlCAt):
+    """Ctrl-C just after batch k is drawn: the random stream has moved on for a step that is dropped."""
+
+    def sample(self, n, rng):
+        batch = self.task.sample(n, rng)
+        self.calls += 1
+        if self.calls == self.k:
+            signal.raise_signal(signal.SIGINT)
+        return batch
+
+
+def test_a_run_stopped_in_a_step_goes_on_as_if_it_never_stopped():
+    """The dropped step's batch is drawn again when the run goes on: no batch skipped."""
+    task, model = sine_model()
+    stopped = Training(CtrlCAfterDrawing(task, 4), model)
+    with pytest.raises(TrainingInterrupted, match="after step 3"):
+        stopped.run(10, log_every=1)
+    stopped.task = task
+    stopped.run(3, log_every=1)
+    task, model = sine_model()
+    straight = Training(task, model)
+    straight.run(6, log_every=1)
+    assert stopped.losses == straight.losses and stopped.step == 6
+    for (k, a), (_, b) in zip(stopped.model.state_dict().items(), model.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=k)
+
+
 def ctrl_c_in_adams_update(monkeypatch, at_step, times):
     """Press Ctrl-C `times` times inside Adam's update of step `at_step`, half-way through it."""
     update, calls = tl.optim.Adam._update, []
@@ -202,3 +231,34 @@ def test_beats_baseline_knows_which_way_is_better(name, worse, better):
     task = tasks.make(name)
     assert not task.beats_baseline({task.metric: worse})
     assert task.beats_baseline({task.metric: better})
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def progress_of(stream, steps=25, **run):
+    task, model = sine_model()
+    train(task, model, steps=steps, progress=stream, **run)
+    return stream.getvalue()
+
+
+def test_progress_in_a_log_is_a_line_every_10_percent():
+    lines = progress_of(io.StringIO()).splitlines(keepends=True)
+    assert len(lines) == 10 and "\r" not in "".join(lines)
+    assert [line.split()[1] for line in lines] == [f"{k}/25" for k in (3, 5, 8, 10, 13, 15, 18, 20, 23, 25)]
+    assert lines[-1].startswith("step 25/25 loss ") and lines[-1].endswith(" step/s\n")
+
+
+def test_progress_on_a_terminal_is_tqdm_when_installed():
+    pytest.importorskip("tqdm")
+    shown = progress_of(Terminal())
+    assert "\r" in shown and "25/25" in shown and "step/s" in shown and "loss=" in shown
+
+
+def test_progress_on_a_terminal_without_tqdm_is_a_bar(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm fails
+    shown = progress_of(Terminal())
+    assert shown.startswith("\r[") and shown.count("\r") == 25 and shown.endswith("\n")
+    assert shown.rstrip("\n").rsplit("\r", 1)[1].startswith("[" + "#" * 30 + "] step 25/25 loss ")

@@ -128,7 +128,7 @@ def build_parser():
     sample.add_argument("checkpoint", type=file_path, help="a checkpoint `tinygrad-lstm train` saved")
     sample.add_argument("-n", type=positive_int, default=5, help="how many sequences (default: 5)")
     sample.add_argument("--text", help="context task only: a sentence of yours for the model to answer, "
-                        "e.g. \"mary is a coder . what does mary do ?\" (default: none)")
+                        "e.g. \"mary is a coder . what does mary do ?\"")
 
     demo = command("demo", "train the LSTM on the context task and show its answers",
                    "Three to six minutes on 2 cores; nothing is saved.")

@@ -190,14 +190,15 @@ class Training:
             step, adam_steps, streams = int(state["step"]), [int(t) for t in state["adam_steps"]], state["streams"]
             losses = [(int(s), float(v)) for s, v in state["losses"]]
             held_out = [(int(s), {str(k): float(v) for k, v in m.items()}) for s, m in state["held_out"]]
-            check = [np.random.default_rng() for _ in streams]
-            for generator, saved in zip(check, streams):
-                generator.bit_generator.state = saved  # refuses a state that isn't one
+            if len(streams) != 2:
+                raise ValueError(f"expected 2 random streams (the data's, the dropout's), found {len(streams)}")
+            for saved in streams:
+                np.random.default_rng().bit_generator.state = saved  # refuses what is not a generator's state
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(f"the training state is damaged ({type(err).__name__}: {err})") from None
-        if len(adam_steps) != len(names) or len(streams) != 2:
-            raise ValueError(f"the training state does not fit this model: {len(adam_steps)} step counts "
-                             f"for {len(names)} parameters, {len(streams)} random streams")
+        if len(adam_steps) != len(names):
+            raise ValueError(f"the training state does not fit this model: {len(adam_steps)} Adam step counts "
+                             f"for {len(names)} parameters")
         self.optimizer.m, self.optimizer.v = moments[:len(names)], moments[len(names):]
         self.optimizer.steps, self.step, self.losses, self.held_out = adam_steps, step, losses, held_out
         self._set_streams(streams)
