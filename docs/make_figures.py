@@ -5,6 +5,7 @@
 1. lstm_step.svg / lstm_step_collapsed.svg: the graph of one LSTM training step
 2. gates_context.png: f, i, o of an LSTM trained on the context task, for one sentence
 3. gradient_norms.png: ||dL/dh_t|| over t, plain RNN vs LSTM, on the adding problem
+4. backward_pass.svg: a gradient made with create_graph=True, whose graph is the backward pass
 """
 
 import os
@@ -12,6 +13,8 @@ import os
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
+
+import numpy as np  # noqa: E402
 
 import tinygrad_lstm as tl  # noqa: E402
 from tinygrad_lstm.cli import DEFAULTS  # noqa: E402
@@ -21,8 +24,19 @@ from tinygrad_lstm.viz import lstm_training_step_graph, plots, render  # noqa: E
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
 
 
+def backward_pass_graph():
+    """dL/dw for one neuron, L = (tanh(w . x) - 1/2)^2, made with create_graph=True: its graph
+    is the backward pass, each op's derivative rule drawn beside the op it differentiates."""
+    w = tl.Tensor(np.array([0.5, -0.3]), requires_grad=True)
+    x = tl.Tensor(np.array([1.0, 2.0])).named("x")
+    loss = (((w * x).sum().tanh() - 0.5) ** 2).named("L")
+    (dl_dw,) = tl.grad(loss, [w], create_graph=True)
+    return tl.viz.draw_graph(dl_dw.named("dL/dw"), params={"w": w})
+
+
 def main():
     os.makedirs(HERE, exist_ok=True)
+    render(backward_pass_graph(), os.path.join(HERE, "backward_pass.svg"))
     render(lstm_training_step_graph(seq_len=3), os.path.join(HERE, "lstm_step.svg"))
     render(lstm_training_step_graph(seq_len=20, collapse=True), os.path.join(HERE, "lstm_step_collapsed.svg"))
 

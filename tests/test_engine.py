@@ -530,3 +530,20 @@ def test_the_array_of_a_tensor_that_requires_grad_is_read_only():
     assert np.asarray(Tensor(np.ones(2))).flags.writeable  # without grad: shared and writable, as torch
     with pytest.raises(ValueError, match="copy"):
         np.array(x, dtype=np.float32, copy=False)
+
+
+@pytest.mark.parametrize("op, second", [
+    (lambda x: x.tanh(), lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+    (lambda x: x.sigmoid(), lambda x: (s := 1 / (1 + np.exp(-x))) * (1 - s) * (1 - 2 * s)),
+    (lambda x: x.exp(), np.exp),
+    (lambda x: x.sqrt(), lambda x: -0.25 * x ** -1.5),
+], ids=["tanh", "sigmoid", "exp", "sqrt"])
+@pytest.mark.parametrize("shape", [(), (3,)], ids=["0d", "1d"])
+def test_second_derivative_of_ops_that_save_their_output_including_0d(op, second, shape):
+    # numpy gives a scalar, not an array, for a 0-d result: the saved output must still be
+    # followed as the op's output (it once was taken for a constant, and d2 came out wrong)
+    values = np.full(shape, 0.7)
+    x = Tensor(values, requires_grad=True)
+    (g,) = tl.grad(op(x).sum(), [x], create_graph=True)
+    (h,) = tl.grad(g.sum(), [x])
+    np.testing.assert_allclose(h.numpy(), second(values), rtol=1e-12)

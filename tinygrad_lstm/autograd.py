@@ -348,13 +348,13 @@ def _go_back(roots, grads, retain_graph, create_graph, caller, wanted=None):
     grads = [_start_grad(root, g, caller, create_graph) for root, g in zip(roots, grads)]
     recording = _grad_enabled.set(True) if create_graph else None
     try:
-        return _walk(roots, grads, retain_graph, create_graph, wanted)
+        return _walk(roots, grads, retain_graph, create_graph, wanted, caller)
     finally:
         if recording is not None:
             _grad_enabled.reset(recording)
 
 
-def _walk(roots, grads, retain_graph, create_graph, wanted):
+def _walk(roots, grads, retain_graph, create_graph, wanted, caller):
     # pending[fn] is dL/d(output of fn) summed over every use seen so far (a list, one
     # per output, for ops with several outputs); kept[t] the same for the tensors whose
     # gradient is kept: leaves, and others marked with retain_grad() (for grad(): those wanted).
@@ -374,7 +374,7 @@ def _walk(roots, grads, retain_graph, create_graph, wanted):
         fn = heappop(queue)[1]
         parents = fn.parents
         if parents is None:
-            raise RuntimeError(_GONE_THROUGH.format(op=type(fn).__name__))
+            raise RuntimeError(_GONE_THROUGH.format(caller=caller, op=type(fn).__name__))
         if fn.seq < last_change:
             _check_unchanged(fn)
         if create_graph:
@@ -436,8 +436,10 @@ def _lifted(fn):
     inputs = {id(t.data): t for t in fn.parents}
     saved = dict(fn.__dict__)
     for name, value in saved.items():
-        if type(value) is np.ndarray:
-            saved[name] = Tensor._make(value, True, fn) if name == "out" else inputs.get(id(value), value)
+        if name == "out":  # (np.asarray: numpy gives a scalar, not an array, for a 0-d result)
+            saved[name] = Tensor._make(np.asarray(value), True, fn)
+        elif type(value) is np.ndarray:
+            saved[name] = inputs.get(id(value), value)
     twin.__dict__ = saved
     return twin
 
@@ -454,8 +456,8 @@ class BackwardOf(str):
 
 # What a Function's saved values become once backward has used them (retain_graph=False).
 _FREED = {}
-_GONE_THROUGH = ("backward(): this graph was already gone back through, and what its ops saved for it "
-                 "(here {op}) was freed then. Pass retain_graph=True to the first backward() to go back "
+_GONE_THROUGH = ("{caller}: this graph was already gone back through, and what its ops saved for it "
+                 "(here {op}) was freed then. Pass retain_graph=True to the first backward() or grad() to go back "
                  "through the same graph again (or to draw it afterwards), or compute the forward pass again.")
 
 

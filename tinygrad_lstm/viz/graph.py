@@ -81,17 +81,17 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
                                                   "nodesep": "0.15", "ranksep": "0.25"},
                 node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.2"},
                 edge_attr={"arrowsize": "0.6"})
-    tensor_id = {id(t): f"t{k}" for k, t in enumerate(tensors)}
+    tensor_id = {_node(t): f"t{k}" for k, t in enumerate(tensors)}
     function_id = {fn: f"f{k}" for k, fn in enumerate(functions)}
     clusters = _ClusterTree()
 
     for t in tensors:
-        if id(t) not in kept_tensors:
+        if _node(t) not in kept_tensors:
             continue
         kind = _tensor_kind(t, root, names)
         label = _tensor_label(t, names.get(id(t)), show_values, show_grads)
         place = clusters if t._ctx is None else clusters.node(t._ctx.scope, step_count)
-        place.lines.append((tensor_id[id(t)], dict(label=label, shape="box", style="filled,rounded",
+        place.lines.append((tensor_id[_node(t)], dict(label=label, shape="box", style="filled,rounded",
                                                     fillcolor=COLORS[kind])))
     for fn in functions:
         if fn not in kept_functions:
@@ -107,11 +107,11 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
         if fn not in kept_functions:
             continue
         for t in fn.parents:
-            if id(t) in kept_tensors:
-                dot.edge(tensor_id[id(t)], function_id[fn])
+            if _node(t) in kept_tensors:
+                dot.edge(tensor_id[_node(t)], function_id[fn])
     for t in tensors:
-        if id(t) in kept_tensors and t._ctx is not None and t._ctx in kept_functions:
-            dot.edge(function_id[t._ctx], tensor_id[id(t)])
+        if _node(t) in kept_tensors and t._ctx is not None and t._ctx in kept_functions:
+            dot.edge(function_id[t._ctx], tensor_id[_node(t)])
     if collapse:
         _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id, steps)
     if legend:
@@ -155,7 +155,7 @@ def render(dot, path, timeout=60):
 def _walk(root):
     """Every tensor and Function that led to root, in a fixed order (breadth-first from root,
     inputs in argument order): the same graph always gives the same DOT text."""
-    tensors, functions, seen_t, seen_f = [root], [], {id(root)}, set()
+    tensors, functions, seen_t, seen_f = [root], [], {_node(root)}, set()
     k = 0
     while k < len(tensors):
         fn = tensors[k]._ctx
@@ -168,10 +168,17 @@ def _walk(root):
         seen_f.add(fn)
         functions.append(fn)
         for parent in fn.parents:
-            if id(parent) not in seen_t:
-                seen_t.add(id(parent))
+            if _node(parent) not in seen_t:
+                seen_t.add(_node(parent))
                 tensors.append(parent)
     return tensors, functions
+
+
+def _node(t):
+    """What makes a tensor one node of the picture: a leaf is itself; any other tensor is
+    output k of the op that made it, which is what the copies a gradient's graph makes of a
+    saved output (autograd._lifted) are too, so each is drawn once."""
+    return id(t) if t._ctx is None else (id(t._ctx), getattr(t, "_index", 0))
 
 
 def _parameter_names(params):
@@ -206,10 +213,10 @@ def _collapse(functions, steps):
 
 def _kept_tensors(root, tensors, kept_functions):
     """Tensors made by a kept op (or leaves) and used by one: others would float alone."""
-    used = {id(root)}
+    used = {_node(root)}
     for fn in kept_functions:
-        used.update(id(t) for t in fn.parents)
-    return {id(t) for t in tensors if id(t) in used and (t._ctx is None or t._ctx in kept_functions)}
+        used.update(_node(t) for t in fn.parents)
+    return {_node(t) for t in tensors if _node(t) in used and (t._ctx is None or t._ctx in kept_functions)}
 
 
 def _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id, steps):
@@ -231,8 +238,8 @@ def _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, fu
             continue
         target = twin.get(position[fn])
         for t in fn.parents:
-            if target is not None and id(t) in kept_tensors and t._ctx in kept_functions and t._ctx in steps:
-                edge = (tensor_id[id(t)], function_id[target])
+            if target is not None and _node(t) in kept_tensors and t._ctx in kept_functions and t._ctx in steps:
+                edge = (tensor_id[_node(t)], function_id[target])
                 if edge not in drawn:
                     drawn.add(edge)
                     dot.edge(*edge, style="dashed", color="#e31a1c", constraint="false", label="t+1",
