@@ -192,6 +192,8 @@ BINARY = {
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
+    "maximum": lambda a, b: a.maximum(b),
+    "minimum": lambda a, b: a.minimum(b),
 }
 
 
@@ -257,6 +259,19 @@ UNARY = {  # name: (ours, torch, how to draw friendly inputs)
     "pow0.5": (lambda t: t ** 0.5, lambda t: t ** 0.5, "positive"),
     "pow-1.5": (lambda t: t ** -1.5, lambda t: t ** -1.5, "positive"),
     "pow2.5": (lambda t: t ** 2.5, lambda t: t ** 2.5, "positive"),
+    "abs": (lambda t: t.abs(), lambda t: t.abs(), "nonzero"),
+    "abs_builtin": (abs, abs, "nonzero"),
+    "softplus": (F.softplus, TF.softplus, None),
+    "leaky_relu": (F.leaky_relu, TF.leaky_relu, "nonzero"),
+    "leaky_relu_0.3": (lambda t: t.leaky_relu(0.3), lambda t: TF.leaky_relu(t, 0.3), "nonzero"),
+    "gelu": (F.gelu, TF.gelu, None),
+    "gelu_tanh": (lambda t: F.gelu(t, approximate="tanh"), lambda t: TF.gelu(t, approximate="tanh"), None),
+    "sin": (lambda t: t.sin(), lambda t: t.sin(), None),
+    "cos": (lambda t: t.cos(), lambda t: t.cos(), None),
+    "erf": (lambda t: t.erf(), lambda t: t.erf(), None),
+    "clamp": (lambda t: t.clamp(-0.5, 0.7), lambda t: t.clamp(-0.5, 0.7), None),
+    "clamp_min": (lambda t: t.clamp(min=0.2), lambda t: t.clamp(min=0.2), None),
+    "clip_max": (lambda t: t.clip(max=-0.1), lambda t: t.clip(max=-0.1), None),
 }
 
 
@@ -351,8 +366,11 @@ def axis_for(ndim):
 
 def torch_reduce(name, axis, keepdims):
     def reduce(t):
-        if name == "max":  # torch.amax splits ties evenly, like ours
-            return t.amax(dim=tuple(range(t.ndim)) if axis is None else axis, keepdim=keepdims)
+        every = tuple(range(t.ndim)) if axis is None else axis
+        if name in ("max", "min"):  # torch.amax and amin split ties evenly, like ours
+            return getattr(t, "a" + name)(dim=every, keepdim=keepdims)
+        if name == "logsumexp":  # (no dim=None in torch)
+            return t.logsumexp(dim=every, keepdim=keepdims)
         return getattr(t, name)(dim=axis, keepdim=keepdims)
     return reduce
 
@@ -361,7 +379,10 @@ def our_reduce(name, axis, keepdims):
     return lambda t: getattr(t, name)(axis=axis, keepdims=keepdims)
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+REDUCTIONS = ["sum", "mean", "max", "min", "logsumexp", "var", "std"]
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
 @FAST
 @given(data=st.data(), shape=shapes_nonempty, keepdims=st.booleans(), dtype=dtypes, seed=seeds)
 def test_reductions_random(name, data, shape, keepdims, dtype, seed):
@@ -377,7 +398,7 @@ EMPTY_REDUCTIONS = [  # (shape, axis, keepdims): some reduce a zero-length axis,
 ]
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+@pytest.mark.parametrize("name", REDUCTIONS)
 @pytest.mark.parametrize("shape, axis, keepdims", EMPTY_REDUCTIONS, ids=str)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_reductions_of_empty_tensors(name, shape, axis, keepdims, dtype):
@@ -386,10 +407,10 @@ def test_reductions_of_empty_tensors(name, shape, axis, keepdims, dtype):
     axes = range(len(shape)) if axis is None else ([axis] if isinstance(axis, int) else axis)
     empty_reduced = any(shape[ax] == 0 for ax in axes)
     helper_test_op([np.zeros(shape)], our_reduce(name, axis, keepdims), torch_reduce(name, axis, keepdims),
-                   dtype=dtype, torch_raises=(name == "max" and empty_reduced))
+                   dtype=dtype, torch_raises=(name in ("max", "min") and empty_reduced))
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+@pytest.mark.parametrize("name", REDUCTIONS)
 @pytest.mark.parametrize("axis, keepdims", [(None, False), (None, True), (0, False), (-1, False), (0, True),
                                             ((0,), False), ((-1,), True)], ids=str)
 def test_reductions_of_0d_tensors(name, axis, keepdims):
@@ -415,9 +436,10 @@ TIES = [
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("x, axis, keepdims", TIES, ids=str)
-def test_max_with_ties_splits_the_gradient_like_amax(x, axis, keepdims, dtype):
-    helper_test_op([np.array(x)], our_reduce("max", axis, keepdims), torch_reduce("max", axis, keepdims),
-                   dtype=dtype)
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_with_ties_splits_the_gradient_like_amax(name, x, axis, keepdims, dtype):
+    x = np.array(x) if name == "max" else -np.array(x)
+    helper_test_op([x], our_reduce(name, axis, keepdims), torch_reduce(name, axis, keepdims), dtype=dtype)
 
 
 # ----- shape ----------------------------------------------------------------------------
@@ -942,3 +964,283 @@ def test_numbers_meet_a_tensor_in_its_own_dtype_as_torch(dtype, number):
         got, want = op(ours, number), op(theirs, number)
         assert got.dtype == want.numpy().dtype
         np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+# ----- the newer ops at their kinks, ties and edges -----------------------------------------
+
+KINKS = [0.0, -0.0, 1.5, -1.5, 1e-30, -1e-30, INF, -INF, NAN]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name", ["abs", "leaky_relu", "leaky_relu_0.3", "softplus", "gelu", "gelu_tanh", "sin",
+                                  "cos", "erf", "sqrt", "clamp", "clamp_min", "clip_max", "relu"])
+def test_unary_at_kinks_and_special_values(name, dtype):
+    """abs' and relu's derivative at 0 is 0, leaky_relu's the slope; inf and nan as torch."""
+    ours, theirs = (lambda t: t.relu(), lambda t: t.relu()) if name == "relu" else UNARY[name][:2]
+    helper_test_op([np.array(KINKS)], ours, theirs, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_far_out(approximate, dtype):
+    x = np.concatenate([np.linspace(-12.0, 12.0, 49), [-40.0, 40.0, 1e4, -1e4]])
+    helper_test_op([x], lambda t: F.gelu(t, approximate), lambda t: TF.gelu(t, approximate=approximate), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_softplus_far_out(dtype):
+    x = np.array([-1000.0, -100.0, -30.0, -20.0, 0.0, 20.0, 30.0, 100.0, 1000.0])
+    helper_test_op([x], F.softplus, TF.softplus, dtype=dtype)
+
+
+TIE_PAIRS = [  # (a, b): ties, signed zeros, infinities and nans
+    ([1.0, 2.0, 3.0, -0.0, 0.0, INF, -INF, NAN, NAN, 1.0], [1.0, 1.0, 3.0, 0.0, -0.0, INF, -INF, 1.0, NAN, NAN]),
+    ([[2.0, 1.0], [0.5, 2.0]], [2.0]),  # broadcast: a tie in some places only
+    (2.0, [[2.0, 3.0, 1.0]]),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("a, b", TIE_PAIRS, ids=str)
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_at_ties_and_nan(name, a, b, dtype):
+    """At a tie each side gets half of the gradient (torch); a nan wins, and gets all of it."""
+    helper_test_op([np.array(a), np.array(b)], lambda a, b: getattr(tl, name)(a, b),
+                   lambda a, b: getattr(torch, name)(a, b), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("low, high", [(-1.0, 1.0), (0.0, 0.0), (1.0, -1.0), (-INF, 0.5), (None, -1.0),
+                                       (1.0, None), (0, 1)], ids=str)
+def test_clamp_at_the_bounds_and_min_above_max(low, high, dtype):
+    """The bounds themselves pass the gradient; min > max gives max everywhere, and no gradient (torch)."""
+    x = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, INF, -INF, NAN])
+    helper_test_op([x], lambda t: t.clamp(low, high), lambda t: t.clamp(low, high), dtype=dtype)
+    helper_test_op([x], lambda t: t.clip(min=low, max=high), lambda t: t.clip(min=low, max=high), dtype=dtype)
+
+
+def test_clamp_refusals():
+    with pytest.raises(ValueError, match="min, max"):
+        Tensor(np.ones(2)).clamp()
+    with pytest.raises(TypeError, match="real numbers"):
+        Tensor(np.ones(2)).clamp("0", 1)
+
+
+WHERES = [((2, 3), (2, 3), (2, 3)), ((3,), (2, 3), (2, 1)), ((2, 1), (3,), ()), ((), (2, 3), (3,)),
+          ((0, 3), (3,), (1, 3)), ((2, 1, 3), (4, 1), (3,))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("c_shape, a_shape, b_shape", WHERES, ids=str)
+def test_where_broadcasts_all_three(c_shape, a_shape, b_shape, dtype):
+    rng = np.random.default_rng(0)
+    cond = rng.random(c_shape) > 0.4
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    theirs_cond = torch.from_numpy(np.asarray(cond))
+    helper_test_op([cond, a, b], tl.where, lambda c, a, b: torch.where(theirs_cond, a, b), dtype=dtype)
+    helper_test_op([a, b], lambda a, b: a.where(Tensor(cond), b), lambda a, b: a.where(theirs_cond, b), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_where_with_nan_and_inf_in_the_branch_not_taken(dtype):
+    """The gradient of the branch not taken is 0, not nan: the untaken 1/x at x = 0 stays out."""
+    x = np.array([0.0, 1.0, -2.0, INF])
+    helper_test_op([x], lambda t: tl.where(t > 0.5, 1 / t, t * 2), lambda t: torch.where(t > 0.5, 1 / t, t * 2),
+                   dtype=dtype)
+    helper_test_op([x], lambda t: tl.where(t > 0.5, t, 3.0), lambda t: torch.where(t > 0.5, t, 3.0), dtype=dtype)
+
+
+def test_where_refuses_a_condition_that_is_not_bool():
+    with pytest.raises(TypeError, match="bool"):
+        tl.where(Tensor(np.array([1.0, 0.0])), Tensor(np.ones(2)), Tensor(np.zeros(2)))
+
+
+LOGSUMEXPS = [  # (x, axis, keepdims)
+    ([[-INF, -INF], [0.0, -INF]], 1, False),
+    ([[INF, 0.0], [INF, INF]], 1, True),
+    ([[-INF, INF, 1.0]], None, False),
+    ([[NAN, 1.0], [2.0, 3.0]], 1, False),
+    ([[1000.0, 1000.0], [-1000.0, -1001.0]], -1, False),
+    ([[1e-3, 2e-3, 3e-3]], 0, False),
+    (np.zeros((3, 0)), 1, False),
+    (np.zeros((3, 0)), 0, True),
+    (np.zeros((0, 2)), (0, 1), False),
+    (2.5, None, False),
+    (2.5, 0, True),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("x, axis, keepdims", LOGSUMEXPS, ids=str)
+def test_logsumexp_at_infinities_and_over_empty_axes(x, axis, keepdims, dtype):
+    """Over an empty axis ln 0 = -inf; a row of -inf gives -inf and zero gradients; +inf gives inf."""
+    helper_test_op([np.array(x)], our_reduce("logsumexp", axis, keepdims),
+                   torch_reduce("logsumexp", axis, keepdims), dtype=dtype)
+
+
+VARS = [((4,), None), ((1,), None), ((3, 1), 1), ((3, 4), 0), ((2, 3, 4), (0, 2)), ((), None), ((3, 2), -1),
+        ((0, 3), 0), ((2, 2), (0, 1))]
+
+
+@pytest.mark.filterwarnings("ignore:std\\(\\)|var\\(\\)")  # torch warns when n - correction <= 0
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("shape, axis", VARS, ids=str)
+@pytest.mark.parametrize("correction", [0, 1, 2])
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_std_with_corrections_and_one_element(name, shape, axis, correction, dtype):
+    """Where n - correction < 0, or = 0 with correction 2, torch's gradient follows no rule (2 / (n - c)
+    with the negative count, inf or nan by the path taken): there only the values are compared."""
+    x = np.random.default_rng(0).standard_normal(shape)
+    n = x.size // max(Tensor(x).sum(axis).size, 1) if x.size else 0
+    x = Arg(x, requires_grad=correction <= 1 or n > correction)
+    for keepdims in (False, True):
+        helper_test_op([x], lambda t: getattr(t, name)(axis, keepdims, correction=correction),
+                       lambda t: getattr(t, name)(dim=axis, keepdim=keepdims, correction=correction), dtype=dtype)
+    helper_test_op([x], lambda t: getattr(t, name)(dim=axis, keepdim=True, correction=correction),
+                   lambda t: getattr(t, name)(dim=axis, keepdim=True, correction=correction), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_std_of_equal_elements(name, dtype):
+    """No spread: var's gradient is 0, std's 0/0 = nan, as torch."""
+    helper_test_op([np.full((2, 3), 1.5)], lambda t: getattr(t, name)(1), lambda t: getattr(t, name)(1), dtype=dtype)
+
+
+ARGS = [  # (x, axis, keepdims): ties go to the first index
+    ([3.0, 1.0, 3.0, 3.0], None, False),
+    ([[1.0, 5.0, 5.0], [2.0, 2.0, 0.0]], 1, False),
+    ([[1.0, 5.0, 5.0], [2.0, 2.0, 0.0]], 0, True),
+    ([[1.0, 5.0, 5.0], [2.0, 2.0, 0.0]], -1, True),
+    ([[1.0, 5.0, 5.0], [2.0, 2.0, 0.0]], None, True),
+    ([[2.0, 2.0], [2.0, 2.0]], None, False),
+    ([1.0, NAN, 3.0, NAN], None, False),
+    ([-INF, -INF, INF, INF], 0, False),
+    ([0.0, -0.0], None, False),
+    (4.0, None, False),
+    (4.0, 0, False),
+    (np.zeros((0, 3)), 1, False),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES + [np.int64], ids=DTYPE_IDS + ["i64"])
+@pytest.mark.parametrize("x, axis, keepdims", ARGS, ids=str)
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_argmin_give_the_first_of_ties_as_int64(name, x, axis, keepdims, dtype):
+    x = np.array(x)
+    if dtype == np.int64 and not np.isfinite(x).all():
+        return
+    x = x.astype(dtype)
+    t, tt = Tensor(x, requires_grad=dtype != np.int64), torch.tensor(x)
+    theirs = getattr(tt, name)(dim=axis, keepdim=keepdims)
+    for ours in (getattr(t, name)(axis, keepdims), getattr(t, name)(dim=axis, keepdim=keepdims)):
+        assert ours.dtype == np.int64 and not ours.requires_grad and ours.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_of_an_empty_tensor_raises_as_torch(name):
+    with pytest.raises((RuntimeError, IndexError)):
+        getattr(torch.zeros(0), name)()
+    with pytest.raises(ValueError, match="empty"):
+        getattr(Tensor(np.zeros(0)), name)()
+    with pytest.raises((RuntimeError, IndexError)):
+        getattr(torch.zeros(2, 0), name)(dim=1)
+    with pytest.raises((ValueError, IndexError)):
+        getattr(Tensor(np.zeros((2, 0))), name)(axis=1)
+
+
+SHAPE_METHODS = {  # id: (shape, ours, torch or None for the same call)
+    "squeeze_all": ((2, 1, 3, 1), lambda t: t.squeeze(), None),
+    "squeeze_1": ((2, 1, 3), lambda t: t.squeeze(1), None),
+    "squeeze_neg": ((2, 3, 1), lambda t: t.squeeze(-1), None),
+    "squeeze_non_1_is_a_no_op": ((2, 3), lambda t: t.squeeze(0), None),
+    "squeeze_dim": ((2, 1), lambda t: t.squeeze(dim=1), None),
+    "squeeze_tuple": ((1, 2, 1), lambda t: t.squeeze((0, 1)), None),
+    "squeeze_0d": ((), lambda t: t.squeeze(), None),
+    "squeeze_0d_axis": ((), lambda t: t.squeeze(0), None),
+    "squeeze_empty": ((0, 1), lambda t: t.squeeze(), None),
+    "unsqueeze_0": ((2, 3), lambda t: t.unsqueeze(0), None),
+    "unsqueeze_-1": ((2, 3), lambda t: t.unsqueeze(-1), None),
+    "unsqueeze_-2": ((2, 3), lambda t: t.unsqueeze(-2), None),
+    "unsqueeze_dim": ((2, 3), lambda t: t.unsqueeze(dim=2), None),
+    "unsqueeze_0d": ((), lambda t: t.unsqueeze(-1), None),
+    "expand": ((3, 1), lambda t: t.expand(3, 4), None),
+    "expand_tuple": ((3, 1), lambda t: t.expand((2, 3, 4)), None),
+    "expand_-1": ((3, 1), lambda t: t.expand(-1, 4), None),
+    "expand_-1_new_axes": ((3, 1), lambda t: t.expand(2, -1, 4), None),
+    "expand_-1_-1": ((3, 1), lambda t: t.expand(5, 2, -1, -1), None),
+    "expand_0d": ((), lambda t: t.expand(2, 3), None),
+    "expand_to_empty": ((1, 3), lambda t: t.expand(0, 3), None),
+    "expand_same": ((2, 3), lambda t: t.expand(2, 3), None),
+    "broadcast_to": ((3,), lambda t: t.broadcast_to((2, 3)), None),
+    "flatten": ((2, 3, 4), lambda t: t.flatten(), None),
+    "flatten_1": ((2, 3, 4), lambda t: t.flatten(1), None),
+    "flatten_0_1": ((2, 3, 4), lambda t: t.flatten(0, 1), None),
+    "flatten_-2_-1": ((2, 3, 4), lambda t: t.flatten(-2, -1), None),
+    "flatten_same": ((2, 3, 4), lambda t: t.flatten(1, 1), None),
+    "flatten_0d": ((), lambda t: t.flatten(), None),
+    "flatten_0d_axes": ((), lambda t: t.flatten(0, -1), None),
+    "flatten_empty": ((2, 0, 3), lambda t: t.flatten(), None),
+    "flatten_empty_1": ((2, 0, 3), lambda t: t.flatten(1), None),
+    "permute": ((2, 3, 4), lambda t: t.permute(2, 0, 1), None),
+    "permute_tuple": ((2, 3, 4), lambda t: t.permute((1, 2, 0)), None),
+    "permute_negative": ((2, 3, 4), lambda t: t.permute(-1, 0, -2), None),
+    "permute_0d": ((), lambda t: t.permute(), lambda t: t.permute(())),
+    "permute_empty": ((0, 3), lambda t: t.permute(1, 0), None),
+    "split_dim": ((4, 3), lambda t: t.split(2, dim=1), None),
+    "unbind_dim": ((4, 3), lambda t: t.unbind(dim=1), None),
+    "concat_dim": ((4, 3), lambda t: tl.concat([t, t * 2], dim=1), lambda t: torch.cat([t, t * 2], dim=1)),
+    "stack_dim": ((4, 3), lambda t: tl.stack([t, t * 2], dim=-1), lambda t: torch.stack([t, t * 2], dim=-1)),
+    "softmax_dim": ((4, 3), lambda t: F.softmax(t, dim=0), lambda t: TF.softmax(t, dim=0)),
+    "log_softmax_dim": ((4, 3), lambda t: F.log_softmax(t, dim=0), lambda t: TF.log_softmax(t, dim=0)),
+    "sum_dim_keepdim": ((4, 3), lambda t: t.sum(dim=1, keepdim=True), None),
+    "mean_dim_keepdim": ((4, 3), lambda t: t.mean(dim=(0, 1), keepdim=True), None),
+    "max_dim_keepdim": ((4, 3), lambda t: t.max(dim=0, keepdim=True), lambda t: t.amax(dim=0, keepdim=True)),
+    "min_dim": ((4, 3), lambda t: t.min(dim=-1), lambda t: t.amin(dim=-1)),
+    "logsumexp_dim": ((4, 3), lambda t: t.logsumexp(dim=1, keepdim=True), None),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("case", sorted(SHAPE_METHODS))
+def test_shape_methods_and_dim_keywords(case, dtype):
+    shape, ours, theirs = SHAPE_METHODS[case]
+    x = np.random.default_rng(0).standard_normal(shape)
+    helper_test_op([x], ours, ours if theirs is None else theirs, dtype=dtype)
+
+
+@pytest.mark.parametrize("shape, call", [
+    ((3, 1), lambda t: t.expand(-1, 2, 4)),  # -1 on a new leading axis
+    ((3, 2), lambda t: t.expand(3, 4)),  # a size other than 1 cannot grow
+    ((3, 1), lambda t: t.expand(4)),  # fewer axes than the tensor
+    ((2, 3), lambda t: t.permute(0, 0)),
+    ((2, 3), lambda t: t.permute(0)),
+    ((2, 3), lambda t: t.permute(0, 2)),
+    ((2, 3), lambda t: t.squeeze(2)),
+    ((2, 3), lambda t: t.unsqueeze(3)),
+    ((2, 3, 4), lambda t: t.flatten(2, 1)),
+    ((2, 3), lambda t: t.flatten(0, 2)),
+], ids=["expand_-1_new", "expand_non_1", "expand_fewer", "permute_repeat", "permute_short", "permute_out",
+        "squeeze_out", "unsqueeze_out", "flatten_backwards", "flatten_out"])
+def test_shape_methods_refuse_what_torch_refuses(shape, call):
+    with pytest.raises((RuntimeError, IndexError, ValueError)):
+        call(torch.zeros(shape))
+    with pytest.raises((IndexError, ValueError)):
+        call(Tensor(np.zeros(shape)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("other", [0, 3, 2.5, True], ids=str)
+@pytest.mark.parametrize("kind", ["tensor", "array", "numpy_bool", "python_bool"])
+def test_where_with_a_number_keeps_the_tensors_dtype(kind, other, dtype):
+    """torch.where(c, x, 3) is in x's dtype: the number is not read in the condition's (bool), and a
+    bare True or np.bool_ condition stays a condition."""
+    x = np.array([[-1.0, 2.0], [0.5, -3.0]])
+    mask = x > 0
+    cond = {"tensor": Tensor(mask), "array": mask, "numpy_bool": np.bool_(False), "python_bool": True}[kind]
+    theirs_cond = torch.as_tensor(np.asarray(cond.numpy() if kind == "tensor" else cond))
+    helper_test_op([x], lambda t: tl.where(cond, t, other), lambda t: torch.where(theirs_cond, t, other), dtype=dtype)
+    helper_test_op([x], lambda t: tl.where(cond, other, t * 2), lambda t: torch.where(theirs_cond, other, t * 2),
+                   dtype=dtype)
+    helper_test_op([x], lambda t: t.where(cond, other), lambda t: t.where(theirs_cond, other), dtype=dtype)

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .autograd import Function, IndexOutOfRange, ShapeError, unbroadcast
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor
 
 # Constants as 0-d arrays of the input's dtype. numpy combines an array with a 0-d array of
 # the same dtype about twice as fast as with a Python float, which it must first convert;
@@ -225,9 +225,9 @@ class Sqrt(Function):  # z = √a;  dz/da = 1 / (2√a) = 1 / (2z)  (inf at 0, a
         return (grad / (2 * self.out),)
 
 
-class Abs(Function):  # z = |a|;  dz/da = sign(a): -1, 1, and 0 at the kink (as torch)
+class Abs(Function):  # z = |a|;  dz/da = sign(a): -1, 1, and 0 at the kink and at nan (as torch)
     def forward(self, a):
-        self.sign = np.sign(a)
+        self.sign = (a > 0).astype(a.dtype) - (a < 0)  # (np.sign(nan) is nan)
         return np.abs(a)
 
     def backward(self, grad):
@@ -703,7 +703,10 @@ def stack(tensors, axis=0, *, dim=None):
 
 def where(condition, a, b):
     """a where condition is true, else b (broadcast together); condition a bool tensor or array."""
-    return Where.apply(condition, a, b)
+    if not isinstance(condition, Tensor):  # (an array as it is: a bare True would become a number of a's dtype)
+        condition = Tensor._make(np.asarray(condition))
+    like = a if isinstance(a, Tensor) else b  # a number takes the other branch's dtype, not the condition's
+    return Where.apply(condition, as_tensor(a, like), as_tensor(b, like))
 
 
 def maximum(a, b):

@@ -283,7 +283,7 @@ class Tensor:
     def matmul(self, other): return ops.MatMul.apply(self, other)
     def maximum(self, other): return ops.Maximum.apply(self, other)
     def minimum(self, other): return ops.Minimum.apply(self, other)
-    def where(self, condition, other): return ops.Where.apply(condition, self, other)  # (torch's x.where(c, y))
+    def where(self, condition, other): return ops.where(condition, self, other)  # (torch's x.where(c, y))
     __abs__ = abs
 
     def leaky_relu(self, negative_slope=0.01):
@@ -341,7 +341,7 @@ class Tensor:
         if axis is not None:
             axis = ops.normalize_axes(axis, self.ndim, find.__name__)
             axis = axis[0] if axis else None
-        if self.data.size == 0:
+        if self.data.size == 0 and (axis is None or self.shape[axis] == 0):  # (other axes may be empty)
             raise ValueError(f"{find.__name__}: the tensor is empty, it has no largest or smallest element")
         return Tensor._make(np.asarray(find(self.data, axis=axis, keepdims=keepdims)).astype(np.int64))
 
@@ -368,7 +368,12 @@ class Tensor:
             return (deviation * deviation).sum(axis, keepdims) / max(self._count(axis, "var") - correction, 0)
 
     def std(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=False):
-        return self.var(axis, keepdims, correction=correction, dim=dim, keepdim=keepdim).sqrt()
+        """√var. Where there is no spread (var = 0) the slope of √ is infinite and the deviations are
+        0: torch calls the gradient 0 there, and so do we. The √ is taken of 1 in those places, so no
+        inf * 0 = nan reaches the gradient through the branch not taken."""
+        var = self.var(axis, keepdims, correction=correction, dim=dim, keepdim=keepdim)
+        spread = var != 0  # (nan and inf included: their √ is theirs)
+        return ops.where(spread, ops.where(spread, var, 1).sqrt(), 0)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
         """ln sum e^x over axis, without overflow; its gradient is the softmax."""
@@ -420,8 +425,8 @@ class Tensor:
         """A view repeated along axes of size 1 and new leading axes, as torch's expand
         (-1 keeps an axis's size); the gradient sums the copies."""
         shape = _int_tuple(shape, "expand", "the new shape")
-        kept = (-len(shape) + self.ndim) if len(shape) >= self.ndim else 0
-        shape = tuple(self.shape[k - kept] if n == -1 and k >= kept else n for k, n in enumerate(shape))
+        new = len(shape) - self.ndim  # new leading axes; axis k >= new of the result is axis k - new of ours
+        shape = tuple(self.shape[k - new] if n == -1 and k >= new >= 0 else n for k, n in enumerate(shape))
         return ops.Expand.apply(self, shape=shape)
 
     def broadcast_to(self, shape):
