@@ -7,5 +7,6 @@ from .ops import concat, maximum, minimum, stack, where
 from .random import manual_seed
 from . import functional, nn, optim, tasks, viz
 from .checkpoint import load, save
+from .compile import compile
 
 __version__ = "0.1.0"

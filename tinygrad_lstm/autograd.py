@@ -38,6 +38,7 @@ class IndexOutOfRange(ShapeError, IndexError):
 
 _new_object = object.__new__
 _next_seq = itertools.count().__next__  # numbers recorded ops in the order they ran
+tracer = None  # while tl.compile traces a function: what every op run is reported to (compile.py)
 
 
 # ----- grad mode and scopes: per thread, as torch's ---------------------------------------
@@ -239,10 +240,15 @@ class Function:
                     break
         if type(out) is not np.ndarray:
             if type(out) is tuple:
-                return _several_outputs(fn, out, record)
+                result = _several_outputs(fn, out, record)
+                if tracer is not None:
+                    tracer.record(cls, inputs, params, result)
+                return result
             out = np.asarray(out)  # numpy gives a scalar for a 0-d result: a Tensor always holds an array
         result = _new_object(Tensor)  # Tensor._make, inlined
         result.data, result.requires_grad, result._ctx = out, record, fn if record else None
+        if tracer is not None:  # tl.compile is watching: it writes the op down
+            tracer.record(cls, inputs, params, result)
         return result
 
 
@@ -498,17 +504,27 @@ def _memory_owner(array):
 def _check_unchanged(fn):
     """Refuse if an array fn saved for its backward was changed in place after fn ran."""
     for value in fn.__dict__.values():
-        if type(value) is np.ndarray:
+        change = changed_after(value, fn.seq)
+        if change is not None:
             owner = _memory_owner(value)
-            record = _changes.get(id(owner))
-            if record is not None and record[0]() is owner and record[1] > fn.seq:
-                used = [f"input {k}" for k, t in enumerate(fn.parents) if _memory_owner(t.data) is owner]
-                raise RuntimeError(
-                    f"backward(): {record[2]} after {type(fn).__name__} saved it ({' and '.join(used) or 'its output'}) "
-                    "for its backward, so the "
-                    "gradient would come out wrong. Compute the forward pass again after the change, or make "
-                    "the change after backward(). (Writing into .data, or into an array you passed in, is "
-                    "not tracked.)")
+            used = [f"input {k}" for k, t in enumerate(fn.parents) if _memory_owner(t.data) is owner]
+            raise RuntimeError(changed_error(change, f"{type(fn).__name__} saved it ({' and '.join(used) or 'its output'})"))
+
+
+def changed_after(value, seq):
+    """If value is an array changed in place (mark_changed) after the op numbered seq ran: what changed it."""
+    if type(value) is np.ndarray:
+        owner = _memory_owner(value)
+        record = _changes.get(id(owner))
+        if record is not None and record[0]() is owner and record[1] > seq:
+            return record[2]
+    return None
+
+
+def changed_error(change, saved_by):
+    return (f"backward(): {change} after {saved_by} for its backward, so the gradient would come out wrong. "
+            "Compute the forward pass again after the change, or make the change after backward(). "
+            "(Writing into .data, or into an array you passed in, is not tracked.)")
 
 
 class _Seed(Function):  # the start of backward: hands each root its gradient, dL/d(root) = grad

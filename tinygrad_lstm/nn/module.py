@@ -65,6 +65,11 @@ class Module:
         lstm(np.random.randn(...)) works; a Tensor of another dtype is refused, as torch does,
         rather than silently computed in another precision."""
         dtype = self._dtype()
+        if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
+            # the array itself, converted by an op if need be: not a copy made outside the
+            # ops, so that tl.compile sees the argument reach the model
+            x = Tensor._make(x)
+            return x if x.dtype == dtype else x.to(dtype)
         if not isinstance(x, Tensor):
             return Tensor(x, dtype=dtype)
         if x.dtype != dtype:

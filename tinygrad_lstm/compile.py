@@ -1,0 +1,356 @@
+"""tl.compile: run a function once eagerly, write down its ops, then replay them.
+
+An eager step pays, for every op, the bookkeeping that makes autograd general: a Tensor
+and a Function object, a place in the graph, and in backward() a heap that orders the
+ops and dicts that collect their gradients. A training step runs the same ops in the
+same order every time, on arrays of the same shapes, so all of that can be worked out
+once. compile(fn) does so:
+
+- The first call for given argument shapes and dtypes runs fn eagerly while the engine
+  reports each op it runs (autograd.tracer): its class, where its inputs came from (an
+  argument, a parameter or other tensor made outside fn, or an earlier op) and its
+  parameters. That list is the tape. The call returns the eager result.
+- The second call replays the tape and also runs fn eagerly once more, and compares the
+  two op by op: equal to the last bit, or an error naming the first op that differs
+  (fn read something the tape froze, see below). From then on, calls only replay.
+- A replay calls each op's own forward(), in order, on the arrays in a flat list of
+  slots: no Tensor or Function is made, apart from the outputs and one Function, Replay,
+  that stands for the whole of fn in the graph. Its backward calls each op's own
+  backward() in reverse order and sums gradients as the engine does, in the same order,
+  so .grad comes out bit-identical to eager. Parameters are read from their Tensors at
+  each call (an optimizer's in-place update, `p.data = ...`, is seen); dropout draws new
+  masks at each call, from the same random stream as eager.
+
+What a tape cannot follow, as with torch.jit.trace or tinygrad's TinyJit:
+- Python control flow that depends on values (`if loss > 1`, a loop until convergence):
+  the tape keeps the branch taken when it was traced.
+- Values that reach an op other than as a Tensor input or an argument array used as it
+  is: numbers read from an argument (`int(x[0])`), an argument converted or reshaped with
+  NumPy before it is used as an index. They are frozen at their traced value. The check
+  at the second call catches these when the second call's data differs from the first's.
+- A changed mode or structure: model.train()/eval(), a parameter replaced by a new Tensor
+  object, requires_grad switched: call .retrace() (requires_grad is noticed by itself).
+Arguments may be Tensors, arrays and hashable Python values (which select a tape, like
+shapes do); fn must return a Tensor or a tuple or list of Tensors.
+"""
+
+import functools
+import threading
+
+import numpy as np
+
+from . import autograd, random
+from .autograd import Function, unbroadcast
+from .tensor import Tensor
+
+
+def compile(fn):
+    """fn, traced at its first call for each set of argument shapes and dtypes, replayed after.
+    Same results as fn, to the last bit, in less time (see this module's docstring)."""
+    return Compiled(fn)
+
+
+class Compiled:
+    def __init__(self, fn):
+        if not callable(fn):
+            raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
+        self.fn, self.tapes = fn, {}
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        names = sorted(kwargs)
+        values = list(args) + [kwargs[k] for k in names]
+        key = (tuple(names), autograd.is_grad_enabled(), tuple(map(_signature, values)))
+        tape = self.tapes.get(key)
+        if tape is None or not tape.still_fits():
+            tape, result = _trace(self.fn, args, kwargs, values)
+            self.tapes[key] = tape
+            return result
+        if tape.verified:
+            return tape.replay(values)
+        stream = random.generator().bit_generator.state
+        result = tape.replay(values)
+        replayed, after = tape.last_slots, random.generator().bit_generator.state
+        random.generator().bit_generator.state = stream  # the eager run draws what the replay drew
+        tape.verify(self.fn, args, kwargs, values, replayed)
+        random.generator().bit_generator.state = after
+        return result
+
+    def retrace(self):
+        """Forget the tapes: the next call traces again (after model.eval(), say)."""
+        self.tapes.clear()
+
+
+def _signature(value):
+    """What selects a tape for an argument: an array's shape and dtype (and a Tensor's
+    requires_grad), or a Python value itself."""
+    if isinstance(value, Tensor):
+        return ("tensor", value.shape, value.dtype, value.requires_grad)
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.dtype)
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(f"compile: arguments must be Tensors, arrays or hashable values, got "
+                        f"{type(value).__name__}") from None
+    return ("value", type(value), value)
+
+
+# ----- tracing ------------------------------------------------------------------------------
+
+class _Argument:  # in a tape: the array of argument k, as given at each call
+    def __init__(self, k):
+        self.k = k
+
+
+def _trace(fn, args, kwargs, values):
+    """Run fn eagerly, each op reported to a _Tracer; returns (the tracer, fn's result)."""
+    tracer = _Tracer(values)
+    with _tracing(tracer):
+        result = fn(*args, **kwargs)
+    return _Tape(tracer, result), result
+
+
+_one_at_a_time = threading.Lock()
+
+
+class _tracing:
+    """While fn runs: the engine reports every op to the tracer (one trace at a time)."""
+
+    def __init__(self, tracer):
+        self.tracer = tracer
+
+    def __enter__(self):
+        _one_at_a_time.acquire()
+        autograd.tracer = self.tracer
+
+    def __exit__(self, *exc):
+        autograd.tracer = None
+        _one_at_a_time.release()
+
+
+class _Tracer:
+    """Writes down each op the engine runs while fn runs, as (class, input slots, params,
+    output slots). A slot is one tensor: an argument, a tensor made outside the ops (a
+    parameter, a constant: read from its Tensor at each call), or an op's output."""
+
+    def __init__(self, values):
+        self.thread = threading.get_ident()
+        self.slot_of, self.keep = {}, []  # id(tensor) -> slot; the tensors, kept alive so ids stay unique
+        self.sources = []  # per slot: _Argument(k), a Tensor made outside the ops, or None (an op's output)
+        self.needs_grad, self.shapes, self.entries = [], [], []
+        # an argument is followed by its array: a Tensor made on it (as Module.as_input does) is it too
+        self.argument_arrays = {}
+        for k, value in enumerate(values):
+            if isinstance(value, (Tensor, np.ndarray)):
+                self.argument_arrays[id(value.data if isinstance(value, Tensor) else value)] = k
+                if isinstance(value, Tensor):
+                    self._new_slot(value, _Argument(k))
+
+    def _new_slot(self, t, source):
+        self.slot_of[id(t)] = len(self.sources)
+        self.keep.append(t)
+        self.sources.append(source)
+        self.needs_grad.append(t.requires_grad)
+        self.shapes.append(t.shape)
+        return len(self.sources) - 1
+
+    def _slot(self, t):
+        slot = self.slot_of.get(id(t))
+        if slot is None:  # made outside the ops
+            k = self.argument_arrays.get(id(t.data))
+            slot = self._new_slot(t, _Argument(k) if k is not None else t)
+        return slot
+
+    def record(self, cls, inputs, params, result):
+        if threading.get_ident() != self.thread:
+            return
+        ins = [self._slot(t) for t in inputs]
+        several = isinstance(result, tuple)
+        outs = [self._new_slot(t, None) for t in (result if several else (result,))]
+        params = {name: self._parameter(value) for name, value in params.items()}
+        self.entries.append((cls, ins, params, outs, several))
+
+    def _parameter(self, value):
+        """An op's parameter as the tape keeps it: an argument's array (an index, say) stays
+        tied to the argument; anything else is kept as it is."""
+        array = value.data if isinstance(value, Tensor) else value
+        if isinstance(array, np.ndarray) and id(array) in self.argument_arrays:
+            return _Argument(self.argument_arrays[id(array)])
+        if isinstance(value, tuple):
+            return tuple(self._parameter(v) for v in value)
+        return value
+
+
+# ----- replaying ----------------------------------------------------------------------------
+
+class _Needs:  # stands for an input Tensor where a rule asks `self.parents[k].requires_grad`
+    def __init__(self, requires_grad):
+        self.requires_grad = requires_grad
+
+
+class _Tape:
+    def __init__(self, tracer, result):
+        many = isinstance(result, (tuple, list))
+        outputs = list(result) if many else [result]
+        if not outputs or not all(isinstance(t, Tensor) for t in outputs):
+            raise TypeError("compile: the function must return a Tensor or a tuple or list of Tensors, got "
+                            f"{type(result).__name__}")
+        self.output_slots = [tracer._slot(t) for t in outputs]
+        self.container = type(result) if many else None
+        sources, needs = tracer.sources, tracer.needs_grad
+        self.n_slots, self.needs_grad, self.shapes = len(sources), needs, tracer.shapes
+        self.arguments = [(slot, s.k) for slot, s in enumerate(sources) if isinstance(s, _Argument)]
+        self.outside = [(slot, s, s.requires_grad) for slot, s in enumerate(sources) if isinstance(s, Tensor)]
+        # the tensors made outside fn that need a gradient: Replay's inputs in the graph
+        self.parents = [(slot, s) for slot, s in enumerate(sources) if s is not None and needs[slot]]
+        self.entries = []
+        for cls, ins, params, outs, several in tracer.entries:
+            op = object.__new__(cls)  # one instance per op, for every replay: forward() fills it
+            op.parents = tuple(_Needs(needs[s]) for s in ins)
+            self.entries.append((op, ins, params, outs, several, _has_argument(params)))
+        self.backward_entries = [e for e in reversed(self.entries) if any(needs[s] for s in e[3])]
+        self.op_output_slots = [s for entry in self.entries for s in entry[3]]
+        self.verified, self.generation, self.last_slots = False, 0, None
+
+    def still_fits(self):
+        """False when a tensor read from outside changed whether it requires grad: the tape's
+        gradients would go to the wrong places, so it is traced again."""
+        return all(t.requires_grad == was for _, t, was in self.outside)
+
+    def replay(self, values):
+        """Every op's forward, in order, on a flat list of slots; the outputs as Tensors made
+        by one Replay op (when a gradient is wanted)."""
+        slots = [None] * self.n_slots
+        for slot, k in self.arguments:
+            v = values[k]
+            slots[slot] = v.data if isinstance(v, Tensor) else v
+        for slot, t, _ in self.outside:
+            slots[slot] = t.data
+        for op, ins, params, outs, several, tied in self.entries:
+            if tied:
+                params = _with_arguments(params, values)
+            out = op.forward(*[slots[s] for s in ins], **params)
+            if several:
+                for s, o in zip(outs, out):
+                    slots[s] = o
+            else:
+                slots[outs[0]] = out if type(out) is np.ndarray else np.asarray(out)
+        self.generation += 1
+        self.last_slots = None if self.verified else slots
+
+        fn = None
+        if self.parents and autograd.is_grad_enabled():
+            fn = Replay()
+            parents = tuple(source if isinstance(source, Tensor) else values[source.k] for _, source in self.parents)
+            fn.parents, fn.seq, fn.scope = parents, autograd._next_seq(), ()
+            fn.tape, fn.generation, fn.n_outputs = self, self.generation, len(self.output_slots)
+        outputs = []
+        for index, slot in enumerate(self.output_slots):
+            recorded = fn is not None and self.needs_grad[slot]
+            t = Tensor._make(slots[slot], recorded, fn if recorded else None)
+            if recorded:
+                t._index = index
+            outputs.append(t)
+        return self.container(outputs) if self.container else outputs[0]
+
+    def verify(self, fn, args, kwargs, values, replayed):
+        """The second call: fn runs eagerly again (drawing the same random numbers) and each
+        op's output is compared with the replay's, to the last bit."""
+        tracer = _Tracer(values)
+        with _tracing(tracer):
+            fn(*args, **kwargs)
+        if [cls for cls, *_ in tracer.entries] != [type(op) for op, *_ in self.entries]:
+            raise RuntimeError(f"compile: the function ran other ops this time ({len(tracer.entries)}) than when "
+                               f"it was traced ({len(self.entries)}): it takes a different path for different "
+                               "values (Python control flow on values), which a trace cannot follow. Run it "
+                               "uncompiled.")
+        eager = [t.data for t, source in zip(tracer.keep, tracer.sources) if source is None]
+        for k, (a, slot) in enumerate(zip(eager, self.op_output_slots)):
+            b = replayed[slot]
+            if a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+                raise RuntimeError(f"compile: replaying the trace gives other numbers than running the function "
+                                   f"(the output of op {k}, {type(self.entries[k][0]).__name__}, of shape {a.shape}): "
+                                   "the function uses something the trace froze at its first value, e.g. a number "
+                                   "read from an argument, or an argument changed with NumPy before use. Run it "
+                                   "uncompiled, or make that value a Tensor argument.")
+        self.verified = True
+
+
+def _has_argument(value):
+    if isinstance(value, _Argument):
+        return True
+    if isinstance(value, dict):
+        return any(map(_has_argument, value.values()))
+    return isinstance(value, tuple) and any(map(_has_argument, value))
+
+
+def _with_arguments(value, values):
+    if isinstance(value, _Argument):
+        v = values[value.k]
+        return v.data if isinstance(v, Tensor) else v
+    if isinstance(value, dict):
+        return {name: _with_arguments(v, values) for name, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_with_arguments(v, values) for v in value)
+    return value
+
+
+class Replay(Function):
+    """The whole of a compiled function as one op in the graph. Its backward runs the ops'
+    own backward rules, newest first, and sums each gradient as the engine does, in the
+    same order: the same numbers to the last bit."""
+
+    def backward(self, grads):
+        tape = self.tape
+        if any(isinstance(g, Tensor) for g in grads):
+            raise RuntimeError("backward(create_graph=True) cannot go through a compiled function: its replay "
+                               "keeps arrays, not the graph a second derivative needs; call the function uncompiled")
+        if tape.generation != self.generation:
+            raise RuntimeError("backward(): the compiled function was called again since this result was made, "
+                               "and its ops now hold the newer call's values; call backward() before calling "
+                               "the compiled function again (as a training loop does)")
+        if self.seq < autograd._last_change:
+            _check_unchanged(tape, self.seq)
+        needs, shapes = tape.needs_grad, tape.shapes
+        slot_grads, owned = [None] * tape.n_slots, set()
+        for slot, g in zip(tape.output_slots, grads):
+            slot_grads[slot] = g
+        for op, ins, _, outs, several, _ in tape.backward_entries:
+            if several:
+                g = [slot_grads[s] for s in outs]
+                if all(x is None for x in g):
+                    continue
+            else:
+                g = slot_grads[outs[0]]
+                if g is None:
+                    continue
+            input_grads = op.backward(g)
+            k = -1
+            for slot in ins:
+                k += 1
+                gk = input_grads[k]
+                if gk is None or not needs[slot]:
+                    continue
+                if gk.shape != shapes[slot]:
+                    gk = unbroadcast(gk, shapes[slot])
+                old = slot_grads[slot]  # summed as autograd._sum_into does
+                if old is None:
+                    slot_grads[slot] = gk
+                elif slot in owned:
+                    old += gk
+                    slot_grads[slot] = old
+                else:
+                    slot_grads[slot] = old + gk
+                    owned.add(slot)
+        return [slot_grads[slot] for slot, _ in tape.parents]
+
+
+def _check_unchanged(tape, seq):
+    """Refuse, as the engine does, when an array an op saved was changed in place since."""
+    for op, *_ in tape.entries:
+        for value in op.__dict__.values():
+            change = autograd.changed_after(value, seq)
+            if change is not None:
+                raise RuntimeError(autograd.changed_error(change, f"the compiled function's {type(op).__name__} "
+                                                                  "saved it"))
