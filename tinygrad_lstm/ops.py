@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from . import random
 from .autograd import Function, IndexOutOfRange, ShapeError, unbroadcast
 from .tensor import Tensor, as_tensor
 
@@ -308,6 +309,20 @@ def _erf_array(a):
     """erf elementwise. numpy has no erf ufunc: Python's math.erf (exact to the last bit or
     so) once per element, about 0.1 µs each: fine for a learner's model, slow for a big one."""
     return np.asarray(np.vectorize(math.erf, otypes=[np.float64])(a), dtype=a.dtype)
+
+
+class Dropout(Function):
+    """z = a * keep / (1 - p): each element kept with probability 1 - p and scaled so the
+    expected value is unchanged; dz/da = keep / (1 - p). The mask is drawn in forward, from
+    the library's random generator, so a compiled function draws a new one at each call."""
+
+    def forward(self, a, p):
+        keep = random.generator().random(a.shape) >= p
+        self.scale = (keep / (1 - p)).astype(a.dtype)
+        return a * self.scale
+
+    def backward(self, grad):
+        return (grad * self.scale,)
 
 
 class Cast(Function):  # z = a in another dtype;  dz/da = 1 (the gradient goes back in a's dtype)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .. import random
+from .. import ops, random
 from ..autograd import ShapeError
 from ..checks import as_indices, check_number, check_positive_ints
 from .module import Module, Parameter, uniform
@@ -64,6 +64,5 @@ class Dropout(Module):
 def dropout(x, p, training):
     if not training or p == 0:
         return x
-    keep = random.generator().random(x.shape) >= p
-    return x * (keep / (1 - p)).astype(x.dtype)
+    return ops.Dropout.apply(x, p=p)
 

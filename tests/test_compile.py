@@ -1,0 +1,194 @@
+"""tl.compile: the replayed step gives eager's numbers to the last bit, follows what changes
+between calls (arguments, parameters, shapes, random masks), and refuses what it cannot follow."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+from tinygrad_lstm import Tensor
+from tinygrad_lstm.train import SequenceModel, Training
+
+
+def training_run(kind, compiled, steps=5, num_layers=2, dropout=0.0, shapes=None):
+    """A few Adam steps of a recurrent model on random data; every loss, grad and weight."""
+    tl.manual_seed(0)
+    layer = {"lstm": tl.nn.LSTM, "gru": tl.nn.GRU, "rnn": tl.nn.RNN}[kind]
+    rnn = layer(5, 7, num_layers=num_layers, dropout=dropout, batch_first=True)
+    head = tl.nn.Linear(7, 2)
+    params = list(rnn.parameters()) + list(head.parameters())
+    optimizer = tl.optim.Adam(params, lr=1e-2)
+
+    def step(x, y):
+        out, _ = rnn(x)
+        return tl.functional.mse_loss(head(out), y)
+
+    step = tl.compile(step) if compiled else step
+    rng = np.random.default_rng(1)
+    record = []
+    for k in range(steps):
+        B, T = shapes[k] if shapes else (3, 6)
+        x, y = rng.standard_normal((B, T, 5)).astype(np.float32), rng.standard_normal((B, T, 2)).astype(np.float32)
+        optimizer.zero_grad()
+        loss = step(x, y)
+        loss.backward()
+        tl.optim.clip_grad_norm_(params, 1.0)
+        record.append((loss.item(), [p.grad.numpy().copy() for p in params]))
+        optimizer.step()
+    return record, [p.numpy().copy() for p in params]
+
+
+def assert_bit_identical(a, b):
+    (steps_a, weights_a), (steps_b, weights_b) = a, b
+    for (loss_a, grads_a), (loss_b, grads_b) in zip(steps_a, steps_b):
+        assert loss_a == loss_b
+        for ga, gb in zip(grads_a, grads_b):
+            assert ga.dtype == gb.dtype and np.array_equal(ga, gb)
+    for wa, wb in zip(weights_a, weights_b):
+        assert np.array_equal(wa, wb)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_compiled_training_is_bit_identical_to_eager(kind):
+    assert_bit_identical(training_run(kind, compiled=False), training_run(kind, compiled=True))
+
+
+def test_new_shapes_trace_again_and_stay_bit_identical():
+    shapes = [(3, 6), (3, 6), (2, 4), (3, 6), (2, 4), (2, 4), (1, 9)]
+    eager = training_run("lstm", compiled=False, steps=len(shapes), shapes=shapes)
+    assert_bit_identical(eager, training_run("lstm", compiled=True, steps=len(shapes), shapes=shapes))
+
+
+def test_dropout_draws_new_masks_each_call_as_eager_does():
+    eager = training_run("lstm", compiled=False, steps=4, dropout=0.5)
+    assert_bit_identical(eager, training_run("lstm", compiled=True, steps=4, dropout=0.5))
+    tl.manual_seed(3)
+    layer = tl.nn.Dropout(0.5)
+    drop = tl.compile(lambda x: layer(x))
+    x = Tensor(np.ones((50,)))
+    masks = [drop(x).numpy() != 0 for _ in range(4)]
+    assert all((masks[k] != masks[k + 1]).any() for k in range(3))
+
+
+def test_the_training_loop_compiled_matches_eager_on_a_token_task():
+    task = tl.tasks.make("context", seq_len=12)
+
+    def run(compiled):
+        tl.manual_seed(0)
+        model = SequenceModel(task, hidden=16, embedding=8)
+        training = Training(task, model, lr=1e-2, seed=0, compiled=compiled)
+        return training.run(6, log_every=1), [p.numpy().copy() for p in model.parameters()]
+
+    (losses_a, weights_a), (losses_b, weights_b) = run(False), run(True)
+    assert losses_a == losses_b
+    assert all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b))
+
+
+def test_parameters_are_read_at_each_call():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f = tl.compile(lambda x: (x * w).sum())
+    x = np.array([3.0, 4.0])
+    assert [f(x).item() for _ in range(3)] == [11.0, 11.0, 11.0]
+    with tl.no_grad():
+        w -= 1.0  # in place, as an optimizer
+    assert f(x).item() == 4.0
+    w.data = np.array([10.0, 0.0])  # a new array
+    out = f(x)
+    out.backward()
+    assert out.item() == 30.0 and w.grad.numpy().tolist() == [3.0, 4.0]
+
+
+def test_an_argument_that_requires_grad_gets_its_gradient():
+    f = tl.compile(lambda a, b: (a * b).tanh().sum())
+    for _ in range(3):
+        a = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+        b = Tensor(np.array([2.0, 3.0]))
+        f(a, b).backward()
+        np.testing.assert_array_equal(a.grad.numpy(), b.numpy() * (1 - np.tanh(a.numpy() * b.numpy()) ** 2))
+
+
+def test_several_outputs_and_keyword_arguments():
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    f = tl.compile(lambda x, scale=1.0: ((x * w).sum() * scale, (x * w).relu()))
+    for _ in range(3):
+        w.grad = None
+        total, parts = f(np.array([1.0, 1.0]), scale=2.0)
+        total.backward()
+        assert total.item() == -2.0 and parts.numpy().tolist() == [1.0, 0.0]
+        assert w.grad.numpy().tolist() == [2.0, 2.0]
+    assert f(np.array([1.0, 1.0]), scale=3.0)[0].item() == -3.0  # another value: another tape
+
+
+def test_without_grad_it_replays_the_forward_only():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f = tl.compile(lambda x: (x * w).sum())
+    with tl.no_grad():
+        outs = [f(np.array([1.0, 1.0])) for _ in range(3)]
+    assert all(o.item() == 3.0 and not o.requires_grad for o in outs)
+
+
+def test_switching_requires_grad_traces_again():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    v = Tensor(np.array([3.0, 4.0]), requires_grad=False)
+    f = tl.compile(lambda x: (x * w * v).sum())
+    for _ in range(2):
+        f(np.ones(2)).backward()
+    v.requires_grad_(True)
+    w.grad = None
+    f(np.ones(2)).backward()
+    assert v.grad.numpy().tolist() == [1.0, 2.0] and w.grad.numpy().tolist() == [3.0, 4.0]
+
+
+def test_a_value_read_from_an_argument_is_caught_at_the_second_call():
+    f = tl.compile(lambda x: x * float(x[0].item()))  # the number is frozen by the trace
+    f(Tensor(np.array([2.0, 1.0])))
+    with pytest.raises(RuntimeError, match="froze at its first value"):
+        f(Tensor(np.array([3.0, 1.0])))
+
+
+def test_control_flow_on_values_is_caught_at_the_second_call():
+    def fn(x):
+        return x.exp() if x.sum().item() > 0 else x.tanh().sigmoid()
+    f = tl.compile(fn)
+    f(Tensor(np.array([1.0])))
+    with pytest.raises(RuntimeError, match="different path"):
+        f(Tensor(np.array([-1.0])))
+
+
+def test_backward_after_a_newer_call_is_refused():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f = tl.compile(lambda x: (x * w).tanh().sum())
+    f(np.ones(2)), f(np.ones(2))
+    old, new = f(np.ones(2)), f(np.ones(2))
+    new.backward()
+    with pytest.raises(RuntimeError, match="called again since this result was made"):
+        old.backward()
+
+
+def test_an_in_place_change_before_backward_is_refused_as_in_eager():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f = tl.compile(lambda x: (x * w).sum())
+    for _ in range(2):
+        f(np.ones(2)).backward()
+    loss = f(np.ones(2))
+    with tl.no_grad():
+        w.mul_(2.0)
+    with pytest.raises(RuntimeError, match="changed in place by mul_"):
+        loss.backward()
+
+
+def test_second_derivatives_through_a_compiled_function_are_refused():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f = tl.compile(lambda a: (a * a).sum())
+    f(x), f(x)
+    with pytest.raises(RuntimeError, match="create_graph"):
+        tl.grad(f(x), [x], create_graph=True)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda: tl.compile(3), "expected a function"),
+    (lambda: tl.compile(lambda x: x)([1, 2]), "hashable"),
+    (lambda: tl.compile(lambda x: 3)(np.ones(2)), "must return a Tensor"),
+])
+def test_bad_use_is_refused_clearly(bad, message):
+    with pytest.raises(TypeError, match=message):
+        bad()
