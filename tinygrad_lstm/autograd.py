@@ -345,22 +345,23 @@ def _start_grad(root, grad, caller, create_graph):
     return Tensor._make(grad) if create_graph else grad
 
 
-def _go_back(roots, grads, retain_graph, create_graph, caller, wanted=None):
+def _go_back(roots, grads, retain_graph, create_graph, caller, wanted=None, watch=None):
     """The walk behind backward() and grad(): the gradients of roots (weighted by grads) with
     respect to every tensor on the way. Without `wanted`, leaves' .grad get theirs; with it,
-    the gradients of the tensors in `wanted` are returned in a dict, and no .grad changes."""
+    the gradients of the tensors in `wanted` are returned in a dict, and no .grad changes.
+    watch(fn, grad, input_grads), if given, is told each op's step as it happens (viz.explore)."""
     if retain_graph is None:
         retain_graph = create_graph  # a graph of the gradient uses the forward graph's saved values
     grads = [_start_grad(root, g, caller, create_graph) for root, g in zip(roots, grads)]
     recording = _grad_enabled.set(True) if create_graph else None
     try:
-        return _walk(roots, grads, retain_graph, create_graph, wanted, caller)
+        return _walk(roots, grads, retain_graph, create_graph, wanted, caller, watch)
     finally:
         if recording is not None:
             _grad_enabled.reset(recording)
 
 
-def _walk(roots, grads, retain_graph, create_graph, wanted, caller):
+def _walk(roots, grads, retain_graph, create_graph, wanted, caller, watch):
     # pending[fn] is dL/d(output of fn) summed over every use seen so far (a list, one
     # per output, for ops with several outputs); kept[t] the same for the tensors whose
     # gradient is kept: leaves, and others marked with retain_grad() (for grad(): those wanted).
@@ -383,10 +384,10 @@ def _walk(roots, grads, retain_graph, create_graph, wanted, caller):
             raise RuntimeError(_GONE_THROUGH.format(caller=caller, op=type(fn).__name__))
         if fn.seq < last_change:
             _check_unchanged(fn)
-        if create_graph:
-            grads = _backward_recorded(fn, pending.pop(fn))
-        else:
-            grads = fn.backward(pending.pop(fn))
+        grad = pending.pop(fn)
+        grads = _backward_recorded(fn, grad) if create_graph else fn.backward(grad)
+        if watch is not None:
+            watch(fn, grad, grads)
         if not retain_graph:  # free what this op saved, and its hold on its inputs: their
             fn.parents, fn.__dict__ = None, _FREED  # arrays go as soon as nothing else needs them
         k = -1
