@@ -1244,3 +1244,15 @@ def test_where_with_a_number_keeps_the_tensors_dtype(kind, other, dtype):
     helper_test_op([x], lambda t: tl.where(cond, other, t * 2), lambda t: torch.where(theirs_cond, other, t * 2),
                    dtype=dtype)
     helper_test_op([x], lambda t: t.where(cond, other), lambda t: t.where(theirs_cond, other), dtype=dtype)
+
+
+@pytest.mark.parametrize("call", [lambda t: t.argmax(dim=(0, 1)), lambda t: t.argmin(dim=(1,)), lambda t: t.argmax(dim=()),
+                                  lambda t: t.unsqueeze((0, 1)), lambda t: t.unsqueeze([1])],
+                         ids=["argmax_tuple", "argmin_tuple_of_one", "argmax_empty_tuple", "unsqueeze_tuple",
+                              "unsqueeze_list"])
+def test_one_axis_ops_refuse_several_axes_as_torch(call):
+    """argmax and unsqueeze take one axis: a tuple was read as its first axis, a silent wrong answer."""
+    with pytest.raises(TypeError):
+        call(torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="an axis must be an integer"):
+        call(Tensor(np.zeros((2, 3))))

@@ -339,6 +339,7 @@ class Tensor:
 
     def _arg(self, find, axis, keepdims):
         if axis is not None:
+            ops._check_int_axis(axis, find.__name__)  # one axis, as torch (a tuple's first would be a wrong answer)
             axis = ops.normalize_axes(axis, self.ndim, find.__name__)
             axis = axis[0] if axis else None
         if self.data.size == 0 and (axis is None or self.shape[axis] == 0):  # (other axes may be empty)
@@ -409,7 +410,7 @@ class Tensor:
         axis = _axis(axis, dim)
         if axis is None:
             raise TypeError("unsqueeze: needs the axis where the new one goes")
-        axis = ops.normalize_axes(axis, self.ndim + 1, "unsqueeze")[0]
+        axis = ops._normalize_axis(axis, self.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def flatten(self, start_dim=0, end_dim=-1):
