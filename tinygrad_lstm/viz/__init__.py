@@ -5,20 +5,34 @@ import numpy as np
 from .graph import INSTALL_HINT, Graph, draw_graph, render, step_tensors
 
 
-def lstm_training_step_graph(seq_len=3, hidden=4, input_size=2, collapse=False, seed=0):
-    """The graph of one LSTM training step: LSTM over seq_len steps, a Linear head on the last
-    output, MSE loss, after backward (so parameters show their gradient norms)."""
+def lstm_training_step(seq_len=3, hidden=4, input_size=2, seed=0):
+    """One LSTM training step's loss, before backward: an LSTM over seq_len steps, a Linear
+    head on the last output, MSE loss. Returns (loss, {parameter name: Tensor}).
+    The model's inputs are named as in the tutorial (x, h0, c0, target), so pictures say them."""
     from .. import functional, nn
+    from ..autograd import scope
     from ..random import manual_seed
+    from ..tensor import Tensor
     manual_seed(seed)
     lstm, head = nn.LSTM(input_size, hidden), nn.Linear(hidden, 1)
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((seq_len, 1, input_size)).astype(np.float32)
-    out, _ = lstm(x)
-    loss = functional.mse_loss(head(out[-1]), np.zeros((1, 1), np.float32)).named("loss")
-    loss.backward(retain_graph=True)  # keep the graph, to draw it with its gradients
+    x = Tensor(rng.standard_normal((seq_len, 1, input_size)).astype(np.float32)).named("x")
+    # requires_grad: the gradient that reaches the initial state is part of the story
+    h0, c0 = (Tensor(np.zeros((1, 1, hidden), np.float32), requires_grad=True).named(n) for n in ("h0", "c0"))
+    target = Tensor(np.zeros((1, 1), np.float32)).named("target")
+    out, _ = lstm(x, (h0, c0))
+    with scope("mse_loss"):  # the loss's pieces (sub, pow, mean) drawn inside one named box
+        loss = functional.mse_loss(head(out[-1]), target).named("loss")
     params = {**{f"lstm.{k}": p for k, p in lstm.named_parameters()},
               **{f"head.{k}": p for k, p in head.named_parameters()}}
+    return loss, params
+
+
+def lstm_training_step_graph(seq_len=3, hidden=4, input_size=2, collapse="auto", seed=0):
+    """The graph of one LSTM training step (lstm_training_step), after backward, so
+    parameters show their gradient norms."""
+    loss, params = lstm_training_step(seq_len, hidden, input_size, seed)
+    loss.backward(retain_graph=True)  # keep the graph, to draw it with its gradients
     return draw_graph(loss, params=params, show_grads=True, collapse=collapse)
 
 

@@ -29,9 +29,10 @@ INSTALL_HINT = ("Graphviz's `dot` program is not installed; install it with `apt
 
 # Colours, with the legend drawn on every picture.
 COLORS = {"parameter": "#a6cee3", "input": "#fdbf6f", "constant": "#eeeeee", "gate": "#b2df8a",
-          "state": "#fb9a99", "root": "#cab2d6", "tensor": "#ffffff"}
+          "state": "#fb9a99", "tensor": "#ffffff", "root": "#cab2d6"}
 OP_COLOR, BACKWARD_OP_COLOR = "#f0f0f0", "#e7d4e8"  # an op of the forward pass; one computing a derivative
-GATES, STATES = {"f", "i", "g", "o", "r", "z", "n"}, {"c", "h"}
+GATE_ORDER = "figorzn"  # gates left to right in this order in every step: f i g o as in the equations (f*c beside i*g)
+GATES, STATES = set(GATE_ORDER), {"c", "h"}
 
 
 class Graph(graphviz.Digraph):
@@ -45,7 +46,7 @@ class Graph(graphviz.Digraph):
 
 
 def draw_graph(root, params=None, show_values=False, show_grads=False, collapse="auto", max_nodes=1500,
-               legend=True):
+               max_steps=12, legend=True):
     """The graph that produced `root`, as a graphviz.Digraph.
 
     params       a Module or {name: Tensor}: parameters are labelled with their names
@@ -53,19 +54,49 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
     show_grads   add the norm of each tensor's .grad (leaves after backward, and retain_grad() ones;
                  a one-number tensor: the signed gradient itself)
     collapse     True: draw one time step of each recurrent layer, marked "x T", instead of all;
-                 "auto": do that only when the full graph has more than max_nodes nodes
+                 "auto": do that when a layer runs more than max_steps steps (side by side,
+                 more would make a picture too wide to read) or the graph has more than max_nodes nodes
     max_nodes    above this many nodes (after collapsing) refuse with a clear message:
                  dot would take minutes on such a picture, and nobody can read it
     """
+    return drawing(root, params, show_values, show_grads, collapse, max_nodes, max_steps, legend).dot
+
+
+class GraphTooLarge(ValueError):
+    """A graph with more nodes than max_nodes. `hint` names the way out in the API's words;
+    a command line can say the same with its own options (nodes, max_nodes, collapsible)."""
+
+    def __init__(self, caller, nodes, max_nodes, collapsible):
+        self.nodes, self.max_nodes, self.collapsible = nodes, max_nodes, collapsible
+        hint = "pass collapse=True to draw one time step, or " if collapsible else ""
+        super().__init__(f"{caller}: the graph has {nodes} nodes, more than max_nodes={max_nodes}; "
+                         f"{hint}raise max_nodes (rendering may then take long), or draw a shorter sequence")
+
+
+class Drawing:
+    """What draw_graph drew: the Digraph, and which node stands for each tensor and op (the
+    explorer page finds them again by these ids in the SVG that dot makes)."""
+
+    def __init__(self, dot, tensors, functions, tensor_id, function_id, kept_tensors, kept_functions, drawn_as):
+        self.dot, self.tensors, self.functions = dot, tensors, functions
+        self.tensor_id, self.function_id = tensor_id, function_id  # node key / Function -> "t3" / "f5"
+        self.kept_tensors, self.kept_functions = kept_tensors, kept_functions
+        self.drawn_as = drawn_as  # Function -> the id of the node drawn for it (its twin's, when collapsed)
+
+
+def drawing(root, params=None, show_values=False, show_grads=False, collapse="auto", max_nodes=1500,
+            max_steps=12, legend=True, caller="draw_graph"):
+    """draw_graph's work, returning a Drawing (draw_graph keeps only its .dot)."""
     if not isinstance(root, Tensor):
-        raise TypeError(f"draw_graph: expected the Tensor whose graph to draw, got {type(root).__name__}")
-    names = _parameter_names(params)
+        raise TypeError(f"{caller}: expected the Tensor whose graph to draw, got {type(root).__name__}")
+    names = _parameter_names(params, caller)
     tensors, functions = _walk(root)
     steps = _time_steps(functions)
     if collapse == "auto":
-        collapse = len(tensors) + len(functions) > max_nodes and bool(steps)
+        longest = max((t + 1 for _, t in steps.values()), default=0)
+        collapse = bool(steps) and (len(tensors) + len(functions) > max_nodes or longest > max_steps)
     elif collapse not in (True, False):
-        raise ValueError(f"draw_graph: collapse must be True, False or 'auto', got {collapse!r}")
+        raise ValueError(f"{caller}: collapse must be True, False or 'auto', got {collapse!r}")
     kept_functions = set(functions)
     step_count = {}
     if collapse:
@@ -73,11 +104,13 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
     kept_tensors = _kept_tensors(root, tensors, kept_functions)
     total = len(kept_tensors) + len(kept_functions)
     if total > max_nodes:
-        hint = "pass collapse=True to draw one time step, or " if steps and not collapse else ""
-        raise ValueError(f"draw_graph: the graph has {total} nodes, more than max_nodes={max_nodes}; "
-                         f"{hint}raise max_nodes (rendering may then take long), or draw a shorter sequence")
+        raise GraphTooLarge(caller, total, max_nodes, bool(steps) and not collapse)
 
-    dot = Graph("computation_graph", graph_attr={"rankdir": "BT", "fontname": "Helvetica", "fontsize": "11",
+    # ordering=out: an op's outputs keep the order they are listed in (a split's pieces, an
+    # unbind's time steps); and a short, final-free crossing reduction (mclimit, remincross)
+    # keeps that order: time steps left to right, gates f i g o in each (tried on T=3..20)
+    dot = Graph("computation_graph", graph_attr={"rankdir": "BT", "ordering": "out", "remincross": "false",
+                                                  "mclimit": "0.1", "fontname": "Helvetica", "fontsize": "11",
                                                   "nodesep": "0.15", "ranksep": "0.25"},
                 node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.2"},
                 edge_attr={"arrowsize": "0.6"})
@@ -85,38 +118,51 @@ def draw_graph(root, params=None, show_values=False, show_grads=False, collapse=
     function_id = {fn: f"f{k}" for k, fn in enumerate(functions)}
     clusters = _ClusterTree()
 
-    for t in tensors:
+    kinds = set()
+    # declared in the order they were computed, which is where dot starts its left-to-right
+    # order from: the first time step comes first
+    for t in sorted(tensors, key=lambda t: -1 if t._ctx is None else t._ctx.seq):
         if _node(t) not in kept_tensors:
             continue
         kind = _tensor_kind(t, root, names)
+        kinds.add(kind)
         label = _tensor_label(t, names.get(id(t)), show_values, show_grads)
         place = clusters if t._ctx is None else clusters.node(t._ctx.scope, step_count)
         place.lines.append((tensor_id[_node(t)], dict(label=label, shape="box", style="filled,rounded",
                                                     fillcolor=COLORS[kind])))
-    for fn in functions:
+        if kind == "gate":
+            place.gates.append((GATE_ORDER.index(t.name), tensor_id[_node(t)]))
+    for fn in sorted(functions, key=lambda f: f.seq):
         if fn not in kept_functions:
             continue
         place = clusters.node(fn.scope, step_count)
         backward = _backward_of(fn)
-        place.lines.append((function_id[fn], dict(label=type(fn).__name__.lower(), shape="ellipse", style="filled",
-                                                  fillcolor=BACKWARD_OP_COLOR if backward else OP_COLOR)))
+        attrs = dict(label=type(fn).__name__.lower(), shape="ellipse", style="filled",
+                     fillcolor=BACKWARD_OP_COLOR if backward else OP_COLOR)
+        place.lines.append((function_id[fn], attrs))
     clusters.emit(dot)
     _derivative_edges(dot, functions, kept_functions, function_id)
 
+    state = _state_inputs(steps)
     for fn in functions:
         if fn not in kept_functions:
             continue
-        for t in fn.parents:
+        for k, t in enumerate(fn.parents):
             if _node(t) in kept_tensors:
-                dot.edge(tensor_id[_node(t)], function_id[fn])
-    for t in tensors:
-        if _node(t) in kept_tensors and t._ctx is not None and t._ctx in kept_functions:
-            dot.edge(function_id[t._ctx], tensor_id[_node(t)])
+                # the state handed from step to step does not push the next step up a rank:
+                # steps stand side by side, in time order, instead of in one tall diagonal
+                free = {"constraint": "false"} if (fn, k) in state else {}
+                dot.edge(tensor_id[_node(t)], function_id[fn], **free)
+    outputs = [t for t in tensors if _node(t) in kept_tensors and t._ctx is not None and t._ctx in kept_functions]
+    for t in sorted(outputs, key=lambda t: getattr(t, "_index", 0)):  # a split's pieces in their order
+        dot.edge(function_id[t._ctx], tensor_id[_node(t)])
+    drawn_as = {fn: function_id[fn] for fn in kept_functions}
     if collapse:
-        _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id, steps)
+        drawn_as.update(_recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id,
+                                         steps))
     if legend:
-        _legend(dot, any(_backward_of(fn) for fn in kept_functions))
-    return dot
+        _legend(dot, kinds, any(_backward_of(fn) for fn in kept_functions))
+    return Drawing(dot, tensors, functions, tensor_id, function_id, kept_tensors, kept_functions, drawn_as)
 
 
 def render(dot, path, timeout=60):
@@ -181,11 +227,11 @@ def _node(t):
     return id(t) if t._ctx is None else (id(t._ctx), getattr(t, "_index", 0))
 
 
-def _parameter_names(params):
+def _parameter_names(params, caller="draw_graph"):
     if params is None:
         return {}
     if not isinstance(params, (Module, Mapping)):
-        raise TypeError(f"draw_graph: params must be a Module or a dict of name -> Tensor, got {type(params).__name__}")
+        raise TypeError(f"{caller}: params must be a Module or a dict of name -> Tensor, got {type(params).__name__}")
     items = params.named_parameters() if isinstance(params, Module) else params.items()
     return {id(p): name for name, p in items}
 
@@ -211,6 +257,30 @@ def _collapse(functions, steps):
     return kept, count
 
 
+def _step_positions(steps):
+    """{fn: (loop, step, k)}: fn is the k-th op (in the order they ran) of its time step."""
+    by_step = {}
+    for fn in sorted(steps, key=lambda f: f.seq):
+        by_step.setdefault(steps[fn], []).append(fn)
+    return {fn: (loop, t, k) for (loop, t), members in by_step.items() for k, fn in enumerate(members)}
+
+
+def _state_inputs(steps):
+    """{(fn, k)}: input k of op fn is the recurrent state: made by the step before, or, in a
+    loop's first step, the initial state (what the same op of the second step gets from the first)."""
+    position = _step_positions(steps)
+    at = {place: fn for fn, place in position.items()}
+    state = set()
+    for fn, (loop, t, k) in position.items():
+        later = at.get((loop, t + 1, k))
+        for j, parent in enumerate(fn.parents):
+            if parent._ctx in steps and steps[parent._ctx] == (loop, t - 1):
+                state.add((fn, j))
+            elif later is not None and len(later.parents) > j and steps.get(later.parents[j]._ctx) == (loop, t):
+                state.add((fn, j))
+    return state
+
+
 def _kept_tensors(root, tensors, kept_functions):
     """Tensors made by a kept op (or leaves) and used by one: others would float alone."""
     used = {_node(root)}
@@ -222,7 +292,8 @@ def _kept_tensors(root, tensors, kept_functions):
 def _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id, steps):
     """In a collapsed picture, the state passed to the next (hidden) step loops back, dashed:
     an edge from a kept tensor to an op of the next step is drawn to that op's twin in the
-    kept step (the op at the same position among its step's ops)."""
+    kept step (the op at the same position among its step's ops). Returns {hidden op: the id
+    of its twin's node}, where the explorer shows a hidden op at work."""
     position, twin = {}, {}
     by_step = {}
     for fn in sorted(steps, key=lambda f: f.seq):
@@ -232,11 +303,13 @@ def _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, fu
             position[fn] = (loop, k)
             if fn in kept_functions:
                 twin[(loop, k)] = fn
-    drawn = set()
+    drawn, drawn_as = set(), {}
     for fn in functions:
         if fn in kept_functions or fn not in steps:
             continue
         target = twin.get(position[fn])
+        if target is not None:
+            drawn_as[fn] = function_id[target]
         for t in fn.parents:
             if target is not None and _node(t) in kept_tensors and t._ctx in kept_functions and t._ctx in steps:
                 edge = (tensor_id[_node(t)], function_id[target])
@@ -244,6 +317,7 @@ def _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, fu
                     drawn.add(edge)
                     dot.edge(*edge, style="dashed", color="#e31a1c", constraint="false", label="t+1",
                              fontsize="8", fontcolor="#e31a1c")
+    return drawn_as
 
 
 def _backward_of(fn):
@@ -270,8 +344,8 @@ def _tensor_kind(t, root, names):
         return "root"
     if id(t) in names:
         return "parameter"
-    if t._ctx is None:
-        return "input" if t.requires_grad else "constant"
+    if t._ctx is None:  # a leaf given a name (x, target, h0) is one of the model's inputs
+        return "input" if t.requires_grad or getattr(t, "name", None) else "constant"
     name = getattr(t, "name", None)
     return "gate" if name in GATES else "state" if name in STATES else "tensor"
 
@@ -298,6 +372,7 @@ class _ClusterTree:
 
     def __init__(self, label=None, backward=False):
         self.label, self.lines, self.children, self.backward = label, [], {}, backward
+        self.gates = []  # (place in GATE_ORDER, node id)
 
     def node(self, scope, step_count):
         place = self
@@ -315,6 +390,12 @@ class _ClusterTree:
     def emit(self, graph, prefix="cluster"):
         for node_id, attrs in self.lines:
             graph.node(node_id, **attrs)
+        if len(self.gates) > 1:  # one row, in gate order (left to right the same in every step)
+            with graph.subgraph() as row:
+                row.attr(rank="same")
+                gates = [node_id for _, node_id in sorted(self.gates)]
+                for a, b in zip(gates, gates[1:]):
+                    row.edge(a, b, style="invis")
         for k, child in enumerate(self.children.values()):
             with graph.subgraph(name=f"{prefix}_{k}") as sub:
                 sub.attr(label=graphviz.escape(str(child.label)), style="rounded,dashed" if child.backward else
@@ -322,11 +403,12 @@ class _ClusterTree:
                 child.emit(sub, f"{prefix}_{k}")
 
 
-def _legend(dot, backward_ops):
+def _legend(dot, kinds, backward_ops):
+    """The colours of the kinds in the picture, and no others."""
     with dot.subgraph(name="cluster_legend") as legend:
         legend.attr(label="legend", style="rounded", color="#cccccc", fontsize="9")
         previous = None
-        for kind in ("parameter", "input", "constant", "gate", "state", "tensor", "root"):
+        for kind in [k for k in COLORS if k in kinds]:
             node_id = f"legend_{kind}"
             legend.node(node_id, label=kind if kind != "gate" else "gate (f i g o)", shape="box",
                         style="filled,rounded", fillcolor=COLORS[kind], fontsize="8")
@@ -336,7 +418,8 @@ def _legend(dot, backward_ops):
         if backward_ops:
             legend.node("legend_backward", label="op of the backward pass", shape="ellipse", style="filled",
                         fillcolor=BACKWARD_OP_COLOR, fontsize="8")
-            legend.edge(previous, "legend_backward", style="invis")
+            if previous:
+                legend.edge(previous, "legend_backward", style="invis")
 
 
 def step_tensors(root, name, loop=0):
