@@ -1,8 +1,9 @@
-"""One LSTM training step (forward, MSE loss over all outputs, backward), three sizes.
+"""One LSTM training step (forward, MSE loss over all outputs, backward), four sizes.
 
-tinygrad_lstm's nn.LSTM against a hand-written NumPy LSTM with manual BPTT
-(benchmarks/numpy_lstm.py) and torch.nn.LSTM when installed, all in this run, float32,
-one thread.   python benchmarks/lstm_step.py [--repeat 10]
+tinygrad_lstm's nn.LSTM, eager and through tl.compile, against a hand-written NumPy LSTM
+with manual BPTT (benchmarks/numpy_lstm.py) and torch.nn.LSTM when installed, all in this
+run, in turns, float32, one thread. Times are the best of --repeat rounds; ratios are to
+the NumPy reference.   python benchmarks/lstm_step.py [--repeat 10] [--sizes tiny long]
 """
 
 import os
@@ -21,7 +22,23 @@ sys.path.insert(0, os.path.dirname(__file__))
 from numpy_lstm import lstm_forward_backward  # noqa: E402
 from timing import best_times  # noqa: E402
 
-SIZES = {"tiny": (1, 8, 16, 20), "small": (16, 32, 64, 50), "medium": (32, 128, 256, 100)}  # B, I, H, T
+SIZES = {"tiny": (1, 8, 16, 20), "small": (16, 32, 64, 50), "medium": (32, 128, 256, 100),
+         "long": (8, 16, 32, 1000)}  # B, I, H, T
+
+
+def check(name, loss, parameters, ref_loss, ref_grads):
+    """The reference must compute the same thing, or the ratio means nothing."""
+    assert abs(loss.item() - ref_loss) < 1e-4 * max(1, abs(ref_loss)), f"{name}: loss differs from the reference"
+    for p, g in zip(parameters, ref_grads):
+        assert np.allclose(p.grad.numpy(), g, atol=1e-5), f"{name}: gradients differ from the reference"
+
+
+def column(seconds, width=9):
+    return f"{seconds * 1e3:{width}.2f}" if seconds is not None else f"{'-':>{width}s}"
+
+
+def ratio(seconds, reference, width=9):
+    return f"{seconds / reference:{width - 1}.2f}x" if seconds is not None else f"{'-':>{width}s}"
 
 
 def main():
@@ -35,9 +52,11 @@ def main():
     except ImportError:
         torch = None
 
-    print(f"one training step (forward + MSE + backward), float32, 1 thread, best of {args.repeat}")
-    print(f"{'size':8s} {'B,I,H,T':16s} {'numpy ms':>9s} {'ours ms':>9s} {'torch ms':>9s} "
-          f"{'ours/numpy':>11s} {'ours/torch':>11s}")
+    compiles = hasattr(tl, "compile")
+    print(f"one training step (forward + MSE + backward), float32, 1 thread, best of {args.repeat}; "
+          f"ms, and x the NumPy reference's time")
+    print(f"{'size':7s} {'B,I,H,T':14s} {'numpy':>9s} {'eager':>9s} {'compiled':>9s} {'torch':>9s} "
+          f"{'eager/np':>9s} {'comp/np':>9s} {'torch/np':>9s}")
     for name in args.sizes:
         B, I, H, T = SIZES[name]
         rng = np.random.default_rng(0)
@@ -47,24 +66,30 @@ def main():
         lstm = tl.nn.LSTM(I, H)
         params = [p.numpy() for p in lstm.parameters()]
 
-        def ours():
-            lstm.zero_grad()
-            out, _ = lstm(x)
-            loss = tl.functional.mse_loss(out, target)
-            loss.backward()
-            return loss
-
         def numpy_step():
             return lstm_forward_backward(x, target, *params)
 
-        # the reference must compute the same thing, or the ratio means nothing
-        loss = ours()
-        ref_loss, ref_grads = numpy_step()
-        assert abs(loss.item() - ref_loss) < 1e-4 * max(1, abs(ref_loss))
-        for p, g in zip(lstm.parameters(), ref_grads):
-            assert np.allclose(p.grad.numpy(), g, atol=1e-5), "reference LSTM disagrees with tinygrad_lstm"
+        def eager():
+            lstm.zero_grad()
+            loss = tl.functional.mse_loss(lstm(x)[0], target)
+            loss.backward()
+            return loss
 
-        steps = [numpy_step, ours]
+        steps = [numpy_step, eager]
+        ref_loss, ref_grads = numpy_step()
+        check("eager", eager(), lstm.parameters(), ref_loss, ref_grads)
+        if compiles:
+            step = tl.compile(lambda x, target: tl.functional.mse_loss(lstm(x)[0], target))
+
+            def compiled():
+                lstm.zero_grad()
+                loss = step(x, target)
+                loss.backward()
+                return loss
+
+            for _ in range(3):  # the trace, the checked replay, a plain replay
+                check("compiled", compiled(), lstm.parameters(), ref_loss, ref_grads)
+            steps.append(compiled)
         if torch is not None:
             module = torch.nn.LSTM(I, H)
             xt, yt = torch.tensor(x), torch.tensor(target)
@@ -75,14 +100,13 @@ def main():
                 torch.nn.functional.mse_loss(out, yt).backward()
             steps.append(torch_step)
         inner = max(1, int(0.1 / max(best_times([numpy_step], 1, 1)[0], 1e-4)))
-        times = best_times(steps, args.repeat, inner)
-        t_numpy, t_ours = times[:2]
-        t_torch = times[2] if torch is not None else None
-        torch_ms = f"{t_torch * 1e3:9.2f}" if t_torch else f"{'-':>9s}"
-        vs_torch = f"{t_ours / t_torch:10.2f}x" if t_torch else f"{'-':>11s}"
-        print(f"{name:8s} {f'{B},{I},{H},{T}':16s} {t_numpy * 1e3:9.2f} {t_ours * 1e3:9.2f} {torch_ms} "
-              f"{t_ours / t_numpy:10.2f}x {vs_torch}")
-
+        times = iter(best_times(steps, args.repeat, inner))
+        t_numpy, t_eager = next(times), next(times)
+        t_compiled = next(times) if compiles else None
+        t_torch = next(times) if torch is not None else None
+        print(f"{name:7s} {f'{B},{I},{H},{T}':14s} {column(t_numpy)} {column(t_eager)} {column(t_compiled)} "
+              f"{column(t_torch)} {ratio(t_eager, t_numpy)} {ratio(t_compiled, t_numpy)} {ratio(t_torch, t_numpy)}",
+              flush=True)
 
 if __name__ == "__main__":
     main()
