@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .graph import INSTALL_HINT, Graph, draw_graph, render, step_tensors
+from .explore import Explorer, derivative_rule, explore
+from .graph import INSTALL_HINT, Graph, GraphTooLarge, draw_graph, render, step_tensors
 
 
 def lstm_training_step(seq_len=3, hidden=4, input_size=2, seed=0):
@@ -36,4 +37,16 @@ def lstm_training_step_graph(seq_len=3, hidden=4, input_size=2, collapse="auto",
     return draw_graph(loss, params=params, show_grads=True, collapse=collapse)
 
 
-__all__ = ["Graph", "INSTALL_HINT", "draw_graph", "render", "step_tensors", "lstm_training_step_graph"]
+def write_training_step(path, seq_len=3, hidden=4, collapse="auto", timeout=60):
+    """One LSTM training step's graph written to path, for `tinygrad-lstm graph -o FILE`: the
+    suffix picks the format, .html for the explorer page (explore), else as render (.svg, .png,
+    .pdf, .dot). Returns the path written."""
+    import os
+    if os.path.splitext(os.fsdecode(path))[1].lower() == ".html":
+        loss, params = lstm_training_step(seq_len, hidden)
+        return explore(loss, params=params, collapse=collapse, timeout=timeout).save(path)
+    return render(lstm_training_step_graph(seq_len, hidden, collapse=collapse), path, timeout=timeout)
+
+
+__all__ = ["Explorer", "Graph", "GraphTooLarge", "INSTALL_HINT", "derivative_rule", "draw_graph", "explore", "render",
+           "step_tensors", "lstm_training_step", "lstm_training_step_graph", "write_training_step"]
