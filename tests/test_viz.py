@@ -159,3 +159,36 @@ def test_a_gradient_with_a_graph_draws_the_backward_pass_marked_by_its_forward_o
     assert "op of the backward pass" in source
     plain = tl.viz.draw_graph((x * 3.0).tanh().sum()).source
     assert "backward" not in plain and "#e7d4e8" not in plain
+
+
+def test_inputs_named_loss_in_its_box_and_the_legend_lists_only_kinds_drawn():
+    source = tl.viz.lstm_training_step_graph(seq_len=3).source
+    for name in ("x", "h0", "c0", "target"):  # drawn as named inputs (orange), not as anonymous constants
+        assert re.search(rf'label="{name}\n[^"]*" fillcolor="#fdbf6f"', source), name
+    assert 'label=mse_loss' in source
+    plain = draw_graph((Tensor(np.ones(2), requires_grad=True) * 2).sum()).source
+    assert "legend_input" in plain and "legend_gate" not in plain and "legend_parameter" not in plain
+
+
+def test_long_sequences_collapse_past_max_steps():
+    assert "one of T=" not in draw_graph(small_lstm_loss(seq_len=12)[1]).source
+    assert "one of T=13 steps" in draw_graph(small_lstm_loss(seq_len=13)[1]).source
+    assert "one of T=" not in draw_graph(small_lstm_loss(seq_len=13)[1], max_steps=13).source
+
+
+@needs_dot
+@pytest.mark.parametrize("seq_len", [3, 7, 12])
+def test_time_steps_side_by_side_in_order_with_gates_f_i_g_o_in_each(seq_len):
+    """Where dot puts them (its plain output): x of every node, steps and gates in order."""
+    source = tl.viz.lstm_training_step_graph(seq_len=seq_len).source
+    plain = __import__("subprocess").run(["dot", "-Tplain"], input=source, capture_output=True, text=True).stdout
+    x = {p[1]: float(p[2]) for p in (line.split() for line in plain.splitlines()) if p[0] == "node"}
+    lefts = []
+    for cluster in re.split(r"subgraph cluster_", source)[1:]:
+        step = re.match(r'\w+ \{\s*color="#999999" fontsize=10 label="t=(\d+)"', cluster)
+        if step:
+            gates = dict((g, node) for node, g in re.findall(r'(t\d+) \[label="([figo])\n', cluster))
+            order = sorted(gates, key=lambda g: x[gates[g]])
+            assert "".join(order) == "figo", (step.group(1), order)
+            lefts.append((min(x[n] for n in gates.values()), int(step.group(1))))
+    assert [t for _, t in sorted(lefts)] == list(range(seq_len))
