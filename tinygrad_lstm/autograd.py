@@ -297,6 +297,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = [grad_outputs]
+    elif not isinstance(grad_outputs, (list, tuple)):
+        raise TypeError(f"grad(): grad_outputs must be a Tensor, an array, a list of them or None, "
+                        f"got {type(grad_outputs).__name__}")
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     for k, x in enumerate(inputs):
@@ -315,7 +318,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _tensor_list(tensors, what):
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors) if isinstance(tensors, (list, tuple)) else None
     if not tensors or not all(isinstance(t, Tensor) for t in tensors):
         raise TypeError(f"grad(): {what} must be a Tensor or a non-empty list of Tensors")
     return tensors
@@ -588,14 +591,9 @@ def _accumulate(tensor, g):
 def _as_grad(g, like):
     """g as like's gradient: a Tensor of like's dtype with memory of its own (the grads of
     two tensors never share memory: one may be changed in place). A Tensor keeps its graph."""
-    if not isinstance(g, Tensor):
-        return Tensor._make(np.array(g, dtype=like.data.dtype))
-    if g.dtype != like.dtype:
-        return g.to(like.dtype)  # (a new array already)
-    own = Tensor._make(g.data.copy(), g.requires_grad, g._ctx)  # the same place in the graph
-    if g._ctx is not None and g._ctx.n_outputs is not None:
-        own._index = g._index
-    return own
+    if isinstance(g, Tensor) and g.requires_grad:
+        return g.to(like.dtype)  # a recorded copy (the Cast op copies even to the same dtype): still in g's graph
+    return Tensor._make(np.array(np.asarray(g), dtype=like.data.dtype))
 
 
 class GradcheckError(AssertionError):
