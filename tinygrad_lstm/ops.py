@@ -649,7 +649,7 @@ class Split(Function):
         return tuple([a[where] for where in self.slices])  # plain slicing: views, no copies
 
     def backward(self, grads):
-        if any(g is None for g in grads):  # an unused piece's gradient is zeros
+        if _some_missing(grads):  # an unused piece's gradient is zeros
             zeros = np.zeros(self.shape, self.dtype)
             grads = [zeros[where] if g is None else g for g, where in zip(grads, self.slices)]
         return (_concat(grads, self.axis),)
@@ -687,10 +687,17 @@ class Unbind(Function):
         return tuple([rows[k, ...] for k in range(len(rows))])  # (`...` keeps a 0-d row an array, not a scalar)
 
     def backward(self, grads):
-        if any(g is None for g in grads):  # an unused slice's gradient is zeros
+        if _some_missing(grads):  # an unused slice's gradient is zeros
             zeros = np.zeros(self.shape[:self.axis] + self.shape[self.axis + 1:], self.dtype)
             grads = [zeros if g is None else g for g in grads]
         return (_stack(grads, self.axis),)
+
+
+def _some_missing(grads):  # (a plain loop: `None in grads` would compare arrays with None)
+    for g in grads:
+        if g is None:
+            return True
+    return False
 
 
 def _check_same_except(arrays, axis, op):
@@ -784,7 +791,11 @@ def _swap_last_two(x):
 
 
 def _expand(x, shape):
-    return Expand.apply(x, shape=shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
+    if isinstance(x, Tensor):
+        return Expand.apply(x, shape=shape)
+    full = np.empty(shape, x.dtype)  # (a copy: broadcast_to's view costs more to make, and later ops want it whole)
+    full[...] = x
+    return full
 
 
 def _scatter(x, index, shape):
@@ -792,8 +803,9 @@ def _scatter(x, index, shape):
 
 
 def _concat(pieces, axis):
-    if any(isinstance(p, Tensor) for p in pieces):
-        return Concat.apply(*pieces, axis=axis)
+    for p in pieces:
+        if isinstance(p, Tensor):
+            return Concat.apply(*pieces, axis=axis)
     return np.concatenate(pieces, axis=axis)
 
 
@@ -804,8 +816,9 @@ def _split(x, sizes, axis):
 
 
 def _stack(pieces, axis):
-    if any(isinstance(p, Tensor) for p in pieces):
-        return Stack.apply(*pieces, axis=axis)
+    for p in pieces:
+        if isinstance(p, Tensor):
+            return Stack.apply(*pieces, axis=axis)
     return np.stack(pieces, axis=axis)
 
 
