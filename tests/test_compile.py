@@ -154,14 +154,21 @@ def test_control_flow_on_values_is_caught_at_the_second_call():
         f(Tensor(np.array([-1.0])))
 
 
-def test_backward_after_a_newer_call_is_refused():
+def test_each_result_keeps_its_own_values_for_backward():
     w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
-    f = tl.compile(lambda x: (x * w).tanh().sum())
+    fn = lambda x: (x * w).tanh().sum()  # noqa: E731
+    f = tl.compile(fn)
     f(np.ones(2)), f(np.ones(2))
-    old, new = f(np.ones(2)), f(np.ones(2))
-    new.backward()
-    with pytest.raises(RuntimeError, match="called again since this result was made"):
-        old.backward()
+    first, second = f(np.array([0.1, 0.2])), f(np.array([0.3, -0.4]))  # two results before any backward
+    grads = []
+    for result, x in ((first, [0.1, 0.2]), (second, [0.3, -0.4])):
+        w.grad = None
+        result.backward()
+        w_compiled = w.grad.numpy()
+        w.grad = None
+        fn(np.array(x)).backward()
+        grads.append((w_compiled, w.grad.numpy()))
+    assert all(np.array_equal(a, b) for a, b in grads)
 
 
 def test_an_in_place_change_before_backward_is_refused_as_in_eager():
@@ -192,3 +199,21 @@ def test_second_derivatives_through_a_compiled_function_are_refused():
 def test_bad_use_is_refused_clearly(bad, message):
     with pytest.raises(TypeError, match=message):
         bad()
+
+
+def test_retain_graph_keeps_a_compiled_result_for_a_second_backward():
+    w = Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    fn = lambda x: (x * w).sigmoid().sum()  # noqa: E731
+    f = tl.compile(fn)
+    f(np.ones(2)), f(np.ones(2))
+    out = f(np.array([0.3, 0.7]))
+    out.backward(retain_graph=True)
+    out.backward()
+    twice = w.grad.numpy().copy()
+    w.grad = None
+    eager = fn(np.array([0.3, 0.7]))
+    eager.backward(retain_graph=True)
+    eager.backward()
+    assert np.array_equal(twice, w.grad.numpy())
+    with pytest.raises(RuntimeError, match="already gone back through"):
+        out.backward()

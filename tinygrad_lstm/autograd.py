@@ -39,6 +39,7 @@ class IndexOutOfRange(ShapeError, IndexError):
 _new_object = object.__new__
 _next_seq = itertools.count().__next__  # numbers recorded ops in the order they ran
 tracer = None  # while tl.compile traces a function: what every op run is reported to (compile.py)
+retaining_graph = False  # while backward walks: whether it keeps the graph (a compiled step's Replay asks)
 
 
 # ----- grad mode and scopes: per thread, as torch's ---------------------------------------
@@ -357,9 +358,12 @@ def _go_back(roots, grads, retain_graph, create_graph, caller, wanted=None, watc
         retain_graph = create_graph  # a graph of the gradient uses the forward graph's saved values
     grads = [_start_grad(root, g, caller, create_graph) for root, g in zip(roots, grads)]
     recording = _grad_enabled.set(True) if create_graph else None
+    global retaining_graph
+    outer, retaining_graph = retaining_graph, bool(retain_graph)
     try:
         return _walk(roots, grads, retain_graph, create_graph, wanted, caller, watch)
     finally:
+        retaining_graph = outer
         if recording is not None:
             _grad_enabled.reset(recording)
 

@@ -189,6 +189,9 @@ class _Needs:  # stands for an input Tensor where a rule asks `self.parents[k].r
         self.requires_grad = requires_grad
 
 
+_NEEDS = {True: _Needs(True), False: _Needs(False)}
+
+
 class _Tape:
     def __init__(self, tracer, result):
         many = isinstance(result, (tuple, list))
@@ -204,14 +207,28 @@ class _Tape:
         self.outside = [(slot, s, s.requires_grad) for slot, s in enumerate(sources) if isinstance(s, Tensor)]
         # the tensors made outside fn that need a gradient: Replay's inputs in the graph
         self.parents = [(slot, s) for slot, s in enumerate(sources) if s is not None and needs[slot]]
-        self.entries = []
-        for cls, ins, params, outs, several in tracer.entries:
+        # an op's output no later op reads (and fn does not return) is let go at once
+        last_use = {}
+        for k, (_, ins, _, _, _) in enumerate(tracer.entries):
+            for slot in ins:
+                last_use[slot] = k
+        done_after = [[] for _ in tracer.entries]
+        for slot, k in last_use.items():
+            if sources[slot] is None and slot not in self.output_slots:
+                done_after[k].append(slot)
+        self.ops, self.entries = [], []
+        for k, (cls, ins, params, outs, several) in enumerate(tracer.entries):
             op = object.__new__(cls)  # one instance per op, for every replay: forward() fills it
-            op.parents = tuple(_Needs(needs[s]) for s in ins)
-            self.entries.append((op, ins, params, outs, several, _has_argument(params)))
-        self.backward_entries = [e for e in reversed(self.entries) if any(needs[s] for s in e[3])]
-        self.op_output_slots = [s for entry in self.entries for s in entry[3]]
-        self.verified, self.generation, self.last_slots = False, 0, None
+            op.parents = tuple(_NEEDS[needs[s]] for s in ins)
+            self.ops.append(op)
+            self.entries.append((op.forward, tuple(ins), params, _has_argument(params), tuple(outs), several,
+                                 tuple(done_after[k])))
+        # for backward: (op, its index, its inputs, its outputs, several) of the ops whose outputs need a gradient
+        self.backward_entries = [(self.ops[k], k, tuple(ins), tuple(outs), several)
+                                 for k, (_, ins, _, outs, several) in reversed(list(enumerate(tracer.entries)))
+                                 if any(needs[s] for s in outs)]
+        self.op_output_slots = [s for entry in tracer.entries for s in entry[3]]
+        self.verified, self.last_slots = False, None
 
     def still_fits(self):
         """False when a tensor read from outside changed whether it requires grad: the tape's
@@ -220,31 +237,43 @@ class _Tape:
 
     def replay(self, values):
         """Every op's forward, in order, on a flat list of slots; the outputs as Tensors made
-        by one Replay op (when a gradient is wanted)."""
+        by one Replay op (when a gradient is wanted), which keeps what the ops saved."""
         slots = [None] * self.n_slots
         for slot, k in self.arguments:
             v = values[k]
             slots[slot] = v.data if isinstance(v, Tensor) else v
         for slot, t, _ in self.outside:
             slots[slot] = t.data
-        for op, ins, params, outs, several, tied in self.entries:
+        keep = None if self.verified else slots  # verify() compares every op's output
+        for forward, ins, params, tied, outs, several, done in self.entries:
             if tied:
                 params = _with_arguments(params, values)
-            out = op.forward(*[slots[s] for s in ins], **params)
+            if len(ins) == 1:
+                out = forward(slots[ins[0]], **params)
+            elif len(ins) == 2:
+                out = forward(slots[ins[0]], slots[ins[1]], **params)
+            else:
+                out = forward(*[slots[s] for s in ins], **params)
             if several:
                 for s, o in zip(outs, out):
                     slots[s] = o
             else:
                 slots[outs[0]] = out if type(out) is np.ndarray else np.asarray(out)
-        self.generation += 1
-        self.last_slots = None if self.verified else slots
+            if keep is None:
+                for s in done:
+                    slots[s] = None
+        self.last_slots = keep
+        # what the ops saved for backward now belongs to this call's Replay; the ops start afresh
+        saved = [op.__dict__ for op in self.ops]
+        for op in self.ops:
+            op.__dict__ = {}
 
         fn = None
         if self.parents and autograd.is_grad_enabled():
             fn = Replay()
             parents = tuple(source if isinstance(source, Tensor) else values[source.k] for _, source in self.parents)
             fn.parents, fn.seq, fn.scope = parents, autograd._next_seq(), ()
-            fn.tape, fn.generation, fn.n_outputs = self, self.generation, len(self.output_slots)
+            fn.tape, fn.saved, fn.n_outputs = self, saved, len(self.output_slots)
         outputs = []
         for index, slot in enumerate(self.output_slots):
             recorded = fn is not None and self.needs_grad[slot]
@@ -260,17 +289,18 @@ class _Tape:
         tracer = _Tracer(values)
         with _tracing(tracer):
             fn(*args, **kwargs)
-        if [cls for cls, *_ in tracer.entries] != [type(op) for op, *_ in self.entries]:
+        if [cls for cls, *_ in tracer.entries] != [type(op) for op in self.ops]:
             raise RuntimeError(f"compile: the function ran other ops this time ({len(tracer.entries)}) than when "
-                               f"it was traced ({len(self.entries)}): it takes a different path for different "
+                               f"it was traced ({len(self.ops)}): it takes a different path for different "
                                "values (Python control flow on values), which a trace cannot follow. Run it "
                                "uncompiled.")
         eager = [t.data for t, source in zip(tracer.keep, tracer.sources) if source is None]
-        for k, (a, slot) in enumerate(zip(eager, self.op_output_slots)):
+        owner = [k for k, entry in enumerate(self.entries) for _ in entry[4]]
+        for a, slot, k in zip(eager, self.op_output_slots, owner):
             b = replayed[slot]
             if a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
                 raise RuntimeError(f"compile: replaying the trace gives other numbers than running the function "
-                                   f"(the output of op {k}, {type(self.entries[k][0]).__name__}, of shape {a.shape}): "
+                                   f"(the output of op {k}, {type(self.ops[k]).__name__}, of shape {a.shape}): "
                                    "the function uses something the trace froze at its first value, e.g. a number "
                                    "read from an argument, or an argument changed with NumPy before use. Run it "
                                    "uncompiled, or make that value a Tensor argument.")
@@ -297,26 +327,23 @@ def _with_arguments(value, values):
 
 
 class Replay(Function):
-    """The whole of a compiled function as one op in the graph. Its backward runs the ops'
-    own backward rules, newest first, and sums each gradient as the engine does, in the
-    same order: the same numbers to the last bit."""
+    """The whole of a compiled function as one op in the graph. It keeps what the ops saved
+    in this call; its backward runs the ops' own backward rules, newest first, and sums each
+    gradient as the engine does, in the same order: the same numbers to the last bit."""
 
     def backward(self, grads):
-        tape = self.tape
         if any(isinstance(g, Tensor) for g in grads):
             raise RuntimeError("backward(create_graph=True) cannot go through a compiled function: its replay "
                                "keeps arrays, not the graph a second derivative needs; call the function uncompiled")
-        if tape.generation != self.generation:
-            raise RuntimeError("backward(): the compiled function was called again since this result was made, "
-                               "and its ops now hold the newer call's values; call backward() before calling "
-                               "the compiled function again (as a training loop does)")
+        tape, saved = self.tape, self.saved
+        keep = autograd.retaining_graph  # (else each op's values go once its rule has run, as in eager)
         if self.seq < autograd._last_change:
-            _check_unchanged(tape, self.seq)
+            _check_unchanged(tape, saved, self.seq)
         needs, shapes = tape.needs_grad, tape.shapes
         slot_grads, owned = [None] * tape.n_slots, set()
         for slot, g in zip(tape.output_slots, grads):
             slot_grads[slot] = g
-        for op, ins, _, outs, several, _ in tape.backward_entries:
+        for op, k, ins, outs, several in tape.backward_entries:
             if several:
                 g = [slot_grads[s] for s in outs]
                 if all(x is None for x in g):
@@ -325,31 +352,37 @@ class Replay(Function):
                 g = slot_grads[outs[0]]
                 if g is None:
                     continue
+            for s in outs:
+                slot_grads[s] = None  # used: let it go
+            op.__dict__ = saved[k]  # this call's values, for the op's rule
             input_grads = op.backward(g)
-            k = -1
+            op.__dict__ = {}
+            if not keep:
+                saved[k] = None
+            i = -1
             for slot in ins:
-                k += 1
-                gk = input_grads[k]
-                if gk is None or not needs[slot]:
+                i += 1
+                gi = input_grads[i]
+                if gi is None or not needs[slot]:
                     continue
-                if gk.shape != shapes[slot]:
-                    gk = unbroadcast(gk, shapes[slot])
+                if gi.shape != shapes[slot]:
+                    gi = unbroadcast(gi, shapes[slot])
                 old = slot_grads[slot]  # summed as autograd._sum_into does
                 if old is None:
-                    slot_grads[slot] = gk
+                    slot_grads[slot] = gi
                 elif slot in owned:
-                    old += gk
+                    old += gi
                     slot_grads[slot] = old
                 else:
-                    slot_grads[slot] = old + gk
+                    slot_grads[slot] = old + gi
                     owned.add(slot)
         return [slot_grads[slot] for slot, _ in tape.parents]
 
 
-def _check_unchanged(tape, seq):
+def _check_unchanged(tape, saved, seq):
     """Refuse, as the engine does, when an array an op saved was changed in place since."""
-    for op, *_ in tape.entries:
-        for value in op.__dict__.values():
+    for op, values in zip(tape.ops, saved):
+        for value in values.values():
             change = autograd.changed_after(value, seq)
             if change is not None:
                 raise RuntimeError(autograd.changed_error(change, f"the compiled function's {type(op).__name__} "
