@@ -221,10 +221,10 @@ def run_eval(args):
     if args.plot:
         _check_plot(args.plot)
     task, model, meta, _ = _open(args.checkpoint)
-    history = meta.get("training", {})
-    if args.plot and not history.get("held_out"):
+    history = meta.get("training")
+    if args.plot and not (isinstance(history, dict) and history.get("held_out")):
         raise ValueError(f"{args.checkpoint!r} holds no training history to plot")
-    step = history.get("step", meta.get("interrupted_at", meta["steps"]))
+    step = meta.get("interrupted_at", meta["steps"])  # a run that was not stopped trained the steps it planned
     stopped = " (stopped by Ctrl-C)" if "interrupted_at" in meta else ""
     print(f"{args.checkpoint}: {_describe(meta['task'], meta)}, trained {step} steps{stopped}, "
           f"lr {meta['lr']}, seed {meta['seed']}")
@@ -288,8 +288,8 @@ def _given(args):
 
 
 def _resumed(args):
-    """The run saved at --resume, checked against what was asked for: (its settings, the model
-    with its weights, the run's state and Adam's arrays)."""
+    """The run saved at --resume, checked against what was asked for: (its task, its settings,
+    the Training that goes on from where it stopped, with the model and its weights)."""
     task, model, meta, adam = _open(args.resume)
     where = f"--resume {args.resume}"
     if meta["task"] != args.task:
