@@ -221,8 +221,8 @@ class _Tape:
             op = object.__new__(cls)  # one instance per op, for every replay: forward() fills it
             op.parents = tuple(_NEEDS[needs[s]] for s in ins)
             self.ops.append(op)
-            self.entries.append((op.forward, tuple(ins), params, _has_argument(params), tuple(outs), several,
-                                 tuple(done_after[k])))
+            self.entries.append((op.forward, tuple(ins), params or None, _has_argument(params), tuple(outs),
+                                 several, tuple(done_after[k])))
         # for backward: (op, its index, its inputs, its outputs, several) of the ops whose outputs need a gradient
         self.backward_entries = [(self.ops[k], k, tuple(ins), tuple(outs), several)
                                  for k, (_, ins, _, outs, several) in reversed(list(enumerate(tracer.entries)))
@@ -246,14 +246,14 @@ class _Tape:
             slots[slot] = t.data
         keep = None if self.verified else slots  # verify() compares every op's output
         for forward, ins, params, tied, outs, several, done in self.entries:
-            if tied:
-                params = _with_arguments(params, values)
-            if len(ins) == 1:
-                out = forward(slots[ins[0]], **params)
+            if params is not None:  # (spelled out: this runs once per op)
+                out = forward(*[slots[s] for s in ins], **(_with_arguments(params, values) if tied else params))
             elif len(ins) == 2:
-                out = forward(slots[ins[0]], slots[ins[1]], **params)
+                out = forward(slots[ins[0]], slots[ins[1]])
+            elif len(ins) == 1:
+                out = forward(slots[ins[0]])
             else:
-                out = forward(*[slots[s] for s in ins], **params)
+                out = forward(*[slots[s] for s in ins])
             if several:
                 for s, o in zip(outs, out):
                     slots[s] = o

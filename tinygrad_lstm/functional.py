@@ -5,11 +5,22 @@ Losses refuse shapes that would broadcast into a different question (a (B, 1) pr
 against a (B,) target would silently compare every pair), naming both shapes.
 """
 
+import functools
+
 import numpy as np
 
-from .autograd import ShapeError
+from .autograd import ShapeError, scope
 from .checks import as_indices
 from .tensor import as_tensor
+
+
+def _a_loss(loss):
+    """The loss's ops run in a scope of its name: a picture of the graph draws them in one box."""
+    @functools.wraps(loss)
+    def run(*args, **kwargs):
+        with scope(loss.__name__):
+            return loss(*args, **kwargs)
+    return run
 
 
 def log_softmax(x, axis=-1, *, dim=None):
@@ -38,6 +49,7 @@ def gelu(x, approximate="none"):
     return x.gelu(approximate)
 
 
+@_a_loss
 def mse_loss(prediction, target):
     """mean((prediction - target)^2)."""
     target = as_tensor(target, prediction)
@@ -45,6 +57,7 @@ def mse_loss(prediction, target):
     return ((prediction - target) ** 2).mean()
 
 
+@_a_loss
 def binary_cross_entropy_with_logits(logits, target):
     """mean over elements of  -[y log σ(x) + (1 - y) log(1 - σ(x))]  =  softplus(x) - x y,
 
@@ -56,6 +69,7 @@ def binary_cross_entropy_with_logits(logits, target):
     return (logits.softplus() - logits * target).mean()
 
 
+@_a_loss
 def cross_entropy(logits, target):
     """Softmax cross-entropy: mean over rows of -log softmax(logits)[row, target[row]].
 

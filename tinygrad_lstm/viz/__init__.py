@@ -11,7 +11,6 @@ def lstm_training_step(seq_len=3, hidden=4, input_size=2, seed=0):
     head on the last output, MSE loss. Returns (loss, {parameter name: Tensor}).
     The model's inputs are named as in the tutorial (x, h0, c0, target), so pictures say them."""
     from .. import functional, nn
-    from ..autograd import scope
     from ..random import manual_seed
     from ..tensor import Tensor
     manual_seed(seed)
@@ -22,8 +21,7 @@ def lstm_training_step(seq_len=3, hidden=4, input_size=2, seed=0):
     h0, c0 = (Tensor(np.zeros((1, 1, hidden), np.float32), requires_grad=True).named(n) for n in ("h0", "c0"))
     target = Tensor(np.zeros((1, 1), np.float32)).named("target")
     out, _ = lstm(x, (h0, c0))
-    with scope("mse_loss"):  # the loss's pieces (sub, pow, mean) drawn inside one named box
-        loss = functional.mse_loss(head(out[-1]), target).named("loss")
+    loss = functional.mse_loss(head(out[-1]), target).named("loss")  # its pieces drawn in a box "mse_loss"
     params = {**{f"lstm.{k}": p for k, p in lstm.named_parameters()},
               **{f"head.{k}": p for k, p in head.named_parameters()}}
     return loss, params
