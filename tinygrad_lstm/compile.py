@@ -103,6 +103,11 @@ class _Argument:  # in a tape: the array of argument k, as given at each call
         self.k = k
 
 
+class _Slot:  # in an op's parameters: the array in slot k (an index computed from an argument, say)
+    def __init__(self, k):
+        self.k = k
+
+
 def _trace(fn, args, kwargs, values):
     """Run fn eagerly, each op reported to a _Tracer; returns (the tracer, fn's result)."""
     tracer = _Tracer(values)
@@ -140,15 +145,15 @@ class _Tracer:
         self.sources = []  # per slot: _Argument(k), a Tensor made outside the ops, or None (an op's output)
         self.needs_grad, self.shapes, self.entries = [], [], []
         # an argument is followed by its array: a Tensor made on it (as Module.as_input does) is it too
-        self.argument_arrays = {}
+        self.argument_arrays, self.array_slot = {}, {}  # id(array) -> argument k; id(array) -> its slot
         for k, value in enumerate(values):
             if isinstance(value, (Tensor, np.ndarray)):
-                self.argument_arrays[id(value.data if isinstance(value, Tensor) else value)] = k
-                if isinstance(value, Tensor):
-                    self._new_slot(value, _Argument(k))
+                t = value if isinstance(value, Tensor) else Tensor._make(value)
+                self.argument_arrays[id(t.data)] = k
+                self._new_slot(t, _Argument(k))
 
     def _new_slot(self, t, source):
-        self.slot_of[id(t)] = len(self.sources)
+        self.slot_of[id(t)] = self.array_slot[id(t.data)] = len(self.sources)
         self.keep.append(t)
         self.sources.append(source)
         self.needs_grad.append(t.requires_grad)
@@ -157,10 +162,17 @@ class _Tracer:
 
     def _slot(self, t):
         slot = self.slot_of.get(id(t))
-        if slot is None:  # made outside the ops
-            k = self.argument_arrays.get(id(t.data))
-            slot = self._new_slot(t, _Argument(k) if k is not None else t)
-        return slot
+        if slot is not None:
+            return slot
+        k = self.argument_arrays.get(id(t.data))
+        if k is not None:  # a Tensor made on an argument's array
+            return self._new_slot(t, _Argument(k))
+        same = self.array_slot.get(id(t.data))
+        if same is not None:  # made on an op's output array, as x.detach() is: the same numbers at each call
+            slot = self._new_slot(t, None)
+            self.entries.append((_Same, [same], {}, [slot], False))
+            return slot
+        return self._new_slot(t, t)  # a parameter, a constant: read from the Tensor at each call
 
     def record(self, cls, inputs, params, result):
         if threading.get_ident() != self.thread:
@@ -172,11 +184,11 @@ class _Tracer:
         self.entries.append((cls, ins, params, outs, several))
 
     def _parameter(self, value):
-        """An op's parameter as the tape keeps it: an argument's array (an index, say) stays
-        tied to the argument; anything else is kept as it is."""
+        """An op's parameter as the tape keeps it: the array of an argument or of an op's output
+        (an index, say) stays tied to that slot; anything else is kept as it is."""
         array = value.data if isinstance(value, Tensor) else value
-        if isinstance(array, np.ndarray) and id(array) in self.argument_arrays:
-            return _Argument(self.argument_arrays[id(array)])
+        if isinstance(array, np.ndarray) and id(array) in self.array_slot:
+            return _Slot(self.array_slot[id(array)])
         if isinstance(value, tuple):
             return tuple(self._parameter(v) for v in value)
         return value
@@ -209,8 +221,8 @@ class _Tape:
         self.parents = [(slot, s) for slot, s in enumerate(sources) if s is not None and needs[slot]]
         # an op's output no later op reads (and fn does not return) is let go at once
         last_use = {}
-        for k, (_, ins, _, _, _) in enumerate(tracer.entries):
-            for slot in ins:
+        for k, (_, ins, params, _, _) in enumerate(tracer.entries):
+            for slot in list(ins) + _slots_in(params):
                 last_use[slot] = k
         done_after = [[] for _ in tracer.entries]
         for slot, k in last_use.items():
@@ -221,7 +233,7 @@ class _Tape:
             op = object.__new__(cls)  # one instance per op, for every replay: forward() fills it
             op.parents = tuple(_NEEDS[needs[s]] for s in ins)
             self.ops.append(op)
-            self.entries.append((op.forward, tuple(ins), params or None, _has_argument(params), tuple(outs),
+            self.entries.append((op.forward, tuple(ins), params or None, bool(_slots_in(params)), tuple(outs),
                                  several, tuple(done_after[k])))
         # for backward: (op, its index, its inputs, its outputs, several) of the ops whose outputs need a gradient
         self.backward_entries = [(self.ops[k], k, tuple(ins), tuple(outs), several)
@@ -247,7 +259,7 @@ class _Tape:
         keep = None if self.verified else slots  # verify() compares every op's output
         for forward, ins, params, tied, outs, several, done in self.entries:
             if params is not None:  # (spelled out: this runs once per op)
-                out = forward(*[slots[s] for s in ins], **(_with_arguments(params, values) if tied else params))
+                out = forward(*[slots[s] for s in ins], **(_from_slots(params, slots) if tied else params))
             elif len(ins) == 2:
                 out = forward(slots[ins[0]], slots[ins[1]])
             elif len(ins) == 1:
@@ -307,23 +319,31 @@ class _Tape:
         self.verified = True
 
 
-def _has_argument(value):
-    if isinstance(value, _Argument):
-        return True
+def _slots_in(value):
+    """The slots an op's parameters refer to."""
+    if isinstance(value, _Slot):
+        return [value.k]
     if isinstance(value, dict):
-        return any(map(_has_argument, value.values()))
-    return isinstance(value, tuple) and any(map(_has_argument, value))
+        value = tuple(value.values())
+    return [k for v in value for k in _slots_in(v)] if isinstance(value, tuple) else []
 
 
-def _with_arguments(value, values):
-    if isinstance(value, _Argument):
-        v = values[value.k]
-        return v.data if isinstance(v, Tensor) else v
+def _from_slots(value, slots):
+    if isinstance(value, _Slot):
+        return slots[value.k]
     if isinstance(value, dict):
-        return {name: _with_arguments(v, values) for name, v in value.items()}
+        return {name: _from_slots(v, slots) for name, v in value.items()}
     if isinstance(value, tuple):
-        return tuple(_with_arguments(v, values) for v in value)
+        return tuple(_from_slots(v, slots) for v in value)
     return value
+
+
+class _Same(Function):  # in a tape: a tensor on another's array (detach()); no gradient passes
+    def forward(self, a):
+        return a
+
+    def backward(self, grad):
+        return (None,)
 
 
 class Replay(Function):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..functional import cross_entropy
 from ..checks import check_positive_ints
+from ..tensor import as_tensor
 from .base import Task
 
 
@@ -37,7 +38,8 @@ class Copy(Task):
 
     def loss(self, outputs, targets):
         answers = outputs[:, -self.length:, :]
-        return cross_entropy(answers.reshape(-1, self.n_symbols), targets.reshape(-1))
+        # (targets reshaped by an op, not by NumPy: a compiled step then follows them to the loss)
+        return cross_entropy(answers.reshape(-1, self.n_symbols), as_tensor(targets).reshape(-1))
 
     def evaluate(self, outputs, targets):
         guesses = outputs[:, -self.length:, :].argmax(axis=-1)
