@@ -32,6 +32,7 @@ import numpy as np
 from . import nn, optim, random
 from .autograd import no_grad
 from .checks import check_number, check_positive_ints
+from .compile import compile as compiled_function
 from .tensor import Tensor
 
 RECURRENT = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}
@@ -98,7 +99,9 @@ class Training:
     streams that draw the batches and the dropout masks, and the history: the loss every
     log_every steps and, when asked for, the held-out metrics."""
 
-    def __init__(self, task, model, lr=1e-2, batch_size=32, clip=1.0, seed=0):
+    def __init__(self, task, model, lr=1e-2, batch_size=32, clip=1.0, seed=0, compiled=False):
+        """compiled: the forward pass and the loss are traced once (tl.compile) and replayed at
+        every step: the same numbers to the last bit, less Python bookkeeping per step."""
         check_positive_ints("train", batch_size=batch_size)
         check_number("train", "lr", lr, "a positive finite number", lambda v: 0 < v < math.inf)
         if clip is not None:  # 0 would zero every gradient; a negative clip would train uphill
@@ -111,6 +114,9 @@ class Training:
         self.step = 0
         self.losses = []    # [(step, loss of that step's batch)]
         self.held_out = []  # [(step, {metric: value})]
+        self.loss = lambda inputs, targets: self.task.loss(self.model(inputs), targets)
+        if compiled:
+            self.loss = compiled_function(self.loss)
 
     def run(self, steps, progress=False, log_every=50, evaluate_every=None):
         """Train `steps` more steps. Logs the loss every log_every steps and at the last (the step
@@ -134,7 +140,7 @@ class Training:
                     before = None  # (Ctrl-C before the next line: nothing drawn yet, nothing to undo)
                     before = self._streams()  # to draw this step's batch again if the step is dropped
                     inputs, targets = task.sample(self.batch_size, self.data)
-                    loss = task.loss(model(inputs), targets)
+                    loss = self.loss(inputs, targets)
                     optimizer.zero_grad()
                     loss.backward()
                     with updating as pressed:  # a half-done update would leave a model that no step made
