@@ -112,7 +112,8 @@ def build_parser():
                      "with --resume, the checkpoint it continues)")
     run.add_argument("--resume", type=file_path, metavar="CHECKPOINT", help="continue the run saved there: "
                      "its weights, Adam's state, its step count and its batches, as if it had never stopped "
-                     "(the options above, but --steps, are the run's own; a different one is refused)")
+                     "(--model, --hidden, --layers, --seq-len, --lr, --batch-size and --seed are the run's own: "
+                     "another value is refused)")
     run.add_argument("--plot", type=file_path, metavar="PICTURE", help="draw the loss and the held-out "
                      f"metric against the step ({', '.join(PLOT_FORMATS)}; needs matplotlib)")
     run.add_argument("--no-progress", action="store_true", help="no progress on stderr")
@@ -134,7 +135,8 @@ def build_parser():
                    "Three to six minutes on 2 cores; nothing is saved.")
     demo.add_argument("--steps", type=positive_int, default=DEFAULTS["context"]["steps"],
                       help="training steps (default: %(default)s)")
-    demo.add_argument("--seed", type=non_negative_int, default=0, help="(default: %(default)s)")
+    demo.add_argument("--seed", type=non_negative_int, default=0, help="seeds the weights, the batches and the "
+                      "held-out sequences (default: %(default)s)")
     demo.add_argument("--no-progress", action="store_true", help="no progress on stderr")
 
     graph = command("graph", "draw one LSTM training step's computation graph",
