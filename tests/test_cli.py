@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import tinygrad_lstm as tl
@@ -425,3 +426,25 @@ def test_every_subcommand_says_what_it_does_and_every_option_its_default():
         for action in command._actions:
             if action.option_strings and action.nargs != 0 and action.dest not in ("resume", "plot", "text"):
                 assert "(default" in action.help, (name, action.dest)  # (those three do nothing unless given)
+
+
+@pytest.mark.parametrize("task, extra", [("copy", ["--seq-len", "4"]), ("context", ["--hidden", "16"])])
+def test_train_compiled_by_default_and_eager_save_the_same_weights(tmp_path, capsys, task, extra):
+    saved = {}
+    for mode in ([], ["--eager"]):
+        path = tmp_path / f"{task}{len(mode)}.npz"
+        assert main(["train", task, "--steps", "12", "--no-progress", "--checkpoint", str(path), *extra, *mode]) == 0
+        saved[len(mode)] = tl.load(str(path))
+    compiled, eager = saved[0], saved[1]
+    assert compiled.keys() == eager.keys() and all(np.array_equal(compiled[k], eager[k]) for k in compiled)
+    metrics = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+    assert metrics and metrics[:len(metrics) // 2] == metrics[len(metrics) // 2:]  # the same report, twice
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_graph_writes_the_explorer_page_for_html(tmp_path):
+    out = tmp_path / "step.html"
+    assert main(["graph", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert page.lstrip().lower().startswith("<!doctype html") and "<svg" in page
+

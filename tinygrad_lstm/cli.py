@@ -117,6 +117,8 @@ def build_parser():
     run.add_argument("--plot", type=file_path, metavar="PICTURE", help="draw the loss and the held-out "
                      f"metric against the step ({', '.join(PLOT_FORMATS)}; needs matplotlib)")
     run.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+    run.add_argument("--eager", action="store_true", help="run each step op by op, not through tl.compile's "
+                     "replay (the same numbers, slower)")
 
     score = command("eval", "report a saved model's held-out metrics", "The model is rebuilt from the "
                     "checkpoint and scored on the held-out sequences training scored it on: the same numbers.")
@@ -138,14 +140,18 @@ def build_parser():
     demo.add_argument("--seed", type=non_negative_int, default=0, help="seeds the weights, the batches and the "
                       "held-out sequences (default: %(default)s)")
     demo.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+    demo.add_argument("--eager", action="store_true", help="run each step op by op, not through tl.compile's "
+                      "replay (the same numbers, slower)")
 
     graph = command("graph", "draw one LSTM training step's computation graph",
                     "Needs Graphviz's dot, except for the DOT text (-o FILE.dot).")
     graph.add_argument("-o", "--output", type=file_path, default="lstm_step.svg", help="file to write; its "
-                       "suffix picks the format: .svg (default), .png, .pdf, or .dot for the DOT text alone")
+                       "suffix picks the format: .svg (default), .png, .pdf, .dot for the DOT text alone, "
+                       "or .html for a page that steps through backward() one op at a time")
     graph.add_argument("--seq-len", type=positive_int, default=3, help="time steps (default: %(default)s)")
     graph.add_argument("--hidden", type=positive_int, default=4, help="hidden units (default: %(default)s)")
-    graph.add_argument("--collapse", action="store_true", help="show one time step, marked x T")
+    graph.add_argument("--collapse", action="store_true", help="show one time step, marked x T (long "
+                       "sequences are collapsed without it too)")
     graph.add_argument("--timeout", type=positive_float, default=60,
                        help="seconds Graphviz's dot may take (default: %(default)s)")
     return parser
@@ -187,7 +193,8 @@ def run_train(args):
         _check_plot(args.plot)
     if not args.resume:
         manual_seed(settings["seed"])
-        training = _training(task, _make_model(task, settings["model"], settings, settings["layers"]), settings)
+        training = _training(task, _make_model(task, settings["model"], settings, settings["layers"]), settings,
+                             not args.eager)
     model = training.model
     doing, more = ("resuming", f" at step {training.step} for {steps} more steps") if args.resume else \
         ("training", f" for {steps} steps")
@@ -262,7 +269,7 @@ def run_demo(args):
     print("The tutorial's claim: an LSTM keeps context that a plain RNN forgets. Here it learns to answer")
     print("'what does X do ?' from facts given a dozen words earlier.\n")
     train(task, model, steps=args.steps, lr=settings["lr"], seed=args.seed,
-          progress=None if args.no_progress else sys.stderr)
+          progress=None if args.no_progress else sys.stderr, compiled=not args.eager)
     _report(task, evaluate(task, model, seed=args.seed))
     print()
     _show_examples(task, model, 5, args.seed)
@@ -271,11 +278,15 @@ def run_demo(args):
 
 
 def run_graph(args):
-    from .viz import lstm_training_step_graph, render
-    dot = lstm_training_step_graph(seq_len=args.seq_len, hidden=args.hidden, collapse=args.collapse)
+    from .viz import GraphTooLarge, write_training_step
     text_only = f"`-o {os.path.splitext(args.output)[0]}.dot` writes the DOT text, which needs no Graphviz"
     try:
-        written = render(dot, args.output, timeout=args.timeout)
+        written = write_training_step(args.output, seq_len=args.seq_len, hidden=args.hidden,
+                                      collapse=True if args.collapse else "auto", timeout=args.timeout)
+    except GraphTooLarge as err:  # said in the command's own options
+        raise Failed(f"the graph has {err.nodes} nodes, more than {err.max_nodes} can be drawn; "
+                     + ("pass --collapse to draw one time step, or " if err.collapsible else "")
+                     + "use a smaller --seq-len") from None
     except RuntimeError as err:  # Graphviz's dot is missing, or failed
         raise Failed(f"{err}; {text_only}") from None
     except TimeoutError as err:
@@ -303,7 +314,7 @@ def _resumed(args):
                              f"options (leave {flag} out)")
     if "training" not in meta:
         raise ValueError(f"{where}: it holds no training state to continue (it was saved without one)")
-    training = _training(task, model, meta)
+    training = _training(task, model, meta, not args.eager)
     try:
         training.load_state(adam, meta["training"])
     except ValueError as err:
@@ -311,8 +322,9 @@ def _resumed(args):
     return task, {k: v for k, v in meta.items() if k in SAVED_SETTINGS}, training
 
 
-def _training(task, model, settings):
-    return Training(task, model, lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"])
+def _training(task, model, settings, compiled):
+    return Training(task, model, lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"],
+                    compiled=compiled)
 
 
 def _open(path):

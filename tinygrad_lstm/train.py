@@ -82,15 +82,18 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.step, self.history = step, history
 
 
-def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, progress=False, log_every=50):
+def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, progress=False, log_every=50,
+          compiled=True):
     """Adam on fresh batches; gradients clipped to norm `clip` (None: not clipped).
-    Returns [(step, loss)] every log_every steps and at the last.
+    Returns [(step, loss)] every log_every steps and at the last. compiled: the step's forward
+    pass and loss run through tl.compile (the same numbers, faster); False runs them eagerly.
 
     Ctrl-C raises TrainingInterrupted at once, the model as the last whole step left it: a
     forward or backward pass in hand is dropped, an optimizer update in hand is finished first.
     (A second Ctrl-C during that update stops at once, as Ctrl-C does.)
     progress: False, or a file (e.g. sys.stderr) for progress (see Training.run)."""
-    return Training(task, model, lr=lr, batch_size=batch_size, clip=clip, seed=seed).run(steps, progress, log_every)
+    return Training(task, model, lr=lr, batch_size=batch_size, clip=clip, seed=seed,
+                    compiled=compiled).run(steps, progress, log_every)
 
 
 class Training:
@@ -99,7 +102,7 @@ class Training:
     streams that draw the batches and the dropout masks, and the history: the loss every
     log_every steps and, when asked for, the held-out metrics."""
 
-    def __init__(self, task, model, lr=1e-2, batch_size=32, clip=1.0, seed=0, compiled=False):
+    def __init__(self, task, model, lr=1e-2, batch_size=32, clip=1.0, seed=0, compiled=True):
         """compiled: the forward pass and the loss are traced once (tl.compile) and replayed at
         every step: the same numbers to the last bit, less Python bookkeeping per step."""
         check_positive_ints("train", batch_size=batch_size)
