@@ -192,3 +192,11 @@ def test_time_steps_side_by_side_in_order_with_gates_f_i_g_o_in_each(seq_len):
             assert "".join(order) == "figo", (step.group(1), order)
             lefts.append((min(x[n] for n in gates.values()), int(step.group(1))))
     assert [t for _, t in sorted(lefts)] == list(range(seq_len))
+
+
+def test_a_users_lstm_draws_its_input_and_zero_state_by_name():
+    lstm = tl.nn.LSTM(2, 3, num_layers=2)
+    out, _ = lstm(np.ones((2, 1, 2), np.float32))
+    source = draw_graph(out.sum(), params=lstm).source
+    for name in ("x", "h0", "c0"):
+        assert f'label="{name}\n' in source

@@ -175,7 +175,9 @@ class _RecurrentBase(Module):
                           hidden_size, self.n_gates, bias, dtype)
 
     def forward(self, x, state=None):
-        x = self.as_input(x)
+        given, x = x, self.as_input(x)
+        if x is not given:  # made here from an array: named for pictures (a Tensor passed in keeps its own)
+            x.named("x")
         name = type(self).__name__
         unbatched = x.ndim == 2
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
@@ -196,7 +198,7 @@ class _RecurrentBase(Module):
             if layer > 0:
                 x = dropout(x, self.dropout, self.training)
             with scope(f"layer {layer}"):
-                x, last = self._run_layer(x, tuple(s[layer] for s in state), layer)
+                x, last = self._run_layer(x, tuple(_layer_state(s, layer) for s in state), layer)
             final.append(last)
         final = tuple(stack([f[k] for f in final]) for k in range(self.n_states))  # (L, B, H) each
 
@@ -323,9 +325,8 @@ def _initial_state(module, state, batch, unbatched, leading, n_states):
     name, hidden = type(module).__name__, module.hidden_size
     dtype = module._dtype()
     expected = leading + ((hidden,) if unbatched else (batch, hidden))
-    if state is None:
-        zeros = Tensor._make(np.zeros(expected, dtype=dtype))
-        state = (zeros,) * n_states
+    if state is None:  # (named as the tutorial names them, so pictures of the graph say them)
+        state = tuple(Tensor._make(np.zeros(expected, dtype=dtype)).named(n) for n in ("h0", "c0")[:n_states])
     else:
         what = "(h, c)" if n_states == 2 else "h"
         if not isinstance(state, (Tensor, np.ndarray, tuple, list)):
@@ -341,6 +342,12 @@ def _initial_state(module, state, batch, unbatched, leading, n_states):
     if unbatched:  # give the state its batch axis of 1
         state = tuple(s.reshape(leading + (1, hidden)) for s in state)
     return state
+
+
+def _layer_state(state, layer):
+    """One layer's slice of an initial state (L, B, H), with the state's name (h0, c0)."""
+    piece = state[layer]
+    return piece.named(state.name) if state.name is not None else piece
 
 
 def _gate_blocks(w, order, hidden):
