@@ -24,6 +24,7 @@ def test_the_use_section_runs_verbatim(tmp_path, monkeypatch):
     namespace = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
     assert (tmp_path / "lstm.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert "<svg" in (tmp_path / "step.html").read_text()  # the explorer page, one file
     assert namespace["x"].grad.shape == (3, 4) and len(namespace["rows"]) == 3
     pytest.importorskip("torch")
     exec(compile(blocks[1], "README.md", "exec"), namespace)
