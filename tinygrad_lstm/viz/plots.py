@@ -1,6 +1,11 @@
 """Pictures of what the recurrent layers do while they work (matplotlib, an optional extra).
 
 gate_activations: the LSTM's f, i, o at every step and unit, for one sequence.
+lstm_values:      the same for many sequences, and the cell state c too: {name: (N, T, H)}.
+memory_units:     the units whose cell state c at one step tells a class (the context task's
+                  answer) best, by the correlation ratio: the few that carry a fact.
+plot_memory:      those units' c, f and i across one sequence: the conveyor belt at work.
+plot_gates:       heatmaps of the gates (and tanh c), the units in a given order.
 gradient_norms:   ||dL/dh_t|| for every step t: how much the loss at the end still
                   depends on (and so can teach) the state t steps back. In a plain RNN it
                   shrinks geometrically going back: the vanishing gradient; along the LSTM's
@@ -24,14 +29,44 @@ def _pyplot():
     return plt
 
 
-def gate_activations(model, inputs, gates=("f", "i", "o")):
-    """{gate: array (T, H)} for the first sequence of inputs, from model's first LSTM layer."""
+def lstm_values(model, inputs, names=("c", "f", "i", "o")):
+    """{name: array (N, T, H)}: the tensors called name ("c", "f", "i", "g", "o", "h") at every
+    step of model's first LSTM layer, for each of the N sequences of inputs."""
     model.eval()
     try:
-        outputs = model(inputs[:1])
+        outputs = model(inputs)
     finally:
         model.train()
-    return {g: np.stack([t.numpy()[0] for t in step_tensors(outputs, g)]) for g in gates}
+    return {n: np.stack([t.numpy() for t in step_tensors(outputs, n)], axis=1) for n in names}
+
+
+def gate_activations(model, inputs, gates=("f", "i", "o")):
+    """{gate: array (T, H)} for the first sequence of inputs, from model's first LSTM layer."""
+    return {g: v[0] for g, v in lstm_values(model, inputs[:1], gates).items()}
+
+
+def correlation_ratio(values, labels):
+    """η for each column of values (N, H) with the class labels (N,): the square root of the
+    share of the column's variance that the class explains, between-class over total,
+
+        η² = Σ_k n_k (mean_k - mean)² / Σ_n (v_n - mean)²,
+
+    0 when the class tells nothing about the value, 1 when it fixes it. (Pearson's correlation
+    needs numbers on both sides; an answer such as "coder" is a class.) A constant column: 0."""
+    values, labels = np.asarray(values, np.float64), np.asarray(labels)
+    centred = values - values.mean(axis=0)
+    between = sum((labels == k).sum() * centred[labels == k].mean(axis=0) ** 2 for k in np.unique(labels))
+    total = (centred ** 2).sum(axis=0)
+    return np.sqrt(np.divide(between, total, out=np.zeros_like(total), where=total > 0))
+
+
+def memory_units(model, inputs, labels, step=-1, k=3):
+    """The rule for "the units that carry the fact": over all sequences of inputs, the
+    correlation ratio η (correlation_ratio) between each unit's cell state c at `step` and
+    labels (e.g. the answer, the job asked for). Returns (units, eta): eta (H,) for every unit,
+    units the k with the largest η, largest first."""
+    eta = correlation_ratio(lstm_values(model, inputs, ("c",))["c"][:, step], labels)
+    return np.argsort(-eta, kind="stable")[:k], eta
 
 
 def gradient_norms(task, model, inputs, targets):
@@ -43,33 +78,96 @@ def gradient_norms(task, model, inputs, targets):
     return np.array([np.linalg.norm(h.grad.numpy(), axis=-1).mean() for h in states])
 
 
-def plot_gates(activations, words=None, title="LSTM gates"):
-    """Heatmaps, time x unit, one per gate. Returns the matplotlib Figure."""
+GATE_TITLES = {"f": "forget gate f (1 = keep)", "i": "input gate i (1 = write)",
+               "o": "output gate o (1 = show)", "g": "candidate g", "c": "cell state tanh(c), the belt"}
+
+
+def plot_gates(activations, words=None, title="LSTM gates", order=None, order_label=None, marked=0):
+    """Heatmaps, time x unit, one per entry of activations ({name: array (T, H)}). Gates on one
+    0..1 scale; "c" is drawn as tanh(c) on -1..1 (what h = o tanh(c) reads of the belt).
+    order: the units' order left to right (default 0..H-1); order_label: what it is sorted by,
+    for the x axis; the first `marked` units are named on the axis and fenced off by a line.
+    Returns the matplotlib Figure."""
     plt = _pyplot()
     names = list(activations)
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 0.22 * len(activations[names[0]]) + 1.6),
+    steps, width = activations[names[0]].shape
+    order = np.arange(width) if order is None else np.asarray(order)
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 0.22 * steps + 1.6),
                              sharey=True, squeeze=False)
+    gate_axes = []
     for ax, name in zip(axes[0], names):
-        image = ax.imshow(activations[name], aspect="auto", cmap="viridis", vmin=0, vmax=1,
-                          interpolation="nearest")
-        ax.set_title({"f": "forget gate f (1 = keep)", "i": "input gate i (1 = write)",
-                      "o": "output gate o (1 = show)"}.get(name, name))
-        ax.set_xlabel("unit")
+        values = activations[name][:, order]
+        if name == "c":
+            image = ax.imshow(np.tanh(values), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
+                              interpolation="nearest")
+            fig.colorbar(image, ax=ax, shrink=0.8, location="bottom", pad=0.12, aspect=30)
+        else:
+            gate_image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+            gate_axes.append(ax)
+        ax.set_title(GATE_TITLES.get(name, name))
+        ax.set_xlabel((order_label or "unit") +
+                      (f"\nfirst {marked}: " + ", ".join(str(u) for u in order[:marked]) if marked else ""))
+        if marked:  # a red bar over the units named in the axis's label (a line inside would hide a column)
+            ax.axvspan(-0.5, marked - 0.5, ymin=1.0, ymax=1.025, color="red", clip_on=False, linewidth=0)
     axes[0][0].set_ylabel("time step")
     if words is not None:
         axes[0][0].set_yticks(range(len(words)))
         axes[0][0].set_yticklabels(words, fontsize=7)
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
+    if gate_axes:
+        fig.colorbar(gate_image, ax=gate_axes, shrink=0.8, location="bottom", pad=0.12, aspect=30)
     fig.suptitle(title)
     return fig
 
 
-def plot_gradient_norms(norms, title="how far back the gradient reaches"):
-    """norms: {label: array over t}. One log-scale line each. Returns the Figure."""
+def plot_memory(model, inputs, labels, label_names=None, words=None, step=-1, k=3, lines=60,
+                what="the answer", title=None):
+    """The units memory_units(model, inputs, labels, step, k) chooses (η over all of inputs):
+    one column per unit, rows its cell state c_t, forget gate f_t and input gate i_t across the
+    sequence, one line for each of the first `lines` sequences of inputs, coloured by its label
+    (label_names[label] in the legend). The sequences should share their structure (the
+    context task's do: the facts and the question at the same steps), so words, the x axis's
+    labels, can stand for all of them. The step the rule reads c at is a dashed line.
+    Returns the matplotlib Figure."""
+    plt = _pyplot()
+    units, eta = memory_units(model, inputs, labels, step, k)
+    values = lstm_values(model, inputs[:lines], ("c", "f", "i"))
+    labels = np.asarray(labels)[:lines]
+    steps = values["c"].shape[1]
+    colours = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(3, k, figsize=(4.2 * k + 1.5, 7.5), sharex=True, squeeze=False)
+    rows = (("c", "cell state c_t"), ("f", "forget gate f_t (1 = keep)"), ("i", "input gate i_t (1 = write)"))
+    for column, unit in enumerate(units):
+        for (name, row_title), ax in zip(rows, axes[:, column]):
+            for n in range(len(labels)):
+                ax.plot(values[name][n, :, unit], color=colours(int(labels[n]) % 10), alpha=0.5, linewidth=1)
+            ax.axvline(step % steps, color="grey", linestyle="--", linewidth=1)
+            ax.grid(True, alpha=0.3)
+            if name != "c":
+                ax.set_ylim(-0.05, 1.05)
+            if column == 0:
+                ax.set_ylabel(row_title)
+        axes[0, column].set_title(f"unit {unit}: η = {eta[unit]:.2f}")
+    for ax in axes[-1]:
+        ax.set_xticks(range(steps))
+        if words is not None:
+            ax.set_xticklabels(words, rotation=90)
+    present = sorted(set(int(v) for v in labels))
+    handles = [plt.Line2D([], [], color=colours(v % 10)) for v in present]
+    fig.legend(handles, [str(label_names[v]) if label_names is not None else str(v) for v in present],
+               title=what, loc="center right")
+    fig.suptitle(title or f"the {k} units whose cell state at step {step % steps} tells {what} best "
+                          f"(largest η over {len(inputs)} sequences); {len(labels)} of them drawn")
+    fig.tight_layout(rect=(0, 0, 1 - 1.3 / fig.get_figwidth(), 1))
+    return fig
+
+
+def plot_gradient_norms(norms, title="how far back the gradient reaches", styles=None):
+    """norms: {label: array over t}. One log-scale line each; styles: {label: matplotlib line
+    keywords}, e.g. one colour per model and dashes for untrained. Returns the Figure."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, values in norms.items():
-        ax.semilogy(np.arange(len(values)), values, label=label)
+        ax.semilogy(np.arange(len(values)), values, label=label, **(styles or {}).get(label, {}))
     ax.set_xlabel("time step t (the loss is at the last step)")
     ax.set_ylabel("mean ||dL/dh_t||")
     ax.set_title(title)
