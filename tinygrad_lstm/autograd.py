@@ -354,6 +354,9 @@ def _go_back(roots, grads, retain_graph, create_graph, caller, wanted=None, watc
     respect to every tensor on the way. Without `wanted`, leaves' .grad get theirs; with it,
     the gradients of the tensors in `wanted` are returned in a dict, and no .grad changes.
     watch(fn, grad, input_grads), if given, is told each op's step as it happens (viz.explore)."""
+    if tracer is not None:
+        raise RuntimeError(f"compile: {caller} inside a compiled function: a replay runs the forward ops only. "
+                           "Compile the forward pass and the loss, and call backward() on what it returns")
     if retain_graph is None:
         retain_graph = create_graph  # a graph of the gradient uses the forward graph's saved values
     grads = [_start_grad(root, g, caller, create_graph) for root, g in zip(roots, grads)]
@@ -447,15 +450,24 @@ def _lifted(fn):
     else an op saves is a constant: a mask, a shape, an index, whose derivative is zero."""
     twin = _new_object(type(fn))
     twin.parents, twin.seq, twin.scope = fn.parents, fn.seq, fn.scope
-    inputs = {id(t.data): t for t in fn.parents}
+    names = _input_names(type(fn))  # forward(self, a, b): self.a is input 0 (so x.detach() beside x is not x)
     saved = dict(fn.__dict__)
     for name, value in saved.items():
         if name == "out":  # (np.asarray: numpy gives a scalar, not an array, for a 0-d result)
             saved[name] = Tensor._make(np.asarray(value), True, fn)
         elif type(value) is np.ndarray:
-            saved[name] = inputs.get(id(value), value)
+            k = names.get(name)
+            if k is not None and k < len(fn.parents) and fn.parents[k].data is value:
+                saved[name] = fn.parents[k]
     twin.__dict__ = saved
     return twin
+
+
+@functools.lru_cache(maxsize=None)
+def _input_names(cls):
+    """{name: k} for forward's k-th array parameter: the name an op saves input k under."""
+    parameters = list(inspect.signature(cls.forward).parameters)[1:]
+    return {name: k for k, name in enumerate(parameters)}
 
 
 class BackwardOf(str):
@@ -490,6 +502,9 @@ _changes = {}  # id(the array owning the memory) -> (weakref to it, stamp, what 
 def mark_changed(tensor, by):
     """Record that `by` (e.g. "Adam.step()") changed tensor.data in place."""
     global _last_change
+    if tracer is not None:
+        raise RuntimeError(f"compile: {by} changes a tensor in place inside a compiled function, which a replay "
+                           "would not repeat; write x = x + y rather than x += y (and step the optimizer outside)")
     tensor._version += 1
     _last_change = stamp = _next_seq()
     owner = _memory_owner(tensor.data)

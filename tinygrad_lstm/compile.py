@@ -57,10 +57,16 @@ class Compiled:
         self.fn, self.tapes = fn, {}
         functools.update_wrapper(self, fn)
 
+    def __get__(self, instance, owner=None):  # as a method's decorator: the instance is an argument
+        return self if instance is None else functools.partial(self, instance)
+
     def __call__(self, *args, **kwargs):
+        if autograd.tracer is not None:  # inside another compiled function's trace: be part of it
+            return self.fn(*args, **kwargs)
         names = sorted(kwargs)
-        values = list(args) + [kwargs[k] for k in names]
-        key = (tuple(names), autograd.is_grad_enabled(), tuple(map(_signature, values)))
+        values = []  # the Tensors and arrays among the arguments (in tuples and lists too), in order
+        signature = tuple(_signature(v, values) for v in (*args, *(kwargs[k] for k in names)))
+        key = (tuple(names), autograd.is_grad_enabled(), signature, _same_arrays(values))
         tape = self.tapes.get(key)
         if tape is None or not tape.still_fits():
             tape, result = _trace(self.fn, args, kwargs, values)
@@ -81,19 +87,30 @@ class Compiled:
         self.tapes.clear()
 
 
-def _signature(value):
+def _signature(value, arrays):
     """What selects a tape for an argument: an array's shape and dtype (and a Tensor's
-    requires_grad), or a Python value itself."""
-    if isinstance(value, Tensor):
-        return ("tensor", value.shape, value.dtype, value.requires_grad)
-    if isinstance(value, np.ndarray):
-        return ("array", value.shape, value.dtype)
+    requires_grad), a tuple's or list's items, or a Python value itself. The Tensors and
+    arrays are added to `arrays`: they are what a replay reads."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        arrays.append(value)
+        return (type(value), value.shape, value.dtype, isinstance(value, Tensor) and value.requires_grad)
+    if isinstance(value, (tuple, list)):
+        return (type(value), tuple(_signature(v, arrays) for v in value))
+    if isinstance(value, float):  # (repr: -0.0 and 0.0 are equal, and nan is not equal to itself)
+        return (float, repr(value))
     try:
         hash(value)
     except TypeError:
-        raise TypeError(f"compile: arguments must be Tensors, arrays or hashable values, got "
-                        f"{type(value).__name__}") from None
-    return ("value", type(value), value)
+        raise TypeError(f"compile: arguments must be Tensors, arrays, tuples or lists of them, or hashable "
+                        f"values, got {type(value).__name__}") from None
+    return (type(value), value)
+
+
+def _same_arrays(values):
+    """Which arguments are the same tensor or array as an earlier one (f(x, x)): a tape traced
+    with one argument twice cannot tell which of the two each op read."""
+    first = {}
+    return tuple(first.setdefault(id(v.data if isinstance(v, Tensor) else v), k) for k, v in enumerate(values))
 
 
 # ----- tracing ------------------------------------------------------------------------------
@@ -120,7 +137,8 @@ _one_at_a_time = threading.Lock()
 
 
 class _tracing:
-    """While fn runs: the engine reports every op to the tracer (one trace at a time)."""
+    """While fn runs: the engine reports every op to the tracer (one trace at a time; a
+    compiled function called inside runs as plain code, part of this trace)."""
 
     def __init__(self, tracer):
         self.tracer = tracer
@@ -209,10 +227,15 @@ class _Tape:
         many = isinstance(result, (tuple, list))
         outputs = list(result) if many else [result]
         if not outputs or not all(isinstance(t, Tensor) for t in outputs):
-            raise TypeError("compile: the function must return a Tensor or a tuple or list of Tensors, got "
-                            f"{type(result).__name__}")
+            raise TypeError("compile: the function must return a Tensor, or a flat tuple or list of Tensors "
+                            f"(return out, h, c rather than out, (h, c)), got {_describe(result)}")
         self.output_slots = [tracer._slot(t) for t in outputs]
         self.container = type(result) if many else None
+        for t, source in zip(tracer.keep, tracer.sources):
+            if source is None and t._retains_grad:
+                raise RuntimeError("compile: retain_grad() inside a compiled function is not replayed (a replay "
+                                   "keeps no gradient but those of the tensors passed in and the parameters); "
+                                   "return that tensor and call retain_grad() on it, or run the function uncompiled")
         sources, needs = tracer.sources, tracer.needs_grad
         self.n_slots, self.needs_grad, self.shapes = len(sources), needs, tracer.shapes
         self.arguments = [(slot, s.k) for slot, s in enumerate(sources) if isinstance(s, _Argument)]
@@ -244,7 +267,7 @@ class _Tape:
                                   tuple((i, slot, tracer.shapes[slot]) for i, slot in enumerate(ins) if needs[slot]))
                                  for k, (_, ins, _, outs, several) in reversed(list(enumerate(entries)))
                                  if any(needs[s] for s in outs)]
-        self.verified, self.last_slots = False, None
+        self.verified, self.last_slots, self.lock = False, None, threading.Lock()
 
     def still_fits(self):
         """False when a tensor read from outside changed whether it requires grad: the tape's
@@ -253,7 +276,12 @@ class _Tape:
 
     def replay(self, values):
         """Every op's forward, in order, on a flat list of slots; the outputs as Tensors made
-        by one Replay op (when a gradient is wanted), which keeps what the ops saved."""
+        by one Replay op (when a gradient is wanted), which keeps what the ops saved. (One
+        thread at a time: the ops' instances are shared by every replay.)"""
+        with self.lock:
+            return self._replay(values)
+
+    def _replay(self, values):
         slots = [None] * self.n_slots
         for slot, k in self.arguments:
             v = values[k]
@@ -275,6 +303,12 @@ class _Tape:
                     slots[s] = o
             else:
                 slots[outs[0]] = out if type(out) is np.ndarray else np.asarray(out)
+            if tied:  # an index read from an argument: a boolean mask's count of True can change the shape
+                for s in outs:
+                    if slots[s].shape != self.shapes[s]:
+                        raise RuntimeError(f"compile: an op's output has shape {slots[s].shape} now and had "
+                                           f"{self.shapes[s]} when traced: its shape depends on the values (a "
+                                           "boolean mask?), which a trace cannot follow. Run it uncompiled.")
             if keep is None:
                 for s in done:
                     slots[s] = None
@@ -297,7 +331,9 @@ class _Tape:
             if recorded:
                 t._index = index
             outputs.append(t)
-        return self.container(outputs) if self.container else outputs[0]
+        if self.container is None:
+            return outputs[0]
+        return self.container(*outputs) if hasattr(self.container, "_fields") else self.container(outputs)
 
     def verify(self, fn, args, kwargs, values, replayed):
         """The second call: fn runs eagerly again (drawing the same random numbers) and each
@@ -308,21 +344,27 @@ class _Tape:
         if [cls for cls, *_ in tracer.entries] != self.traced_ops:
             raise RuntimeError(f"compile: the function ran other ops this time ({len(tracer.entries)}) than when "
                                f"it was traced ({len(self.traced_ops)}): it takes a different path for different "
-                               "values (Python control flow on values), which a trace cannot follow. Run it "
-                               "uncompiled.")
+                               "values (Python control flow on values), which a trace cannot follow, or a mode "
+                               "changed (after model.eval() or .train(), call .retrace()). Run it uncompiled.")
         eager = [t.data for t, source in zip(tracer.keep, tracer.sources) if source is None]
         owner = [cls for cls, _, _, outs, _ in tracer.entries for _ in outs]
         for a, slot, cls in zip(eager, self.op_output_slots, owner):
             b = replayed[slot]
             if b is None:  # a piece a fused op never makes on its own (_fuse_gate_activations)
                 continue
-            if a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+            if a.shape != b.shape or a.dtype != b.dtype or a.tobytes() != b.tobytes():  # (to the bit: -0.0 too)
                 raise RuntimeError(f"compile: replaying the trace gives other numbers than running the function "
                                    f"(the output of a {cls.__name__}, of shape {a.shape}): the function uses "
                                    "something the trace froze at its first value, e.g. a number read from an "
                                    "argument, or an argument changed with NumPy before use. Run it uncompiled, or "
                                    "make that value a Tensor argument.")
         self.verified = True
+
+
+def _describe(result):
+    if isinstance(result, (tuple, list)):
+        return f"a {type(result).__name__} of " + ", ".join(type(r).__name__ for r in result)
+    return type(result).__name__
 
 
 def _slots_in(value):
@@ -417,13 +459,18 @@ class Replay(Function):
         if any(isinstance(g, Tensor) for g in grads):
             raise RuntimeError("backward(create_graph=True) cannot go through a compiled function: its replay "
                                "keeps arrays, not the graph a second derivative needs; call the function uncompiled")
+        with self.tape.lock:
+            return self._backward(grads)
+
+    def _backward(self, grads):
         tape, saved = self.tape, self.saved
         keep = autograd.retaining_graph  # (else each op's values go once its rule has run, as in eager)
         if self.seq < autograd._last_change:
             _check_unchanged(tape, saved, self.seq)
         slot_grads, owned = [None] * tape.n_slots, set()
         for slot, g in zip(tape.output_slots, grads):
-            slot_grads[slot] = g
+            if g is not None:  # (a tensor returned twice gets both gradients)
+                slot_grads[slot] = g if slot_grads[slot] is None else slot_grads[slot] + g
         for op, k, out, ins in tape.backward_entries:
             if type(out) is tuple:  # several outputs
                 g = [slot_grads[s] for s in out]

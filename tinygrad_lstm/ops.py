@@ -478,12 +478,14 @@ class Max(Function):
     ties share it equally (so it is the derivative of the average of the tied maxima), as
     torch's max() and amax() do. A nan is the max, and takes the gradient."""
 
+    name, find = "max", staticmethod(np.max)
+
     def forward(self, a, axis, keepdims):
-        self.axes = normalize_axes(axis, a.ndim, "max")
+        self.axes = normalize_axes(axis, a.ndim, self.name)
         if any(a.shape[ax] == 0 for ax in self.axes):
-            raise ShapeError(f"max: cannot take the max over an empty axis of a tensor of shape {a.shape}")
+            raise ShapeError(f"{self.name}: cannot take the {self.name} over an empty axis of a tensor of shape {a.shape}")
         self.a = a
-        self.peak = a.max(axis=self.axes, keepdims=True)
+        self.peak = self.find(a, axis=self.axes, keepdims=True)
         return self.peak if keepdims else np.squeeze(self.peak, axis=self.axes)
 
     def backward(self, grad):
@@ -493,6 +495,10 @@ class Max(Function):
             winners |= np.isnan(a) & np.isnan(self.peak)
         share = (winners / winners.sum(axis=self.axes, keepdims=True)).astype(a.dtype)
         return (grad.reshape(self.peak.shape) * share,)
+
+
+class Min(Max):  # z = min of a over axes: max's rule, the smallest element(s) winning (nan too)
+    name, find = "min", staticmethod(np.min)
 
 
 class LogSumExp(Function):
@@ -711,6 +717,24 @@ def _check_same_except(arrays, axis, op):
         raise ShapeError(f"{op}: shapes {[a.shape for a in arrays]} must match on every axis but {axis}")
 
 
+# ----- ops without a gradient: run as ops so that a compiled function replays them too ----
+
+class Compare(Function):  # z = a == b, a < b, ...: bool, with no gradient (made under no_grad)
+    def forward(self, a, *b, compare, number=None):
+        return compare(a, b[0] if b else number)  # (a Python number as it is: numpy compares it in a's dtype)
+
+    def backward(self, grad):
+        raise RuntimeError("compare: a comparison has no gradient")
+
+
+class ArgFind(Function):  # z = where the max (min) is, as int64, with no gradient (made under no_grad)
+    def forward(self, a, find, axis, keepdims):
+        return np.asarray(find(a, axis=axis, keepdims=keepdims)).astype(np.int64)
+
+    def backward(self, grad):
+        raise RuntimeError("argmax: an index has no gradient")
+
+
 # ----- functions over several tensors --------------------------------------------------
 
 def concat(tensors, axis=0, *, dim=None):
@@ -727,7 +751,7 @@ def where(condition, a, b):
     """a where condition is true, else b (broadcast together); condition a bool tensor or array."""
     if not isinstance(condition, Tensor):  # (an array as it is: a bare True would become a number of a's dtype)
         condition = Tensor._make(np.asarray(condition))
-    like = a if isinstance(a, Tensor) else b  # a number takes the other branch's dtype, not the condition's
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None  # a number: the other's dtype
     return Where.apply(condition, as_tensor(a, like), as_tensor(b, like))
 
 

@@ -264,7 +264,10 @@ class Tensor:
             return NotImplemented  # x == None is False, x < None a TypeError, as in Python
         other = _operand(other)
         try:
-            return Tensor._make(np.asarray(ufunc(self.data, other)))
+            with autograd.no_grad():  # an op, so a compiled function replays it; no gradient
+                if isinstance(other, np.ndarray):
+                    return ops.Compare.apply(self, Tensor._make(other), compare=ufunc)
+                return ops.Compare.apply(self, compare=ufunc, number=other)
         except ValueError:
             raise autograd.ShapeError(f"{ufunc.__name__}: cannot compare shapes {self.shape} and {np.shape(other)}") from None
 
@@ -327,8 +330,8 @@ class Tensor:
         return ops.Max.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
-        """The smallest values: min(x) = -max(-x), so ties share the gradient as in max."""
-        return -(-self).max(axis, keepdims, dim=dim, keepdim=keepdim)
+        """The smallest values; ties share the gradient, as in max."""
+        return ops.Min.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
         """Where the largest value is (the first, for ties), as int64; no gradient."""
@@ -344,7 +347,8 @@ class Tensor:
             axis = axis[0] if axis else None
         if self.data.size == 0 and (axis is None or self.shape[axis] == 0):  # (other axes may be empty)
             raise ValueError(f"{find.__name__}: the tensor is empty, it has no largest or smallest element")
-        return Tensor._make(np.asarray(find(self.data, axis=axis, keepdims=keepdims)).astype(np.int64))
+        with autograd.no_grad():  # an op, so a compiled function replays it; no gradient
+            return ops.ArgFind.apply(self, find=find, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
         """sum / n, n the count of elements each output averages over (n = 0 gives nan, as numpy and torch)."""
