@@ -217,3 +217,124 @@ def test_retain_graph_keeps_a_compiled_result_for_a_second_backward():
     assert np.array_equal(twice, w.grad.numpy())
     with pytest.raises(RuntimeError, match="already gone back through"):
         out.backward()
+
+
+# ----- what an outside probe found (each of these was wrong or hung before its fix) --------------
+
+def replays(fn, *calls):
+    """fn compiled, called with each argument tuple in turn: [(result, eager result)]."""
+    f = tl.compile(fn)
+    return [(f(*args), fn(*args)) for args in calls]
+
+
+def test_one_array_passed_as_two_arguments_is_not_confused_with_two():
+    a, b = Tensor(np.ones(3)), Tensor(np.full(3, 10.0))
+    f = tl.compile(lambda x, y: x * 2 + y)
+    f(a, a), f(a, a)
+    assert f(a, b).numpy().tolist() == [12.0] * 3 and f(a, a).numpy().tolist() == [3.0] * 3
+
+
+def test_a_tensor_returned_twice_gets_both_gradients():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f = tl.compile(lambda x: ((y := x * 3), y))
+    for _ in range(3):
+        x.grad = None
+        a, b = f(x)
+        (a + b).sum().backward()
+        assert x.grad.numpy().tolist() == [6.0, 6.0]
+
+
+@pytest.mark.parametrize("fn", [lambda x: tl.where(x > 0, x, 0 * x), lambda x: x * (x != 0),
+                                lambda x: x.flatten()[x.argmax()] * 1.0, lambda x: x.std(axis=0)],
+                         ids=["where-mask", "compare", "argmax", "std"])
+def test_comparisons_and_argmax_are_replayed_not_frozen(fn):
+    first = np.array([[1.0, 1.0], [1.0, 1.0]])  # the first two calls agree: only a replay is left to catch it
+    later = np.array([[-1.0, 2.0], [3.0, -4.0]])
+    f = tl.compile(fn)
+    f(Tensor(first)), f(Tensor(first))
+    assert np.array_equal(f(Tensor(later)).numpy(), fn(Tensor(later)).numpy())
+
+
+def test_a_mask_whose_count_changes_is_refused_not_summed_wrong():
+    f = tl.compile(lambda x, m: (x[m] * x[m]).sum())
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    one = np.array([True, False, False])
+    f(x, one), f(x, one)
+    with pytest.raises(RuntimeError, match="depends on the values"):
+        f(x, np.array([True, True, True]))
+
+
+@pytest.mark.parametrize("body, message", [
+    (lambda w: (w * 2).sum().backward(), "backward\\(\\) inside a compiled function"),
+    (lambda w: (w * 2).detach().add_(1.0), "in place inside a compiled function"),
+    (lambda w: (w * 2).retain_grad().sum(), "retain_grad"),
+])
+def test_what_a_replay_would_skip_is_refused_at_the_trace(body, message):
+    w = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(RuntimeError, match=message):
+        tl.compile(lambda: body(w))()
+
+
+def test_a_compiled_function_inside_another_is_part_of_its_trace():
+    inner = tl.compile(lambda x: x * 2)
+    inner(Tensor(np.ones(2))), inner(Tensor(np.ones(2)))  # warm: it would replay on its own
+    outer = tl.compile(lambda x: inner(x) + inner(x * 3))
+    for k in range(4):
+        assert outer(Tensor(np.full(2, float(k)))).numpy().tolist() == [8.0 * k] * 2
+    again = tl.compile(lambda x, n: x if n == 0 else again(x * 2, n - 1))  # recursion: no deadlock
+    assert again(Tensor(np.ones(1)), 3).item() == 8.0
+
+
+def test_replays_from_several_threads_each_get_their_own_numbers():
+    import threading
+    w = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    f = tl.compile(lambda x: (x @ w).tanh())
+    f(np.ones((2, 3))), f(np.ones((2, 3)))
+    wrong = []
+
+    def work(k):
+        for _ in range(50):
+            x = np.full((2, 3), float(k))
+            if not np.array_equal(f(x).numpy(), np.tanh(x @ w.numpy())):
+                wrong.append(k)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong
+
+
+def test_tuples_of_tensors_namedtuples_methods_and_signed_zeros():
+    import collections
+    cell = tl.nn.LSTMCell(3, 4)
+    step = tl.compile(lambda x, state: cell(x, state))
+    state = (Tensor(np.zeros((2, 4), np.float32)), Tensor(np.zeros((2, 4), np.float32)))
+    for _ in range(6):
+        h, c = step(np.ones((2, 3), np.float32), state)
+        state = (h, c)
+    # a tuple of tensors is read like the tensors themselves, not traced again at each call: one
+    # tape for the zero state, one for the state that requires grad
+    assert len(step.tapes) == 2
+    Pair = collections.namedtuple("Pair", "a b")
+    pair = tl.compile(lambda x: Pair(x * 1, x * 2))
+    assert [pair(Tensor(np.ones(1))).b.item() for _ in range(3)] == [2.0] * 3
+
+    class Model:
+        def __init__(self):
+            self.w = Tensor(np.array([2.0]))
+
+        @tl.compile
+        def forward(self, x):
+            return x * self.w
+    m = Model()
+    assert [m.forward(Tensor(np.array([3.0]))).item() for _ in range(3)] == [6.0] * 3
+    f = tl.compile(lambda x, s: 1 / (x * s))
+    f(Tensor(np.ones(1)), 0.0), f(Tensor(np.ones(1)), 0.0)
+    assert f(Tensor(np.ones(1)), -0.0).item() == -np.inf
+
+
+def test_a_nested_tuple_result_is_refused_saying_what_to_return():
+    lstm = tl.nn.LSTM(2, 3)
+    with pytest.raises(TypeError, match="flat tuple"):
+        tl.compile(lambda x: lstm(x))(np.ones((2, 1, 2), np.float32))

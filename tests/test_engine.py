@@ -547,3 +547,23 @@ def test_second_derivative_of_ops_that_save_their_output_including_0d(op, second
     (g,) = tl.grad(op(x).sum(), [x], create_graph=True)
     (h,) = tl.grad(g.sum(), [x])
     np.testing.assert_allclose(h.numpy(), second(values), rtol=1e-12)
+
+
+@pytest.mark.parametrize("values, dtype, expected", [([0, 5, 200], np.uint8, 0), ([-128, 5, 3], np.int8, -128),
+                                                     ([np.iinfo(np.int64).min, 0], np.int64, np.iinfo(np.int64).min),
+                                                     ([True, False], np.bool_, False)])
+def test_min_of_integers_and_bools_is_the_smallest_not_a_wrapped_negation(values, dtype, expected):
+    assert Tensor(np.array(values, dtype)).min().item() == expected  # -max(-x) wrapped around, or failed on bool
+
+
+def test_where_with_two_numbers():
+    out = tl.where(Tensor(np.array([1.0, -1.0])) > 0, 1.0, 0.0)
+    assert out.numpy().tolist() == [1.0, 0.0]
+
+
+def test_second_derivative_with_a_detached_copy_beside_the_input():
+    # x.detach() shares x's array: create_graph must still treat it as a constant (as torch: d2 = 2 x.detach())
+    x = Tensor(np.array([0.5, -1.2, 2.0]), requires_grad=True)
+    (g,) = tl.grad((x.detach() * x * x).sum(), [x], create_graph=True)
+    (h,) = tl.grad(g.sum(), [x])
+    np.testing.assert_allclose(h.numpy(), 2 * x.numpy())
