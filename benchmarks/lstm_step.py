@@ -26,6 +26,37 @@ SIZES = {"tiny": (1, 8, 16, 20), "small": (16, 32, 64, 50), "medium": (32, 128, 
          "long": (8, 16, 32, 1000)}  # B, I, H, T
 
 
+class Setup:
+    """One size's inputs, an LSTM, its weights as arrays, and a training step three ways:
+    the NumPy reference, ours eager, and ours through tl.compile (None without it)."""
+
+    def __init__(self, size):
+        B, I, H, T = SIZES[size]
+        rng = np.random.default_rng(0)
+        self.x = rng.standard_normal((T, B, I)).astype(np.float32)
+        self.target = rng.standard_normal((T, B, H)).astype(np.float32)
+        tl.manual_seed(0)
+        self.lstm = tl.nn.LSTM(I, H)
+        self.params = [p.numpy() for p in self.lstm.parameters()]
+        self.compiled_loss = (tl.compile(lambda x, target: tl.functional.mse_loss(self.lstm(x)[0], target))
+                              if hasattr(tl, "compile") else None)
+
+    def numpy_step(self):
+        return lstm_forward_backward(self.x, self.target, *self.params)
+
+    def eager(self):
+        self.lstm.zero_grad()
+        loss = tl.functional.mse_loss(self.lstm(self.x)[0], self.target)
+        loss.backward()
+        return loss
+
+    def compiled(self):
+        self.lstm.zero_grad()
+        loss = self.compiled_loss(self.x, self.target)
+        loss.backward()
+        return loss
+
+
 def check(name, loss, parameters, ref_loss, ref_grads):
     """The reference must compute the same thing, or the ratio means nothing."""
     assert abs(loss.item() - ref_loss) < 1e-4 * max(1, abs(ref_loss)), f"{name}: loss differs from the reference"
@@ -59,37 +90,15 @@ def main():
           f"{'eager/np':>9s} {'comp/np':>9s} {'torch/np':>9s}")
     for name in args.sizes:
         B, I, H, T = SIZES[name]
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((T, B, I)).astype(np.float32)
-        target = rng.standard_normal((T, B, H)).astype(np.float32)
-        tl.manual_seed(0)
-        lstm = tl.nn.LSTM(I, H)
-        params = [p.numpy() for p in lstm.parameters()]
-
-        def numpy_step():
-            return lstm_forward_backward(x, target, *params)
-
-        def eager():
-            lstm.zero_grad()
-            loss = tl.functional.mse_loss(lstm(x)[0], target)
-            loss.backward()
-            return loss
-
-        steps = [numpy_step, eager]
-        ref_loss, ref_grads = numpy_step()
-        check("eager", eager(), lstm.parameters(), ref_loss, ref_grads)
+        setup = Setup(name)
+        x, target, lstm = setup.x, setup.target, setup.lstm
+        steps = [setup.numpy_step, setup.eager]
+        ref_loss, ref_grads = setup.numpy_step()
+        check("eager", setup.eager(), lstm.parameters(), ref_loss, ref_grads)
         if compiles:
-            step = tl.compile(lambda x, target: tl.functional.mse_loss(lstm(x)[0], target))
-
-            def compiled():
-                lstm.zero_grad()
-                loss = step(x, target)
-                loss.backward()
-                return loss
-
             for _ in range(3):  # the trace, the checked replay, a plain replay
-                check("compiled", compiled(), lstm.parameters(), ref_loss, ref_grads)
-            steps.append(compiled)
+                check("compiled", setup.compiled(), lstm.parameters(), ref_loss, ref_grads)
+            steps.append(setup.compiled)
         if torch is not None:
             module = torch.nn.LSTM(I, H)
             xt, yt = torch.tensor(x), torch.tensor(target)
@@ -99,7 +108,7 @@ def main():
                 out, _ = module(xt)
                 torch.nn.functional.mse_loss(out, yt).backward()
             steps.append(torch_step)
-        inner = max(1, int(0.1 / max(best_times([numpy_step], 1, 1)[0], 1e-4)))
+        inner = max(1, int(0.1 / max(best_times([setup.numpy_step], 1, 1)[0], 1e-4)))
         times = iter(best_times(steps, args.repeat, inner))
         t_numpy, t_eager = next(times), next(times)
         t_compiled = next(times) if compiles else None

@@ -14,13 +14,11 @@ import os
 import sys
 import tracemalloc
 
-import numpy as np
 
 import tinygrad_lstm as tl
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lstm_step import SIZES  # noqa: E402
-from numpy_lstm import lstm_forward_backward  # noqa: E402
+from lstm_step import SIZES, Setup  # noqa: E402
 
 MB = 1e6
 
@@ -40,43 +38,22 @@ def step_peak(step):
 
 def main(size="long"):
     B, I, H, T = SIZES[size]
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((T, B, I)).astype(np.float32)
-    target = rng.standard_normal((T, B, H)).astype(np.float32)
-    tl.manual_seed(0)
-    lstm = tl.nn.LSTM(I, H)
-    params = [p.numpy() for p in lstm.parameters()]
-    ref_loss, _ = lstm_forward_backward(x, target, *params)
-
-    def eager():
-        lstm.zero_grad()
-        loss = tl.functional.mse_loss(lstm(x)[0], target)
-        loss.backward()
-        return loss
-
-    rows = [("numpy reference", step_peak(lambda: lstm_forward_backward(x, target, *params)), None),
-            ("ours, eager", step_peak(eager), None)]
-    if hasattr(tl, "compile"):
-        lstm.zero_grad()
+    setup = Setup(size)
+    ref_loss, _ = setup.numpy_step()
+    rows = [("numpy reference", step_peak(setup.numpy_step), None), ("ours, eager", step_peak(setup.eager), None)]
+    if setup.compiled_loss is not None:
+        setup.lstm.zero_grad()
         gc.collect()
         tracemalloc.start()
-        step = tl.compile(lambda x, target: tl.functional.mse_loss(lstm(x)[0], target))
-
-        def compiled():
-            lstm.zero_grad()
-            loss = step(x, target)
-            loss.backward()
-            return loss
-
         for _ in range(3):  # the trace, the checked replay, a plain replay
-            loss = compiled()
+            loss = setup.compiled()
         del loss
-        lstm.zero_grad()
+        setup.lstm.zero_grad()
         gc.collect()
         held = tracemalloc.get_traced_memory()[0]  # what the compiled step keeps between calls
         tracemalloc.stop()
-        rows.append(("ours, compiled", step_peak(compiled), held))
-    loss = eager()
+        rows.append(("ours, compiled", step_peak(setup.compiled), held))
+    loss = setup.eager()
     assert abs(loss.item() - ref_loss) < 1e-4 * max(1, abs(ref_loss)), "ours and the reference disagree"
 
     reference = rows[0][1]
