@@ -24,14 +24,24 @@ once. compile(fn) does so:
 What a tape cannot follow, as with torch.jit.trace or tinygrad's TinyJit:
 - Python control flow that depends on values (`if loss > 1`, a loop until convergence):
   the tape keeps the branch taken when it was traced.
-- Values that reach an op other than as a Tensor input or an argument array used as it
-  is: numbers read from an argument (`int(x[0])`), an argument converted or reshaped with
-  NumPy before it is used as an index. They are frozen at their traced value. The check
-  at the second call catches these when the second call's data differs from the first's.
+- Values that reach an op other than as a Tensor or array argument, or the result of an
+  op: a number read from an argument (`float(x[0])`), an argument converted with NumPy or
+  copied into a new Tensor (`Tensor(x)`) inside fn. They are frozen at their traced value.
+  (Comparisons, argmax, indexing with an argument's index array all are ops: they are
+  replayed.) The check at the second call catches a frozen value when the second call's
+  data differs from the first's; a shape that depends on the values (a boolean mask) is
+  refused at any call.
 - A changed mode or structure: model.train()/eval(), a parameter replaced by a new Tensor
-  object, requires_grad switched: call .retrace() (requires_grad is noticed by itself).
-Arguments may be Tensors, arrays and hashable Python values (which select a tape, like
-shapes do); fn must return a Tensor or a tuple or list of Tensors.
+  object: call .retrace() (a switched requires_grad is noticed by itself).
+- What is not an op: backward(), an optimizer step or any in-place change, retain_grad()
+  inside fn are refused when traced; a compiled function called inside another one's
+  trace runs as plain code, part of that trace.
+Bit-identical means: a result's .grad equals eager's when the gradient comes from fn's
+result alone (a parameter that also gets a gradient from outside fn gets the two parts
+added in another order). Arguments may be Tensors, arrays, tuples and lists of them, and
+hashable Python values (which select a tape, as shapes do); fn returns a Tensor or a flat
+tuple or list of Tensors. Each result keeps its own saved values (several may wait for
+backward); replays and their backward take turns across threads.
 """
 
 import functools
