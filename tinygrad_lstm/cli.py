@@ -1,6 +1,6 @@
 """The `tinygrad-lstm` command (also `python -m tinygrad_lstm`).
 
-    tinygrad-lstm demo                       the LSTM learns the context task (three to six minutes)
+    tinygrad-lstm demo                       the LSTM learns the context task (five to eight minutes)
     tinygrad-lstm train adding --seq-len 100 --steps 1500
     tinygrad-lstm train adding --model rnn   the same for a plain RNN, to compare
     tinygrad-lstm train adding --resume runs/adding-lstm.npz --steps 500   500 steps more
@@ -134,7 +134,8 @@ def build_parser():
                         "e.g. \"mary is a coder . what does mary do ?\"")
 
     demo = command("demo", "train the LSTM on the context task and show its answers",
-                   "Three to six minutes on 2 cores; nothing is saved.")
+                   "Five to eight minutes on 2 cores (OPENBLAS_NUM_THREADS=1 keeps a busy machine from "
+                   "slowing it); nothing is saved.")
     demo.add_argument("--steps", type=positive_int, default=DEFAULTS["context"]["steps"],
                       help="training steps (default: %(default)s)")
     demo.add_argument("--seed", type=non_negative_int, default=0, help="seeds the weights, the batches and the "
