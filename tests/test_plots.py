@@ -117,7 +117,7 @@ def test_plot_gates_sorted_draws_the_columns_in_the_given_order(carrier):
     order = np.argsort(-eta, kind="stable")
     activations = {n: v[0] for n, v in plots.lstm_values(model, inputs[:1], ("c", "f", "i", "o")).items()}
     fig = plots.plot_gates(activations, words=task.decode(inputs[0]).split(), order=order,
-                           order_label="unit, by η", marked=2)
+                           order_label="unit, by η", marked=2, key=eta)
     heatmaps = [ax for ax in fig.axes if ax.images and ax.get_title()]
     assert [ax.get_title() for ax in heatmaps] == [plots.GATE_TITLES[n] for n in "cfio"]
     np.testing.assert_allclose(heatmaps[0].images[0].get_array(), np.tanh(activations["c"][:, order]), rtol=1e-6)
@@ -126,6 +126,9 @@ def test_plot_gates_sorted_draws_the_columns_in_the_given_order(carrier):
     # sorted by the stated key: η falls from left to right, the carrier leftmost
     assert order[0] == CARRIER and np.all(np.diff(eta[order]) <= 0)
     assert heatmaps[0].get_xlabel() == f"unit, by η\nfirst 2: {order[0]}, {order[1]}"
+    # the axis reads as the key: η at the first and last column
+    ticks = [t.get_text() for t in heatmaps[0].get_xticklabels()]
+    assert ticks[0] == f"{eta[order[0]]:.2f}" and ticks[-1] == f"{eta[order[-1]]:.2f}" and len(ticks) == 5
     assert len(fig.axes) == 6  # four heatmaps, a colour bar for c and one shared by the gates
     fig.clf()
 

@@ -82,12 +82,13 @@ GATE_TITLES = {"f": "forget gate f (1 = keep)", "i": "input gate i (1 = write)",
                "o": "output gate o (1 = show)", "g": "candidate g", "c": "cell state tanh(c), the belt"}
 
 
-def plot_gates(activations, words=None, title="LSTM gates", order=None, order_label=None, marked=0):
+def plot_gates(activations, words=None, title="LSTM gates", order=None, order_label=None, marked=0, key=None):
     """Heatmaps, time x unit, one per entry of activations ({name: array (T, H)}). Gates on one
     0..1 scale; "c" is drawn as tanh(c) on -1..1 (what h = o tanh(c) reads of the belt).
     order: the units' order left to right (default 0..H-1); order_label: what it is sorted by,
-    for the x axis; the first `marked` units are named on the axis and fenced off by a line.
-    Returns the matplotlib Figure."""
+    for the x axis; the first `marked` units are named on the axis and marked by a red bar;
+    key: (H,) the value sorted by, one per unit, shown at five places along the x axis, so the
+    axis reads as the key falling (or rising). Returns the matplotlib Figure."""
     plt = _pyplot()
     names = list(activations)
     steps, width = activations[names[0]].shape
@@ -107,6 +108,10 @@ def plot_gates(activations, words=None, title="LSTM gates", order=None, order_la
         ax.set_title(GATE_TITLES.get(name, name))
         ax.set_xlabel((order_label or "unit") +
                       (f"\nfirst {marked}: " + ", ".join(str(u) for u in order[:marked]) if marked else ""))
+        if key is not None:
+            ticks = np.linspace(0, width - 1, 5).round().astype(int)
+            ax.set_xticks(ticks)
+            ax.set_xticklabels([f"{key[order[t]]:.2f}" for t in ticks])
         if marked:  # a red bar over the units named in the axis's label (a line inside would hide a column)
             ax.axvspan(-0.5, marked - 0.5, ymin=1.0, ymax=1.025, color="red", clip_on=False, linewidth=0)
     axes[0][0].set_ylabel("time step")
