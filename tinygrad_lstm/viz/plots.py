@@ -4,7 +4,7 @@ gate_activations: the LSTM's f, i, o at every step and unit, for one sequence.
 lstm_values:      the same for many sequences, and the cell state c too: {name: (N, T, H)}.
 memory_units:     the units whose cell state c at one step tells a class (the context task's
                   answer) best, by the correlation ratio: the few that carry a fact.
-plot_memory:      those units' c, f and i across one sequence: the conveyor belt at work.
+plot_memory:      those units' c, f and i across many sequences: the conveyor belt at work.
 plot_gates:       heatmaps of the gates (and tanh c), the units in a given order.
 gradient_norms:   ||dL/dh_t|| for every step t: how much the loss at the end still
                   depends on (and so can teach) the state t steps back. In a plain RNN it
