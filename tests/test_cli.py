@@ -84,11 +84,15 @@ def test_a_checkpoint_path_that_cannot_be_written_is_refused_before_training(tmp
     assert sorted(os.listdir(tmp_path)) == ["file"] and (tmp_path / "file").read_bytes() == b"keep"
 
 
+def ctrl_c_as_in_a_terminal():  # (a runner started in the background passes SIGINT on ignored)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_and_press_ctrl_c(argv, wait_for):
     """Start the command, wait until it prints wait_for and a moment more, send SIGINT:
     (exit status, stdout, stderr, seconds it took to stop)."""
     command = subprocess.Popen([sys.executable, "-u", "-m", "tinygrad_lstm", *argv], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_in_a_terminal)
     try:
         out = ""
         while wait_for not in out:
