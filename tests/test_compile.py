@@ -330,8 +330,9 @@ def test_tuples_of_tensors_namedtuples_methods_and_signed_zeros():
     m = Model()
     assert [m.forward(Tensor(np.array([3.0]))).item() for _ in range(3)] == [6.0] * 3
     f = tl.compile(lambda x, s: 1 / (x * s))
-    f(Tensor(np.ones(1)), 0.0), f(Tensor(np.ones(1)), 0.0)
-    assert f(Tensor(np.ones(1)), -0.0).item() == -np.inf
+    with np.errstate(divide="ignore"):
+        f(Tensor(np.ones(1)), 0.0), f(Tensor(np.ones(1)), 0.0)
+        assert f(Tensor(np.ones(1)), -0.0).item() == -np.inf
 
 
 def test_a_nested_tuple_result_is_refused_saying_what_to_return():
