@@ -445,9 +445,10 @@ def _backward_recorded(fn, grad):
 
 
 def _lifted(fn):
-    """A copy of fn whose saved arrays are Tensors again: an input's array is that input
-    Tensor, the output (saved as `out`, by convention) the output Tensor made by fn. Anything
-    else an op saves is a constant: a mask, a shape, an index, whose derivative is zero."""
+    """A copy of fn whose saved arrays are Tensors again: input k's array, saved under the
+    name forward gives its k-th parameter (forward(self, a, b) saves self.a, self.b), is that
+    input Tensor; the output (saved as `out`, by convention) the output Tensor made by fn.
+    Anything else an op saves is a constant: a mask, a shape, an index, whose derivative is zero."""
     twin = _new_object(type(fn))
     twin.parents, twin.seq, twin.scope = fn.parents, fn.seq, fn.scope
     names = _input_names(type(fn))  # forward(self, a, b): self.a is input 0 (so x.detach() beside x is not x)

@@ -10,8 +10,9 @@ create_graph=True the engine runs the same rule on Tensors (autograd._backward_r
 so its arithmetic is recorded and the gradient can be differentiated again. So a rule
 uses only what takes both: Python's operators, .reshape/.sum/.transpose/.T, and the
 functions at the end of this file (_exp, _where, _dot, ...), which call numpy on arrays
-and the op on Tensors. What a rule reads from self is either an input or the output
-(`self.out`): those come back as Tensors; or a constant (a mask, a shape, an index).
+and the op on Tensors. What a rule reads from self is either an input, saved under its
+name in forward's signature (self.a for forward(self, a, b)), or the output (`self.out`):
+those come back as Tensors; or a constant (a mask, a shape, an index).
 """
 
 import functools
