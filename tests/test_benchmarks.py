@@ -1,22 +1,15 @@
 """The hand-written NumPy LSTM that the speed benchmarks compare against computes what
 torch.nn.LSTM and tl.nn.LSTM compute: the same loss and the same four gradients."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
+import scripts  # tests/scripts.py
 import tinygrad_lstm as tl
-
-BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scripts.load("benchmarks", name)
 
 
 reference = load("numpy_lstm").lstm_forward_backward

@@ -1,20 +1,15 @@
 """The scripts in examples/ run, and show what they say they show."""
 
-import importlib.util
-import pathlib
 import shutil
 
 import numpy as np
 import pytest
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+import scripts  # tests/scripts.py
 
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scripts.load("examples", name)
 
 
 def test_backward_by_hand_agrees_three_ways(capsys):
