@@ -319,8 +319,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _tensor_list(tensors, what):
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors) if isinstance(tensors, (list, tuple)) else None
-    if not tensors or not all(isinstance(t, Tensor) for t in tensors):
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    if not isinstance(tensors, (list, tuple)) or not tensors or not all(isinstance(t, Tensor) for t in tensors):
         raise TypeError(f"grad(): {what} must be a Tensor or a non-empty list of Tensors")
     return tensors
 
@@ -532,7 +533,8 @@ def _check_unchanged(fn):
         if change is not None:
             owner = _memory_owner(value)
             used = [f"input {k}" for k, t in enumerate(fn.parents) if _memory_owner(t.data) is owner]
-            raise RuntimeError(changed_error(change, f"{type(fn).__name__} saved it ({' and '.join(used) or 'its output'})"))
+            what = " and ".join(used) or "its output"
+            raise RuntimeError(changed_error(change, f"{type(fn).__name__} saved it ({what})"))
 
 
 def changed_after(value, seq):

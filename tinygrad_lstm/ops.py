@@ -484,7 +484,8 @@ class Max(Function):
     def forward(self, a, axis, keepdims):
         self.axes = normalize_axes(axis, a.ndim, self.name)
         if any(a.shape[ax] == 0 for ax in self.axes):
-            raise ShapeError(f"{self.name}: cannot take the {self.name} over an empty axis of a tensor of shape {a.shape}")
+            raise ShapeError(f"{self.name}: cannot take the {self.name} over an empty axis of a tensor of "
+                             f"shape {a.shape}")
         self.a = a
         self.peak = self.find(a, axis=self.axes, keepdims=True)
         return self.peak if keepdims else np.squeeze(self.peak, axis=self.axes)
