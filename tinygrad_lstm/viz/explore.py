@@ -16,14 +16,12 @@ import inspect
 import json
 import math
 import os
-import shutil
-import subprocess
 
 import numpy as np
 
 from .. import autograd
 from ..files import write_atomically
-from .graph import COLORS, INSTALL_HINT, _node, _tensor_kind, drawing
+from .graph import COLORS, _node, _tensor_kind, drawing, run_dot
 
 _PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "explore_page.html")
 HEAD = 6  # numbers shown of each array
@@ -104,17 +102,7 @@ def _copy(g):
 
 
 def _svg(source, timeout):
-    program = shutil.which("dot")
-    if program is None:
-        raise RuntimeError(f"{INSTALL_HINT}; the page is laid out by it")
-    try:
-        done = subprocess.run([program, "-Tsvg"], input=source.encode(), capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise TimeoutError(f"explore: Graphviz's dot did not finish within {timeout:g} s") from None
-    if done.returncode != 0:
-        said = " ".join(done.stderr.decode(errors="replace").split())
-        raise RuntimeError(f"explore: Graphviz's dot failed (exit status {done.returncode}): {said}")
-    text = done.stdout.decode()
+    text = run_dot(source, "svg", timeout, "explore", missing="; the page is laid out by it").decode()
     return text[text.index("<svg"):]  # (the XML prologue and doctype do not belong inside HTML)
 
 

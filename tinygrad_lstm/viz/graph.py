@@ -178,22 +178,26 @@ def render(dot, path, timeout=60):
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf", "dot", "gv"):
         raise ValueError(f"render: unknown picture format {fmt!r} in {path!r}; use .svg, .png, .pdf or .dot")
-    if fmt in ("dot", "gv"):
-        data = dot.source.encode()
-    else:
-        program = shutil.which("dot")
-        if program is None:
-            raise RuntimeError(INSTALL_HINT)
-        try:
-            done = subprocess.run([program, f"-K{dot.engine}", f"-T{fmt}"], input=dot.source.encode(),
-                                  capture_output=True, timeout=timeout)
-        except subprocess.TimeoutExpired:  # run() has killed it
-            raise TimeoutError(f"render: Graphviz's dot did not finish within {timeout:g} s") from None
-        if done.returncode != 0:
-            said = " ".join(done.stderr.decode(errors="replace").split())  # one line
-            raise RuntimeError(f"render: Graphviz's dot failed (exit status {done.returncode}): {said}")
-        data = done.stdout
+    data = dot.source.encode() if fmt in ("dot", "gv") else run_dot(dot.source, fmt, timeout, "render", dot.engine)
     return write_atomically(path, lambda f: f.write(data))
+
+
+def run_dot(source, fmt, timeout, who, engine="dot", missing=""):
+    """Graphviz's dot on DOT text: the picture's bytes in format fmt (svg, png, pdf). Stopped
+    after `timeout` seconds (None: no limit) with a TimeoutError; a missing or failing dot is a
+    RuntimeError, in one line, said by `who` (missing: what to add to the install hint)."""
+    program = shutil.which("dot")
+    if program is None:
+        raise RuntimeError(INSTALL_HINT + missing)
+    try:
+        done = subprocess.run([program, f"-K{engine}", f"-T{fmt}"], input=source.encode(), capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:  # run() has killed it
+        raise TimeoutError(f"{who}: Graphviz's dot did not finish within {timeout:g} s") from None
+    if done.returncode != 0:
+        said = " ".join(done.stderr.decode(errors="replace").split())  # one line
+        raise RuntimeError(f"{who}: Graphviz's dot failed (exit status {done.returncode}): {said}")
+    return done.stdout
 
 
 # ----- walking the graph ----------------------------------------------------------------
