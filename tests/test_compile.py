@@ -221,12 +221,6 @@ def test_retain_graph_keeps_a_compiled_result_for_a_second_backward():
 
 # ----- what an outside probe found (each of these was wrong or hung before its fix) --------------
 
-def replays(fn, *calls):
-    """fn compiled, called with each argument tuple in turn: [(result, eager result)]."""
-    f = tl.compile(fn)
-    return [(f(*args), fn(*args)) for args in calls]
-
-
 def test_one_array_passed_as_two_arguments_is_not_confused_with_two():
     a, b = Tensor(np.ones(3)), Tensor(np.full(3, 10.0))
     f = tl.compile(lambda x, y: x * 2 + y)

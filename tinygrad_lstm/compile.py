@@ -50,7 +50,7 @@ import threading
 import numpy as np
 
 from . import autograd, ops, random
-from .autograd import Function, unbroadcast
+from .autograd import Function, _sum_into, unbroadcast
 from .tensor import Tensor
 
 
@@ -477,22 +477,19 @@ class Replay(Function):
         keep = autograd.retaining_graph  # (else each op's values go once its rule has run, as in eager)
         if self.seq < autograd._last_change:
             _check_unchanged(tape, saved, self.seq)
-        slot_grads, owned = [None] * tape.n_slots, set()
+        slot_grads, owned = {}, set()  # {slot: dL/d(its tensor)}, summed as the engine sums (_sum_into)
         for slot, g in zip(tape.output_slots, grads):
             if g is not None:  # (a tensor returned twice gets both gradients)
-                slot_grads[slot] = g if slot_grads[slot] is None else slot_grads[slot] + g
+                _sum_into(slot_grads, slot, g, owned)
         for op, k, out, ins in tape.backward_entries:
             if type(out) is tuple:  # several outputs
-                g = [slot_grads[s] for s in out]
+                g = [slot_grads.pop(s, None) for s in out]  # (popped: used, let go)
                 if all(x is None for x in g):
                     continue
-                for s in out:
-                    slot_grads[s] = None  # used: let it go
             else:
-                g = slot_grads[out]
+                g = slot_grads.pop(out, None)
                 if g is None:
                     continue
-                slot_grads[out] = None
             op.__dict__ = saved[k]  # this call's values, for the op's rule
             input_grads = op.backward(g)
             op.__dict__ = {}
@@ -504,16 +501,8 @@ class Replay(Function):
                     continue
                 if gi.shape != shape:
                     gi = unbroadcast(gi, shape)
-                old = slot_grads[slot]  # summed as autograd._sum_into does
-                if old is None:
-                    slot_grads[slot] = gi
-                elif slot in owned:
-                    old += gi
-                    slot_grads[slot] = old
-                else:
-                    slot_grads[slot] = old + gi
-                    owned.add(slot)
-        return [slot_grads[slot] for slot, _ in tape.parents]
+                _sum_into(slot_grads, slot, gi, owned)
+        return [slot_grads.get(slot) for slot, _ in tape.parents]
 
 
 def _check_unchanged(tape, saved, seq):
