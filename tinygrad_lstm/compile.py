@@ -442,7 +442,7 @@ class _GateActivations(Function):
 
     def backward(self, grads):
         z = self.out
-        if any(g is None for g in grads):  # an unused piece's gradient is zeros
+        if ops._some_missing(grads):  # an unused piece's gradient is zeros
             grads = [np.zeros_like(z[where]) if g is None else g for g, where in zip(grads, self.pieces)]
         squares = z * z
         factor = z - squares
