@@ -156,3 +156,48 @@ def clip_grad_norm_(params, max_norm):
         for g in grads:
             g *= scale
     return total
+
+
+class ReduceLROnPlateau:
+    """Lower the optimizer's lr by `factor` when a metric has not improved for more than
+    `patience` checks in a row, as torch.optim.lr_scheduler.ReduceLROnPlateau does (improved:
+    by more than `threshold` of the best so far, relatively; an lr change under 1e-8 is skipped):
+
+        scheduler = ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=3)
+        scheduler.step(validation_accuracy)     # after each check
+
+    mode "max": a larger metric is better (accuracy); "min": a smaller one (a loss, mse).
+    The lr never goes below min_lr. state_dict() / load_state_dict() carry it to a resumed run."""
+
+    def __init__(self, optimizer, mode="max", factor=0.5, patience=3, threshold=1e-4, min_lr=0.0):
+        who = "ReduceLROnPlateau"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{who}: optimizer must be an optimizer (SGD, Adam), got {type(optimizer).__name__}")
+        if mode not in ("max", "min"):
+            raise ValueError(f"{who}: mode must be 'max' or 'min', got {mode!r}")
+        self.optimizer, self.mode = optimizer, mode
+        self.factor = check_number(who, "factor", factor, "a number in (0, 1)", lambda v: 0 < v < 1)
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+            raise ValueError(f"{who}: patience must be an integer >= 0, got {patience!r}")
+        self.patience, self.min_lr = int(patience), _at_least_0(who, "min_lr", min_lr)
+        self.threshold = _at_least_0(who, "threshold", threshold)
+        self.best, self.bad_checks = None, 0
+
+    def step(self, metric):
+        metric = check_number("ReduceLROnPlateau.step", "metric", metric, "a number", lambda v: True)
+        if self.best is None or (metric > self.best * (1 + self.threshold) if self.mode == "max"
+                                 else metric < self.best * (1 - self.threshold)):
+            self.best, self.bad_checks = metric, 0
+            return
+        self.bad_checks += 1
+        if self.bad_checks > self.patience:
+            lower = max(self.optimizer.lr * self.factor, self.min_lr)
+            if self.optimizer.lr - lower > 1e-8:
+                self.optimizer.lr = lower
+            self.bad_checks = 0
+
+    def state_dict(self):
+        return {"lr": self.optimizer.lr, "best": self.best, "bad_checks": self.bad_checks}
+
+    def load_state_dict(self, state):
+        self.optimizer.lr, self.best, self.bad_checks = float(state["lr"]), state["best"], int(state["bad_checks"])

@@ -33,6 +33,7 @@ from . import nn, optim, random
 from .autograd import no_grad
 from .checks import check_number, check_positive_ints
 from .compile import compile as compiled_function
+from .tasks.base import LOWER_IS_BETTER, Task
 from .tensor import Tensor
 
 RECURRENT = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}
@@ -41,22 +42,23 @@ RECURRENT = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}
 class SequenceModel(nn.Module):
     """tokens -> Embedding, or vectors as they are -> LSTM/RNN/GRU -> Linear at every step."""
 
-    def __init__(self, task, kind="lstm", hidden=32, num_layers=1, embedding=16):
+    def __init__(self, task, kind="lstm", hidden=32, num_layers=1, embedding=16, forget_bias=1.0):
         super().__init__()
         if kind not in RECURRENT:
             raise ValueError(f"model kind must be one of {', '.join(RECURRENT)}, got {kind!r}")
+        forget_bias = check_number("SequenceModel", "forget_bias", forget_bias, "a finite number", math.isfinite)
         self.kind = kind
         self.embed = nn.Embedding(len(task.vocab), embedding) if task.tokens else None
         width = embedding if task.tokens else task.input_size
         self.rnn = RECURRENT[kind](width, hidden, num_layers=num_layers, batch_first=True)
         self.head = nn.Linear(hidden, task.output_size)
         if kind == "lstm":
-            # Start with the forget gate mostly open, f = σ(1) ≈ 0.73, so the conveyor belt keeps
-            # what is written on it from the first step of training (Gers et al. 2000; Jozefowicz
-            # et al. 2015). With torch's init, f ≈ σ(0) = 0.5 halves the memory every step, and
-            # on the copy and context tasks training sits at chance for thousands of steps.
+            # Start with the forget gate mostly open, f = σ(forget_bias) (0.73 for 1, 0.99 for 5), so
+            # the conveyor belt keeps what is written on it from the first step of training (Gers et
+            # al. 2000; Jozefowicz et al. 2015). With torch's init, f ≈ σ(0) = 0.5 halves the memory
+            # every step, and on the copy and context tasks training sits at chance for thousands of steps.
             for layer in range(num_layers):
-                getattr(self.rnn, f"bias_ih_l{layer}").data[hidden:2 * hidden] = 1.0
+                getattr(self.rnn, f"bias_ih_l{layer}").data[hidden:2 * hidden] = forget_bias
                 getattr(self.rnn, f"bias_hh_l{layer}").data[hidden:2 * hidden] = 0.0
 
     def forward(self, inputs):
@@ -70,7 +72,13 @@ def training_stream(seed):
 
 
 def held_out_stream(seed):
+    """The test part's sequences: what evaluate() reports."""
     return np.random.default_rng([seed, 1])
+
+
+def validation_stream(seed, stage=0):
+    """The validation part's sequences for a curriculum's stage: what the recipe decides by."""
+    return np.random.default_rng([seed, 2, stage])
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -83,56 +91,108 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, progress=False, log_every=50,
-          compiled=True):
+          compiled=True, **recipe):
     """Adam on fresh batches; gradients clipped to norm `clip` (None: not clipped).
     Returns [(step, loss)] every log_every steps and at the last. compiled: the step's forward
     pass and loss run through tl.compile (the same numbers, faster); False runs them eagerly.
+    recipe: Training's curriculum, stage_steps, schedule, until, validate_every, validation_size.
 
     Ctrl-C raises TrainingInterrupted at once, the model as the last whole step left it: a
     forward or backward pass in hand is dropped, an optimizer update in hand is finished first.
     (A second Ctrl-C during that update stops at once, as Ctrl-C does.)
     progress: False, or a file (e.g. sys.stderr) for progress (see Training.run)."""
-    return Training(task, model, lr=lr, batch_size=batch_size, clip=clip, seed=seed,
-                    compiled=compiled).run(steps, progress, log_every)
+    return Training(task, model, lr=lr, batch_size=batch_size, clip=clip, seed=seed, compiled=compiled,
+                    **recipe).run(steps, progress, log_every)
+
+
+SCHEDULES = ("constant", "plateau")
 
 
 class Training:
     """A training run between two steps: what it carries from one step to the next besides the
     model's weights. That is Adam (its moments and step counts), the step count, the random
-    streams that draw the batches and the dropout masks, and the history: the loss every
-    log_every steps and, when asked for, the held-out metrics."""
+    streams that draw the batches and the dropout masks, where the recipe stands (the curriculum's
+    stage, the schedule's lr) and the history: the loss every log_every steps, the validation
+    checks, and, when asked for, the held-out metrics.
 
-    def __init__(self, task, model, lr=1e-2, batch_size=32, clip=1.0, seed=0, compiled=True):
+    The recipe, each part optional:
+    - curriculum: True trains on the task's easier forms first (task.easier(): fewer filler
+      sentences, shorter gaps), or give a list of tasks, easiest first. A stage ends when its
+      validation metric reaches its task's `advance_at`, or after `stage_steps` steps (or a list:
+      each easier stage's own most).
+    - schedule: "constant", or "plateau": the lr halves when the validation metric of the task
+      itself has not improved for 3 checks in a row (optim.ReduceLROnPlateau), down to lr/100.
+    - until: stop when the validation metric of the task itself reaches this value (the step is
+      kept as solved_at); None trains every step asked for.
+    - validate_every, validation_size: a validation check every so many steps, on that many
+      sequences of the task's validation part (never trained on, never the reported test).
+      By default 100 steps and 500 sequences, where the recipe needs checks; none otherwise.
+    """
+
+    def __init__(self, task, model, lr=1e-2, batch_size=32, clip=1.0, seed=0, compiled=True,
+                 curriculum=False, stage_steps=1000, schedule="constant", until=None,
+                 validate_every=None, validation_size=500):
         """compiled: the forward pass and the loss are traced once (tl.compile) and replayed at
         every step: the same numbers to the last bit, less Python bookkeeping per step."""
-        check_positive_ints("train", batch_size=batch_size)
+        check_positive_ints("train", batch_size=batch_size, validation_size=validation_size)
         check_number("train", "lr", lr, "a positive finite number", lambda v: 0 < v < math.inf)
         if clip is not None:  # 0 would zero every gradient; a negative clip would train uphill
             check_number("train", "clip", clip, "a positive finite number, or None for no clipping",
                          lambda v: 0 < v < math.inf)
+        if schedule not in SCHEDULES:
+            raise ValueError(f"train: schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
+        if until is not None:
+            check_number("train", "until", until, f"a value of the task's {task.metric}, or None",
+                         lambda v: math.isfinite(v))
+        self.stages = _stages(task, curriculum)
+        self.stage_steps = _stage_steps(stage_steps, len(self.stages) - 1)
+        needs_checks = len(self.stages) > 1 or until is not None or schedule != "constant"
+        if validate_every is None and needs_checks:
+            validate_every = 100
+        if validate_every is not None:
+            check_positive_ints("train", validate_every=validate_every)
         self.task, self.model, self.batch_size, self.clip, self.seed = task, model, batch_size, clip, seed
+        self.until, self.compiled = until, compiled
+        self.validate_every, self.validation_size = validate_every, validation_size
         self.optimizer = optim.Adam(model.parameters(), lr=lr)
+        self.schedule = optim.ReduceLROnPlateau(self.optimizer, mode="min" if task.metric in LOWER_IS_BETTER
+                                                else "max", factor=0.5, patience=3, min_lr=lr / 100) \
+            if schedule == "plateau" else None
         self.data = training_stream(seed)
         random.manual_seed(seed)  # dropout, if any, repeats too
         self.step = 0
-        self.losses = []    # [(step, loss of that step's batch)]
-        self.held_out = []  # [(step, {metric: value})]
-        self.loss = lambda inputs, targets: self.task.loss(self.model(inputs), targets)
-        if compiled:
-            self.loss = compiled_function(self.loss)
+        self.stage, self.stage_start = 0, 0  # the curriculum's stage, and the step it started after
+        self.solved_at = None  # the step at which validation reached `until`
+        self.losses = []      # [(step, loss of that step's batch)]
+        self.held_out = []    # [(step, {metric: value})]: the test part, for the record; nothing decides by it
+        self.validation = []  # [(step, stage, value of the metric)]: what the recipe decides by
+        self.stage_starts = [(0, 0)]  # [(step after which it started, stage)]
+        self._losses, self._validation_sets = {}, {}
+
+    @property
+    def stage_task(self):
+        """The task being trained now: the curriculum's current stage."""
+        return self.stages[self.stage]
+
+    @property
+    def finished(self):
+        """Whether the run stopped because validation reached `until`."""
+        return self.solved_at is not None
 
     def run(self, steps, progress=False, log_every=50, evaluate_every=None):
-        """Train `steps` more steps. Logs the loss every log_every steps and at the last (the step
-        counted from the run's start); evaluates held-out metrics every evaluate_every steps and
-        at the last, when evaluate_every is given. Returns self.losses.
+        """Train `steps` more steps, or fewer if validation reaches `until` first. Logs the loss
+        every log_every steps and at the last (the step counted from the run's start); evaluates
+        held-out metrics every evaluate_every steps and at the last, when evaluate_every is given.
+        Returns self.losses. A run that reached `until` trains no more.
 
         progress: False, or a file (e.g. sys.stderr): a bar there if it is a terminal (tqdm when
         installed), otherwise (a log) a plain line every 10% of the steps."""
         check_positive_ints("train", steps=steps, log_every=log_every)
         if evaluate_every is not None:
             check_positive_ints("train", evaluate_every=evaluate_every)
-        task, model, optimizer = self.task, self.model, self.optimizer
-        model.train()
+        if self.finished:
+            return self.losses
+        self.model.train()
         first, last = self.step + 1, self.step + steps
         bar = _progress(self.step, last, progress)
         before, step = None, self.step
@@ -142,26 +202,17 @@ class Training:
                 for step in range(first, last + 1):
                     before = None  # (Ctrl-C before the next line: nothing drawn yet, nothing to undo)
                     before = self._streams()  # to draw this step's batch again if the step is dropped
-                    inputs, targets = task.sample(self.batch_size, self.data)
-                    loss = self.loss(inputs, targets)
-                    optimizer.zero_grad()
-                    loss.backward()
-                    with updating as pressed:  # a half-done update would leave a model that no step made
-                        if self.clip is not None:
-                            optim.clip_grad_norm_(model.parameters(), self.clip)
-                        optimizer.step()
-                        self.step = step
-                    value = loss.item()
-                    if not np.isfinite(value):
-                        raise FloatingPointError(f"train: the loss became {value} at step {step}; "
-                                                 f"try a smaller lr (now {optimizer.lr})")
+                    value, pressed = self._one_step(step, updating)
                     bar.update(value)
-                    if step % log_every == 0 or step == last or pressed:
+                    stop = self._check(step) if self.validate_every and step % self.validate_every == 0 else False
+                    if step % log_every == 0 or step == last or pressed or stop:
                         self.losses.append((step, value))
                     if pressed:
                         raise KeyboardInterrupt
-                    if evaluate_every is not None and (step % evaluate_every == 0 or step == last):
-                        self.held_out.append((step, evaluate(task, model, seed=self.seed)))
+                    if evaluate_every is not None and (step % evaluate_every == 0 or step == last or stop):
+                        self.held_out.append((step, evaluate(self.task, self.model, seed=self.seed)))
+                    if stop:
+                        break
             except KeyboardInterrupt:
                 if updating.broken:  # a second Ctrl-C, half-way through an update: no whole step to report
                     raise
@@ -169,6 +220,59 @@ class Training:
                     self._set_streams(before)
                 raise TrainingInterrupted(self.step, self.losses) from None
         return self.losses
+
+    def _one_step(self, step, updating):
+        """Draw a batch of the current stage, go forward and back, update: the loss, and whether
+        Ctrl-C was pressed during the update (which is finished first)."""
+        inputs, targets = self.stage_task.sample(self.batch_size, self.data)
+        loss = self._loss(inputs, targets)
+        self.optimizer.zero_grad()
+        loss.backward()
+        with updating as pressed:  # a half-done update would leave a model that no step made
+            if self.clip is not None:
+                optim.clip_grad_norm_(self.model.parameters(), self.clip)
+            self.optimizer.step()
+            self.step = step
+        value = loss.item()
+        if not np.isfinite(value):
+            raise FloatingPointError(f"train: the loss became {value} at step {step}; "
+                                     f"try a smaller lr (now {self.optimizer.lr})")
+        return value, bool(pressed)
+
+    def _loss(self, inputs, targets):
+        """The current stage's loss; through tl.compile, one compiled function per stage."""
+        task = self.stage_task
+        if not self.compiled:
+            return task.loss(self.model(inputs), targets)
+        if self.stage not in self._losses:
+            self._losses[self.stage] = compiled_function(lambda x, y: task.loss(self.model(x), y))
+        return self._losses[self.stage](inputs, targets)
+
+    def _check(self, step):
+        """A validation check: record it, move the curriculum on, let the schedule see it.
+        Returns whether the run is solved (validation reached `until`)."""
+        task = self.stage_task
+        value = self.validate()[task.metric]
+        self.validation.append((step, self.stage, value))
+        if self.stage < len(self.stages) - 1:
+            if task.is_solved({task.metric: value}, task.advance_at) or step - self.stage_start >= self.stage_steps[self.stage]:
+                self.stage, self.stage_start = self.stage + 1, step
+                self.stage_starts.append((step, self.stage))
+            return False
+        if self.schedule is not None:
+            self.schedule.step(value)
+        if self.until is not None and task.is_solved({task.metric: value}, self.until):
+            self.solved_at = step
+            return True
+        return False
+
+    def validate(self):
+        """The current stage's metrics on its validation sequences (the same ones at every check)."""
+        if self.stage not in self._validation_sets:
+            self._validation_sets[self.stage] = self.stage_task.sample(
+                self.validation_size, validation_stream(self.seed, self.stage), "validation")
+        inputs, targets = self._validation_sets[self.stage]
+        return self.stage_task.evaluate(predict(self.model, inputs), targets)
 
     # ----- saving and restoring -------------------------------------------------------------
     def state(self):
@@ -179,7 +283,10 @@ class Training:
         arrays = {**{f"adam.m.{n}": m for n, m in zip(names, self.optimizer.m)},
                   **{f"adam.v.{n}": v for n, v in zip(names, self.optimizer.v)}}
         state = {"step": self.step, "adam_steps": list(self.optimizer.steps), "streams": self._streams(),
-                 "losses": self.losses, "held_out": self.held_out}
+                 "losses": self.losses, "held_out": self.held_out, "lr": self.optimizer.lr,
+                 "stage": self.stage, "stage_start": self.stage_start, "stage_starts": self.stage_starts,
+                 "validation": self.validation, "solved_at": self.solved_at,
+                 "schedule": self.schedule.state_dict() if self.schedule is not None else None}
         return arrays, state
 
     def load_state(self, arrays, state):
@@ -199,10 +306,20 @@ class Training:
             step, adam_steps, streams = int(state["step"]), [int(t) for t in state["adam_steps"]], state["streams"]
             losses = [(int(s), float(v)) for s, v in state["losses"]]
             held_out = [(int(s), {str(k): float(v) for k, v in m.items()}) for s, m in state["held_out"]]
+            lr = float(state.get("lr", self.optimizer.lr))
+            stage, stage_start = int(state.get("stage", 0)), int(state.get("stage_start", 0))
+            stage_starts = [(int(s), int(k)) for s, k in state.get("stage_starts", [(0, 0)])]
+            validation = [(int(s), int(k), float(v)) for s, k, v in state.get("validation", [])]
+            solved_at = None if state.get("solved_at") is None else int(state["solved_at"])
+            schedule = state.get("schedule")
             if len(streams) != 2:
                 raise ValueError(f"expected 2 random streams (the data's, the dropout's), found {len(streams)}")
             for saved in streams:
                 np.random.default_rng().bit_generator.state = saved  # refuses what is not a generator's state
+            if not 0 <= stage < len(self.stages):
+                raise ValueError(f"its curriculum stage {stage} is not one of this run's {len(self.stages)}")
+            if (schedule is None) != (self.schedule is None):
+                raise ValueError("its schedule is not this run's")
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(f"the training state is damaged ({type(err).__name__}: {err})") from None
         if len(adam_steps) != len(names):
@@ -210,6 +327,10 @@ class Training:
                              f"for {len(names)} parameters")
         self.optimizer.m, self.optimizer.v = moments[:len(names)], moments[len(names):]
         self.optimizer.steps, self.step, self.losses, self.held_out = adam_steps, step, losses, held_out
+        self.optimizer.lr, self.stage, self.stage_start, self.stage_starts = lr, stage, stage_start, stage_starts
+        self.validation, self.solved_at = validation, solved_at
+        if schedule is not None:
+            self.schedule.load_state_dict(schedule)
         self._set_streams(streams)
 
     def _streams(self):
@@ -218,6 +339,29 @@ class Training:
 
     def _set_streams(self, states):
         self.data.bit_generator.state, random.generator().bit_generator.state = states
+
+
+def _stage_steps(stage_steps, easier):
+    """The most steps of each of the `easier` stages, from one number for all or a list."""
+    if not isinstance(stage_steps, (list, tuple)):
+        check_positive_ints("train", stage_steps=stage_steps)
+        return [stage_steps] * easier
+    if len(stage_steps) != easier:
+        raise ValueError(f"train: stage_steps must give one number for each of the {easier} easier stages, "
+                         f"got {len(stage_steps)}")
+    check_positive_ints("train", **{f"stage_steps[{k}]": n for k, n in enumerate(stage_steps)})
+    return list(stage_steps)
+
+
+def _stages(task, curriculum):
+    """The curriculum's tasks, easiest first, ending with the task itself."""
+    if curriculum is False or curriculum is None:
+        return [task]
+    if curriculum is True:
+        return [*task.easier(), task]
+    if not isinstance(curriculum, (list, tuple)) or not all(isinstance(t, Task) for t in curriculum):
+        raise TypeError(f"train: curriculum must be True, False or a list of tasks, got {curriculum!r}")
+    return [*curriculum, task]
 
 
 class _Updating:
@@ -268,8 +412,8 @@ def predict(model, inputs):
 
 
 def evaluate(task, model, n=1000, seed=0):
-    """Held-out metrics on n fresh sequences (a stream training never draws from)."""
-    inputs, targets = task.sample(n, held_out_stream(seed))
+    """Held-out metrics on n sequences of the task's test part (which training never draws)."""
+    inputs, targets = task.sample(n, held_out_stream(seed), "test")
     return task.evaluate(predict(model, inputs), targets)
 
 

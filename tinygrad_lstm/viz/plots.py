@@ -10,7 +10,8 @@ gradient_norms:   ||dL/dh_t|| for every step t: how much the loss at the end sti
                   depends on (and so can teach) the state t steps back. In a plain RNN it
                   shrinks geometrically going back: the vanishing gradient; along the LSTM's
                   cell state it can survive.
-plot_history:     a training run's loss and held-out metric against the step.
+plot_history:     a training run's loss, validation and held-out metric against the step, with
+                  its curriculum's phases and the step it was solved at.
 """
 
 import numpy as np
@@ -182,27 +183,44 @@ def plot_gradient_norms(norms, title="how far back the gradient reaches", styles
     return fig
 
 
-def plot_history(losses, held_out, metric, baseline, title="training"):
-    """losses: [(step, loss)]; held_out: [(step, {metric: value})], as a Training keeps them.
-    Two panels: the loss, and the held-out metric with the baseline (what a model that learned
-    nothing scores) as a horizontal line. Returns the Figure."""
+def plot_history(losses, held_out, metric, baseline, title="training", validation=(), stages=(), solved_at=None,
+                 until=None):
+    """losses: [(step, loss)]; held_out: [(step, {metric: value})], as a Training keeps them;
+    validation: [(step, stage, value)]; stages: [(step it started after, its name)], the
+    curriculum's phases, shaded; solved_at: the step validation reached `until`, marked.
+    Two panels: the loss, and the metric, held out and on validation, with the baseline (what
+    a model that learned nothing scores) as a horizontal line. Returns the Figure."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     steps, values = zip(*losses) if losses else ((), ())
     left.plot(steps, values, color="tab:blue")
     left.set_title("training loss (one batch)")
     steps, values = zip(*[(step, metrics[metric]) for step, metrics in held_out]) if held_out else ((), ())
-    right.plot(steps, values, marker="o", markersize=3, color="tab:green", label="model")
+    right.plot(steps, values, marker="o", markersize=3, color="tab:green", label="test (reported)")
+    if validation:
+        steps, _, values = zip(*validation)
+        right.plot(steps, values, color="tab:purple", alpha=0.7, label="validation (decides the recipe)")
     right.axhline(baseline, color="tab:red", linestyle="--", label=f"baseline {baseline:.4g}")
+    if until is not None:
+        right.axhline(until, color="tab:gray", linestyle=":", label=f"until {until:.4g}")
     right.set_title(f"held-out {metric}")
-    right.legend()
     if metric == "mse":  # spans decades as the model learns; an accuracy stays within [0, 1]
         right.set_yscale("log")
     if all(v > 0 for _, v in losses):
         left.set_yscale("log")
+    last = max([s for s, _ in losses] + [s for s, _ in held_out] + [0])
     for ax in (left, right):
         ax.set_xlabel("step")
         ax.grid(True, which="both", alpha=0.3)
-    fig.suptitle(title)
+        if len(stages) > 1:  # the curriculum's phases: alternate shading, named at the top
+            for k, (start, name) in enumerate(stages):
+                end = stages[k + 1][0] if k + 1 < len(stages) else last
+                ax.axvspan(start, end, color="0.85" if k % 2 else "0.93", zorder=0)
+                ax.text((start + end) / 2, 1.0, name, transform=ax.get_xaxis_transform(), ha="center",
+                        va="bottom", fontsize=8)
+        if solved_at is not None:
+            ax.axvline(solved_at, color="black", linewidth=1, label=f"solved at step {solved_at}")
+    right.legend(fontsize=8)
+    fig.suptitle(title, y=1.02 if len(stages) > 1 else 0.98)
     fig.tight_layout()
     return fig
