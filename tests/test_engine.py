@@ -567,3 +567,18 @@ def test_second_derivative_with_a_detached_copy_beside_the_input():
     (g,) = tl.grad((x.detach() * x * x).sum(), [x], create_graph=True)
     (h,) = tl.grad(g.sum(), [x])
     np.testing.assert_allclose(h.numpy(), 2 * x.numpy())
+
+
+@pytest.mark.parametrize("rows, index_shape, tail", [(5, (7,), (3,)), (4, (3, 6), (2, 2)), (3, (0,), (4,)),
+                                                      (6, (2, 5), ()), (1, (9,), (3,))])
+def test_rows_gathered_by_an_integer_array_scatter_their_gradient_back_as_add_at_does(rows, index_shape, tail):
+    """x[ids] (an embedding's lookup): each row's gradient is the sum of the gradients of every
+    place that read it, negative ids included; compared with np.add.at in float64."""
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((rows, *tail)), requires_grad=True)
+    ids = rng.integers(-rows, rows, size=index_shape)
+    upstream = rng.standard_normal((*index_shape, *tail))
+    (x[ids] * Tensor(upstream)).sum().backward()
+    expected = np.zeros((rows, *tail))
+    np.add.at(expected, ids, upstream)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-12)

@@ -322,30 +322,14 @@ def run_sample(args):
 
 def run_demo(args):
     start = time.perf_counter()
-    settings = {**FOR_EVERY_TASK, **DEFAULTS["context"], "seed": args.seed}
-    task = tasks.make("context", seq_len=settings["seq_len"])
+    task = tasks.make("context", seq_len=DEFAULTS["context"]["seq_len"])
     words = task.n_fillers * task._filler_len
     print("The tutorial's claim: an LSTM keeps context that a plain RNN forgets. Both learn to answer")
     print(f"'what does NAME do ?' about two facts given {task.n_fillers} filler sentences ({words} words) earlier,")
     print("from the same stream of training sentences, easier ones first (0, then 4 fillers), each with its")
     print("own learning rate. Held out: pairs of facts that no training sentence ever put together.\n")
-    progress = None if args.no_progress else sys.stderr
-    runs = {}
-    for kind, lr in (("lstm", settings["lr"]), ("rnn", DEMO_RNN_LR)):
-        manual_seed(args.seed)
-        model = _make_model(task, kind, settings)
-        if kind == "lstm":
-            training, steps = _training(task, model, settings, not args.eager), args.steps
-        else:  # the RNN never reaches a stage's mark: it moves on where the LSTM moved on, on the same batches
-            lstm = runs["lstm"][0]
-            lengths = [b - a for (a, _), (b, _) in zip(lstm.stage_starts, lstm.stage_starts[1:])]
-            stage_steps = lengths + [settings["stage_steps"]] * (len(lstm.stages) - 1 - len(lengths))
-            training = _training(task, model, {**settings, "lr": lr, "stage_steps": stage_steps}, not args.eager)
-            steps = max(lstm.step, DEMO_RNN_STEPS)
-        print(f"training the {NAMES[kind]} ({settings['hidden']} units, lr {lr}) for at most {steps} steps")
-        began = time.perf_counter()
-        training.run(steps, progress=progress, log_every=max(1, steps // 100))
-        runs[kind] = (training, time.perf_counter() - began)
+    runs = demo_runs(args.seed, args.steps, compiled=not args.eager,
+                     progress=False if args.no_progress else sys.stderr, say=print)
     print()
     baseline, chance = task.baseline()["accuracy"], task.chance()["accuracy"]
     for kind, (training, seconds) in runs.items():
@@ -353,8 +337,9 @@ def run_demo(args):
         print(f"{NAMES[kind]:9s} {accuracy:6.1%} of 1000 held-out sentences right   ({training.step} steps, "
               f"{seconds:.1f}s; {_how_it_ended(training)})")
         if not task.beats_baseline({"accuracy": accuracy}):
-            print(f"{'':9s} no better than the baseline: it did not learn whose job is whose")
-    print(f"{'':9s} baseline {baseline:.1%}: {task.baseline_meaning}; chance {chance:.1%}: {task.chance_meaning}")
+            print(f"{'':16s} no better than the baseline: it did not learn whose job is whose")
+    print(f"{'':16s} baseline {baseline:.1%}: {task.baseline_meaning}")
+    print(f"{'':16s} chance {chance:.1%}: {task.chance_meaning}")
     distances = [*(t.n_fillers for t in task.easier()), task.n_fillers]
     print("\nheld-out accuracy by the filler sentences between the facts and the question:")
     print(f"{'':9s}" + "".join(f"{d:>8d}" for d in distances))
@@ -372,6 +357,37 @@ def run_demo(args):
     print(f"\n({time.perf_counter() - start:.1f}s in all. The curve over more distances, with a GRU too: "
           "python benchmarks/memory_span.py)")
     return 0
+
+
+def demo_runs(seed, steps=DEFAULTS["context"]["steps"], rnn_lr=DEMO_RNN_LR, compiled=True, progress=False, say=None):
+    """The demo's two runs on the context task, from one seed: {kind: (Training, seconds)}.
+
+    The LSTM trains with the context task's defaults (a curriculum of 0, 4, then 8 filler
+    sentences; until validation is 99% right, at most `steps`). The plain RNN trains with its own
+    learning rate on the same stream of batches: it moves to the next stage where the LSTM moved
+    (it never reaches a stage's mark itself), and trains at least as many steps as the LSTM did,
+    and at least DEMO_RNN_STEPS. progress: as Training.run's; say: a function given a line per run."""
+    settings = {**FOR_EVERY_TASK, **DEFAULTS["context"], "seed": seed}
+    task = tasks.make("context", seq_len=settings["seq_len"])
+    runs = {}
+    for kind in ("lstm", "rnn"):
+        manual_seed(seed)
+        model = _make_model(task, kind, settings)
+        if kind == "lstm":
+            training, most = _training(task, model, settings, compiled), steps
+        else:
+            lstm = runs["lstm"][0]
+            lengths = [b - a for (a, _), (b, _) in zip(lstm.stage_starts, lstm.stage_starts[1:])]
+            stage_steps = lengths + [settings["stage_steps"]] * (len(lstm.stages) - 1 - len(lengths))
+            training = _training(task, model, {**settings, "lr": rnn_lr, "stage_steps": stage_steps}, compiled)
+            most = max(lstm.step, DEMO_RNN_STEPS)
+        if say:
+            say(f"training the {NAMES[kind]} ({settings['hidden']} units, lr {training.optimizer.lr:g}) "
+                f"for at most {most} steps")
+        began = time.perf_counter()
+        training.run(most, progress=progress, log_every=max(1, most // 100))
+        runs[kind] = (training, time.perf_counter() - began)
+    return runs
 
 
 NAMES = {"lstm": "LSTM", "rnn": "plain RNN", "gru": "GRU"}

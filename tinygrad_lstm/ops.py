@@ -602,11 +602,26 @@ class Scatter(Function):
 
 def _scatter_array(a, index, shape):
     full = np.zeros(shape, dtype=a.dtype)
-    if _is_advanced(index):
+    if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
+        _add_rows(full, index, a)
+    elif _is_advanced(index):
         np.add.at(full, index, a)
     else:
         full[index] = a
     return full
+
+
+def _add_rows(full, rows, a):
+    """full[rows[k]] += a[k] for every k, a repeated row adding up: what np.add.at does, but
+    (for an embedding's gradient, thousands of rows) some ten times faster. Sort the places,
+    then add each run of equal places in one go: sorted, k = [3, 3, 5] -> row 3 gets a0 + a1."""
+    rows = rows.ravel() % full.shape[0]  # (-1 and n-1 are one row)
+    if rows.size == 0:
+        return
+    order = np.argsort(rows, kind="stable")
+    rows = rows[order]
+    starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+    full[rows[starts]] = np.add.reduceat(a.reshape(len(order), *full.shape[1:])[order], starts, axis=0)
 
 
 def _own_index(part):
