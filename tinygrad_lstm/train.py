@@ -118,20 +118,20 @@ class Training:
     The recipe, each part optional:
     - curriculum: True trains on the task's easier forms first (task.easier(): fewer filler
       sentences, shorter gaps), or give a list of tasks, easiest first. A stage ends when its
-      validation metric reaches its task's `advance_at`, or after `stage_steps` steps (or a list:
-      each easier stage's own most).
+      validation metric reaches its task's `solved` mark, or after `stage_steps` steps (or a
+      list: each easier stage's own most).
     - schedule: "constant", or "plateau": the lr halves when the validation metric of the task
       itself has not improved for 3 checks in a row (optim.ReduceLROnPlateau), down to lr/100.
     - until: stop when the validation metric of the task itself reaches this value (the step is
       kept as solved_at); None trains every step asked for.
     - validate_every, validation_size: a validation check every so many steps, on that many
       sequences of the task's validation part (never trained on, never the reported test).
-      By default 100 steps and 500 sequences, where the recipe needs checks; none otherwise.
+      By default 100 steps and 1000 sequences, where the recipe needs checks; none otherwise.
     """
 
     def __init__(self, task, model, lr=1e-2, batch_size=32, clip=1.0, seed=0, compiled=True,
                  curriculum=False, stage_steps=1000, schedule="constant", until=None,
-                 validate_every=None, validation_size=500):
+                 validate_every=None, validation_size=1000):
         """compiled: the forward pass and the loss are traced once (tl.compile) and replayed at
         every step: the same numbers to the last bit, less Python bookkeeping per step."""
         check_positive_ints("train", batch_size=batch_size, validation_size=validation_size)
@@ -255,7 +255,7 @@ class Training:
         value = self.validate()[task.metric]
         self.validation.append((step, self.stage, value))
         if self.stage < len(self.stages) - 1:
-            if task.is_solved({task.metric: value}, task.advance_at) or step - self.stage_start >= self.stage_steps[self.stage]:
+            if task.is_solved({task.metric: value}) or step - self.stage_start >= self.stage_steps[self.stage]:
                 self.stage, self.stage_start = self.stage + 1, step
                 self.stage_starts.append((step, self.stage))
             return False

@@ -32,8 +32,7 @@ class Task:
     chance_meaning = ""   # what guessing at random means, where it scores apart from the baseline
     metric = ""           # the held-out number reported: "accuracy", or "mse" (see LOWER_IS_BETTER)
     held_out_by = ""      # what the key is, in words: what the held-out parts never share with training
-    solved = None         # the value of `metric` at which the task counts as solved (stop-when-solved)
-    advance_at = None     # as an easier form in a curriculum, the value at which it moves on (default: solved)
+    solved = None         # the value of `metric` at which the task counts as solved (a curriculum moves on)
 
     def sample(self, n, rng, part="train"):
         """n sequences of one part ("train", "validation" or "test"): (inputs, targets).

@@ -41,7 +41,6 @@ class Context(Task):
     chance_meaning = f"any of the {len(JOBS)} jobs"
     metric = "accuracy"
     solved = 0.99
-    advance_at = 0.9
     output_size = len(JOBS)
     held_out_by = "who has which job: fact combinations"
 

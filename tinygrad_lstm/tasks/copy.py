@@ -27,7 +27,6 @@ class Copy(Task):
     baseline_meaning = "guessing symbols"
     metric = "accuracy"
     solved = 0.99
-    advance_at = 0.9
     held_out_by = "the symbols to copy"
 
     def __init__(self, seq_len=20, n_symbols=5, length=4):
