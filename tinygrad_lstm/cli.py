@@ -52,10 +52,10 @@ DEMO_RNN_LR = 1e-3
 DEMO_RNN_STEPS = 1500  # the least the RNN trains in the demo, however soon the LSTM was done
 # The options a run keeps from its start to its end: a resumed run takes them from its checkpoint.
 RUN_SETTINGS = ("model", "hidden", "layers", "seq_len", "lr", "batch_size", "seed", "curriculum", "stage_steps",
-                "schedule", "until")
+                "schedule", "until", "validate_every")
 SAVED_SETTINGS = (*RUN_SETTINGS, "embedding", "forget_bias", "steps")  # and the model's sizes; the planned steps
 FOR_EVERY_TASK = dict(model="lstm", layers=1, batch_size=32, seed=0, curriculum=False, stage_steps=1000,
-                      schedule="constant", until=None, embedding=16, forget_bias=1.0)
+                      schedule="constant", until=None, validate_every=100, embedding=16, forget_bias=1.0)
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
@@ -142,8 +142,10 @@ def build_parser():
     run.add_argument("--schedule", choices=SCHEDULES, help="the learning rate: constant, or plateau (halved when "
                      "validation has not improved for 3 checks, down to lr/100) (default: constant)")
     run.add_argument("--until", type=until_value, metavar="VALUE", help="stop when the validation metric (sequences "
-                     "never trained on, never the reported ones) reaches VALUE, checked every 100 steps; 'none' "
+                     "never trained on, never the reported ones) reaches VALUE, checked every --validate-every steps; 'none' "
                      f"trains every step (default: {_per_task('until')})")
+    run.add_argument("--validate-every", type=positive_int, metavar="STEPS", help="how often the validation "
+                     "sequences are scored, for the curriculum, the schedule and --until (default: 100)")
     run.add_argument("--plot", type=file_path, metavar="PICTURE", help="draw the loss, the validation and held-out "
                      "metric and the curriculum's phases against the step "
                      f"({', '.join(PLOT_FORMATS)}; needs matplotlib)")
@@ -468,7 +470,7 @@ def _shown(value):
 def _training(task, model, settings, compiled):
     return Training(task, model, lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"],
                     compiled=compiled, curriculum=settings["curriculum"], stage_steps=settings["stage_steps"],
-                    schedule=settings["schedule"], until=settings["until"])
+                    schedule=settings["schedule"], until=settings["until"], validate_every=settings["validate_every"])
 
 
 def _open(path):
