@@ -1,5 +1,5 @@
-"""Make the tutorial's figures (docs/figures/). About six minutes, most of it training the
-demo's model on the context task:
+"""Make the tutorial's figures (docs/figures/). About a minute, most of it training the demo's
+LSTM on the context task and the adding problem's two models:
 
     python docs/make_figures.py
 
@@ -22,7 +22,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import tinygrad_lstm as tl  # noqa: E402
-from tinygrad_lstm.cli import DEFAULTS  # noqa: E402
+from tinygrad_lstm.cli import demo_run  # noqa: E402
 from tinygrad_lstm.tasks.context import JOBS, NAMES  # noqa: E402
 from tinygrad_lstm.train import SequenceModel, evaluate, held_out_stream, train  # noqa: E402
 from tinygrad_lstm.viz import lstm_training_step_graph, plots, render  # noqa: E402
@@ -59,14 +59,12 @@ def template(words):
 
 
 def context_figures():
-    settings = DEFAULTS["context"]  # the model `tinygrad-lstm demo` trains
-    context = tl.tasks.make("context", seq_len=settings["seq_len"])
-    tl.manual_seed(0)
-    model = SequenceModel(context, hidden=settings["hidden"], embedding=settings["embedding"])
-    train(context, model, steps=settings["steps"], lr=settings["lr"], seed=0)
-    print(f"context task: {evaluate(context, model)['accuracy']:.1%} of held-out sentences right")
+    training, _ = demo_run("lstm", seed=0)  # the LSTM `tinygrad-lstm demo` trains
+    context, model = training.task, training.model
+    print(f"context task: {evaluate(context, model)['accuracy']:.1%} of held-out sentences right "
+          f"after {training.step} steps")
 
-    inputs, answers = context.sample(1000, held_out_stream(7))
+    inputs, answers = context.sample(1000, held_out_stream(7), "test")
     sentences = [context.decode(x).split() for x in inputs]
     words = [template(column) for column in zip(*sentences)]
     k = 3
@@ -113,7 +111,7 @@ def context_figures():
 
 def gradient_norm_figure():
     adding = tl.tasks.make("adding", seq_len=100)
-    inputs, targets = adding.sample(32, held_out_stream(7))
+    inputs, targets = adding.sample(32, held_out_stream(7), "test")
     norms, styles = {}, {}
     for kind, colour in (("rnn", "tab:blue"), ("lstm", "tab:orange")):
         tl.manual_seed(0)

@@ -1,0 +1,111 @@
+"""Make the commands' outputs quoted in README.md and docs/*.md again, by running them.
+
+A quoted output sits between two markers, the command in the first:
+
+    <!-- output of: tinygrad-lstm demo --no-progress -->
+    ```text
+    $ tinygrad-lstm demo --no-progress
+    ...what it printed...
+    ```
+    <sub>measured on MACHINE, DATE: `python docs/regenerate.py` makes it again</sub>
+    <!-- end of output -->
+
+Each command runs from a fresh temporary folder (so `runs/` and the pictures land there, and one
+block can use what an earlier block of the same page made), with no *_NUM_THREADS variable set,
+as a user types it; what it prints replaces what was there, with the machine and the date. A
+picture a command draws under the name of one in docs/figures/ replaces that figure.
+
+    python docs/regenerate.py [FILE ...] [--list] [--only TEXT]
+
+--list prints the commands without running them; --only runs the blocks whose command contains
+TEXT (the others are kept as they are). Some commands take minutes (the benchmarks).
+"""
+
+import argparse
+import datetime
+import os
+import pathlib
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"(<!-- output of: (?P<command>.+?) -->\n)(?P<body>.*?)(<!-- end of output -->)", re.S)
+
+
+def blocks(text):
+    """The quoted outputs of a page: [(command, match)]."""
+    return [(m["command"], m) for m in BLOCK.finditer(text)]
+
+
+def machine():
+    """This machine in a few words: its CPU, cores and system."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}"
+
+
+def run(command, folder):
+    """What command prints (stdout, then stderr) when typed in folder, tinygrad-lstm and python
+    being this interpreter's."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["PYTHONPATH"] = str(ROOT)
+    line = re.sub(r"^tinygrad-lstm\b", f"{sys.executable} -m tinygrad_lstm", command)
+    line = re.sub(r"^python\b", sys.executable, line)
+    line = line.replace(" benchmarks/", f" {ROOT}/benchmarks/").replace(" examples/", f" {ROOT}/examples/")
+    done = subprocess.run(line, shell=True, cwd=folder, env=env, capture_output=True, text=True)
+    return (done.stdout + done.stderr).rstrip("\n")
+
+
+def regenerate(page, only=None):
+    text = page.read_text()
+    found = blocks(text)
+    if not found:
+        return
+    stamp = f"measured on {machine()}, {datetime.date.today():%Y-%m-%d}"
+    with tempfile.TemporaryDirectory() as folder:
+        for command, _ in found:
+            if only and only not in command:
+                continue
+            print(f"{page.relative_to(ROOT)}: {command}", flush=True)
+            output = run(command, folder)
+            body = (f"```text\n$ {command}\n{output}\n```\n"
+                    f"<sub>{stamp}: `python docs/regenerate.py --only \"{command}\"` makes it again</sub>\n")
+            match = next(m for c, m in blocks(text) if c == command)
+            text = text[:match.start("body")] + body + text[match.end("body"):]
+            for figure in (ROOT / "docs" / "figures").iterdir():
+                drawn = pathlib.Path(folder) / figure.name
+                if drawn.exists():
+                    shutil.move(drawn, figure)
+    page.write_text(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pages", nargs="*", type=pathlib.Path, default=PAGES)
+    parser.add_argument("--list", action="store_true", help="print the commands, run nothing")
+    parser.add_argument("--only", help="run only the blocks whose command contains this")
+    args = parser.parse_args()
+    for page in args.pages:
+        page = page.resolve()
+        if args.list:
+            for command, _ in blocks(page.read_text()):
+                print(f"{page.relative_to(ROOT)}: {command}")
+        else:
+            regenerate(page, args.only)
+    if shutil.which("dot") is None:
+        print("(Graphviz's dot is not installed: commands that draw graphs said so)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
