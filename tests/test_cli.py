@@ -272,8 +272,8 @@ def test_eval_prints_the_metrics_training_printed(tmp_path, capsys):
     trained = held_out_report(capsys.readouterr().out)
     assert main(["eval", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{path}: lstm (hidden 4, layers 1) on adding (seq-len 8), trained 20 steps, "
-                          "lr 0.01, seed 0\n")
+    assert out.startswith(f"{path}: lstm (hidden 4, layers 1) on adding (seq-len 8), until validation accuracy "
+                          "0.99, trained 20 steps, lr 0.01, seed 0\n")
     assert held_out_report(out) == trained and len(trained) >= 3  # the title, accuracy, mse
     metrics = tl.checkpoint.load_meta(path)["metrics"]
     assert trained[1].split()[:2] == ["accuracy", f"{metrics['accuracy']:.4f}"]

@@ -327,3 +327,19 @@ def test_the_demo_shows_the_lstm_remembering_and_the_rnn_not(capsys):
     assert "no better than the baseline: it did not learn whose job is whose" in "\n".join(lines)
     jobs = [line for line in lines if line.startswith("  ") and " ... what does " in line]
     assert len(jobs) == 4 and all(any(job in line for job in JOBS) for line in jobs)
+
+
+def test_a_run_with_no_validation_check_says_so_not_that_it_failed_one(tmp_path, capsys):
+    assert main(["train", "adding", "--seq-len", "8", "--steps", "20", "--hidden", "4", "--no-progress",
+                 "--checkpoint", str(tmp_path / "a.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "curriculum" not in out.splitlines()[0]  # seq-len 8 has no shorter form
+    assert "no validation check in 20 steps (one every 100)" in out
+
+
+def test_the_plain_rnn_on_the_context_task_gets_its_own_learning_rate_by_default(tmp_path, capsys):
+    for model, lr in (("rnn", "0.001"), ("gru", "0.01"), ("lstm", "0.01")):
+        assert main(["train", "context", "--model", model, "--seq-len", "0", "--hidden", "4", "--steps", "1",
+                     "--no-progress", "--checkpoint", str(tmp_path / f"{model}.npz")]) == 0
+        assert f", lr {lr}, seed 0" in capsys.readouterr().out.splitlines()[0]
+        assert checkpoint.load_meta(tmp_path / f"{model}.npz")["lr"] == float(lr)
