@@ -18,7 +18,8 @@ picture a command draws under the name of one in docs/figures/ replaces that fig
     python docs/regenerate.py [FILE ...] [--list] [--only TEXT]
 
 --list prints the commands without running them; --only runs the blocks whose command contains
-TEXT (the others are kept as they are). Some commands take minutes (the benchmarks).
+TEXT, --skip those that do not (the others are kept as they are). Some take minutes: the
+benchmarks (memory_span.py some fifteen).
 """
 
 import argparse
@@ -67,7 +68,7 @@ def run(command, folder):
     return (done.stdout + done.stderr).rstrip("\n")
 
 
-def regenerate(page, only=None):
+def regenerate(page, only=None, skip=None):
     text = page.read_text()
     found = blocks(text)
     if not found:
@@ -75,7 +76,7 @@ def regenerate(page, only=None):
     stamp = f"measured on {machine()}, {datetime.date.today():%Y-%m-%d}"
     with tempfile.TemporaryDirectory() as folder:
         for command, _ in found:
-            if only and only not in command:
+            if (only and only not in command) or (skip and skip in command):
                 continue
             print(f"{page.relative_to(ROOT)}: {command}", flush=True)
             output = run(command, folder)
@@ -95,6 +96,7 @@ def main():
     parser.add_argument("pages", nargs="*", type=pathlib.Path, default=PAGES)
     parser.add_argument("--list", action="store_true", help="print the commands, run nothing")
     parser.add_argument("--only", help="run only the blocks whose command contains this")
+    parser.add_argument("--skip", help="run all but the blocks whose command contains this")
     args = parser.parse_args()
     for page in args.pages:
         page = page.resolve()
@@ -102,7 +104,7 @@ def main():
             for command, _ in blocks(page.read_text()):
                 print(f"{page.relative_to(ROOT)}: {command}")
         else:
-            regenerate(page, args.only)
+            regenerate(page, args.only, args.skip)
     if shutil.which("dot") is None:
         print("(Graphviz's dot is not installed: commands that draw graphs said so)", file=sys.stderr)
 
