@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .autograd import mark_changed
+from .versions import mark_changed
 from .checks import check_number
 from .tensor import Tensor
 

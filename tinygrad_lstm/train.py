@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from . import nn, optim, random
-from .autograd import no_grad
+from .grad_mode import no_grad
 from .checks import check_number, check_positive_ints
 from .compile import compile as compiled_function
 from .tasks.base import LOWER_IS_BETTER, Task

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import ops, random
-from ..autograd import ShapeError
+from ..errors import ShapeError
 from ..checks import as_indices, check_number, check_positive_ints
 from .module import Module, Parameter, uniform
 

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..autograd import mark_changed, scope
+from ..grad_mode import scope
+from ..versions import mark_changed
 from ..tensor import Tensor
 
 

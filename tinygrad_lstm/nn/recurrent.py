@@ -17,7 +17,9 @@ import math
 import numpy as np
 
 from .. import random
-from ..autograd import ShapeError, mark_changed, scope
+from ..errors import ShapeError
+from ..grad_mode import scope
+from ..versions import mark_changed
 from ..checks import check_number, check_positive_ints
 from ..ops import addmm, stack
 from ..tensor import Tensor

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..functional import cross_entropy
 from ..checks import check_positive_ints
-from ..tensor import as_tensor
+from ..convert import as_tensor
 from .base import Task
 
 

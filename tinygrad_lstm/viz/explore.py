@@ -1,6 +1,6 @@
 """A page that steps through backward() one op at a time, on the real graph.
 
-explore(root) runs the engine's own backward walk (autograd._go_back) with a watch: each
+explore(root) runs the engine's own backward walk (autograd.walk) with a watch: each
 op, as the engine processes it, reports the gradient it received and the gradients it hands
 its inputs. Those numbers, in that order, go into one HTML page beside the graph as
 draw_graph draws it (laid out by Graphviz's dot, as SVG). The page's script only replays
@@ -89,7 +89,7 @@ def _record(root):
         elif t._ctx not in seen:
             seen.add(t._ctx)
             stack.extend(t._ctx.parents or ())
-    found = autograd._go_back([root], [None], True, False, "explore", wanted=leaves, watch=watch)
+    found = autograd.walk([root], [None], True, False, "explore", wanted=leaves, watch=watch)
     return recorded, found
 
 
