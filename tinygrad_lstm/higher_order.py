@@ -39,7 +39,18 @@ def rule_on_tensors(fn, grad):
                             "create_graph through this op") from None
     if not isinstance(grads, (tuple, list)):
         grads = (grads,)
-    return [Tensor._make(g) if type(g) is np.ndarray else g for g in grads]  # (a constant: zeros, say)
+    inputs = tuple(t for t in fn.parents if t.requires_grad)
+    return [_connected(Tensor._make(g) if type(g) is np.ndarray else g, inputs) for g in grads]
+
+
+def _connected(g, inputs):
+    """A gradient that came out constant (ReLU's is grad times a mask) still belongs to the graph
+    of the inputs, with a derivative of zero, as in torch: the next grad() gives zeros for them,
+    not "does not require grad"."""
+    if not isinstance(g, Tensor) or g.requires_grad or not inputs:
+        return g
+    from .ops import ConstantOf  # (ops.py builds on autograd.py, which builds on this file)
+    return ConstantOf.apply(g, *inputs)
 
 
 def _lifted(fn):

@@ -116,6 +116,17 @@ class Where(Function):  # z = a where condition else b;  dz/da = 1 where conditi
         return None, _where(self.condition, grad, 0), _where(self.condition, 0, grad)
 
 
+class ConstantOf(Function):
+    """z = g, a value that does not change with the other inputs: dz/d(each of them) = 0
+    (create_graph keeps a constant gradient in its inputs' graph with it, as torch does)."""
+
+    def forward(self, g, *inputs):
+        return g
+
+    def backward(self, grad):
+        return (None,) + tuple(np.zeros(t.shape, t.dtype) for t in self.parents[1:])
+
+
 # ----- elementwise, one input ----------------------------------------------------------
 
 class Neg(Function):  # z = -a;  dz/da = -1
