@@ -1,8 +1,39 @@
 """Shared by every test file."""
 
+import os
 import signal
 
 import pytest
+
+try:
+    from hypothesis import settings
+except ImportError:  # (a test extra: the files that use it fail on their own import)
+    settings = None
+
+# Hypothesis draws the same examples on every run, on every machine: derandomize=True derives
+# each test's random stream from the test itself, and with no example database a run does not
+# depend on the runs before it. One profile for the whole suite, loaded here, before any test
+# file is imported (test files set only their own max_examples and health checks, never a
+# profile or derandomize). HYPOTHESIS_PROFILE=explore draws new examples on every run, to
+# search by hand; a failure prints its example and how to reproduce it, and with
+# --hypothesis-seed=N (printed in the header) a whole run repeats.
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+if settings is not None:
+    settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+    settings.register_profile("explore", derandomize=False, database=None, deadline=None, print_blob=True)
+    settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def pytest_report_header(config):
+    if settings is None:
+        return "hypothesis: not installed"
+    if settings.default.derandomize:
+        return (f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomize=True: the same examples on every run "
+                "(each test's own seed, derived from the test)")
+    seed = config.getoption("hypothesis_seed", None)
+    return (f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomize=False: "
+            + (f"seed {seed} (--hypothesis-seed={seed} repeats this run)" if seed is not None else
+               "new examples on every run (a failure prints how to reproduce it)"))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,8 +9,8 @@ from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 import tinygrad_lstm as tl
 from tinygrad_lstm import Tensor
 
-settings.register_profile("ops", max_examples=25, deadline=None)
-settings.load_profile("ops")
+# (derandomize, deadline: the suite's profile, tests/conftest.py: the same examples on every run)
+OPS = settings(max_examples=25)
 
 small_shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 pairs = mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4)
@@ -33,6 +33,7 @@ BINARY = {
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
+@OPS
 @given(shapes=pairs, seed=seeds)
 def test_binary_ops_broadcast(name, shapes, seed):
     op, reference, low = BINARY[name]
@@ -57,6 +58,7 @@ UNARY = {
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
+@OPS
 @given(shape=small_shapes, seed=seeds)
 def test_unary_ops(name, shape, seed):
     op, reference, low = UNARY[name]
@@ -98,6 +100,7 @@ matmul_shapes = st.sampled_from([
 ])
 
 
+@OPS
 @given(shapes=matmul_shapes, seed=seeds)
 def test_matmul(shapes, seed):
     rng = np.random.default_rng(seed)
@@ -106,6 +109,7 @@ def test_matmul(shapes, seed):
     assert tl.gradcheck(lambda a, b: a @ b, [a, b])
 
 
+@OPS
 @given(shapes=matmul_shapes, seed=seeds, c_kind=st.sampled_from(["same", "row", "scalar", "bigger"]))
 def test_addmm(shapes, seed, c_kind):
     rng = np.random.default_rng(seed)
@@ -133,6 +137,7 @@ def axis_for(shape):
 
 
 @pytest.mark.parametrize("name", ["sum", "mean", "max"])
+@OPS
 @given(data=st.data(), shape=small_shapes, keepdims=st.booleans(), seed=seeds)
 def test_reductions(name, data, shape, keepdims, seed):
     axis = data.draw(axis_for(shape))
@@ -150,6 +155,7 @@ def test_max_ties_share_the_gradient():
     np.testing.assert_array_equal(a.grad.numpy(), [[0, 0.5, 0.5], [1, 0, 0]])
 
 
+@OPS
 @given(seed=seeds)
 def test_shape_ops(seed):
     rng = np.random.default_rng(seed)
@@ -190,6 +196,7 @@ def test_getitem_boolean_mask_and_repeats_accumulate():
     np.testing.assert_array_equal(a.grad.numpy(), [0, 0, 0, 3])
 
 
+@OPS
 @given(seed=seeds, axis=st.integers(-2, 1))
 def test_concat_stack_split_unbind(seed, axis):
     rng = np.random.default_rng(seed)
