@@ -144,7 +144,7 @@ def test_a_saved_float_that_is_neither_input_nor_output_is_refused_under_create_
 
 def test_a_constant_listed_as_such_is_kept_as_a_constant():
     class Signed(Function):  # z = a * sign(a) = |a|;  dz/da = sign(a), piecewise constant
-        constants = ("sign",)
+        piecewise_linear, constants = True, ("sign",)
 
         def forward(self, a):
             self.sign = np.sign(a)
@@ -194,8 +194,8 @@ def test_an_input_beside_its_detached_copy_goes_by_forwards_name_or_is_refused()
 
     x = x64(3)
     (g,) = tl.grad(Product.apply(x, x.detach()).sum(), [x], create_graph=True)  # d/dx (x * c) = c
-    (gg,) = tl.grad(g.sum(), [x], allow_unused=True)
-    assert gg is None or not np.any(gg.numpy())  # c is a constant: no second derivative
+    np.testing.assert_array_equal(g.numpy(), x.numpy())
+    assert not g.requires_grad  # c, the detached copy, is a constant: g has no graph (as torch's)
     with pytest.raises(RuntimeError, match=r"Mixed saved self\.(first|second), the array of its inputs 0 and 1"):
         tl.grad(Mixed.apply(x, x.detach()).sum(), [x], create_graph=True)
 
@@ -210,3 +210,26 @@ def test_own_op_md_runs():
     namespace = {}
     for block in blocks:
         exec(compile(block, "docs/own_op.md", "exec"), namespace)
+
+
+@pytest.mark.parametrize("name, fn", [("relu", lambda x: x.relu()), ("abs", lambda x: abs(x)),
+                                      ("leaky_relu", lambda x: x.leaky_relu(0.1)),
+                                      ("clamp", lambda x: x.clamp(-0.5, 0.5)), ("max", lambda x: x.max()),
+                                      ("maximum", lambda x: x.maximum(x * 0.5))])
+def test_the_hessian_of_a_piecewise_linear_function_is_zeros(name, fn):
+    """Flat between kinks: the second derivative is 0, given as zeros, not "does not require
+    grad". torch gives the same zeros for relu and leaky_relu (its rule reads the input); for
+    clamp, max and maximum it raises, and for abs it gives a ZeroTensor."""
+    values = np.array([-1.5, 0.3, 2.0, -0.2])
+    x = Tensor(values, requires_grad=True)
+    (g,) = tl.grad(fn(x).sum(), [x], create_graph=True)
+    (h,) = tl.grad(g.sum(), [x])
+    np.testing.assert_array_equal(h.numpy(), np.zeros(4))
+    if name in ("relu", "leaky_relu"):
+        torch = pytest.importorskip("torch")
+        xt = torch.tensor(values, requires_grad=True)
+        torch_fn = torch.relu if name == "relu" else (lambda t: torch.nn.functional.leaky_relu(t, 0.1))
+        (gt,) = torch.autograd.grad(torch_fn(xt).sum(), [xt], create_graph=True)
+        (ht,) = torch.autograd.grad(gt.sum(), [xt])
+        np.testing.assert_array_equal(g.numpy(), gt.detach().numpy())
+        np.testing.assert_array_equal(h.numpy(), ht.numpy())

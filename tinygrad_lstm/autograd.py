@@ -61,6 +61,7 @@ class Function:
     __slots__ = ("parents", "seq", "scope", "__dict__")  # set once per recorded op: slots are cheaper
     n_outputs = None  # set to the count by ops whose forward returns a tuple (even of one)
     constants = ()    # saved float arrays that do not change with the inputs (see higher_order.py)
+    piecewise_linear = False  # relu, abs, max...: its derivative is flat between kinks (higher_order.py)
 
     def forward(self, *arrays, **params):
         raise NotImplementedError

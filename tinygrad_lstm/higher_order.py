@@ -39,14 +39,17 @@ def rule_on_tensors(fn, grad):
                             "create_graph through this op") from None
     if not isinstance(grads, (tuple, list)):
         grads = (grads,)
-    inputs = tuple(t for t in fn.parents if t.requires_grad)
-    return [_connected(Tensor._make(g) if type(g) is np.ndarray else g, inputs) for g in grads]
+    grads = [Tensor._make(g) if type(g) is np.ndarray else g for g in grads]  # (a constant: zeros, say)
+    if fn.piecewise_linear:
+        inputs = tuple(t for t in fn.parents if t.requires_grad)
+        grads = [_connected(g, inputs) for g in grads]
+    return grads
 
 
 def _connected(g, inputs):
-    """A gradient that came out constant (ReLU's is grad times a mask) still belongs to the graph
-    of the inputs, with a derivative of zero, as in torch: the next grad() gives zeros for them,
-    not "does not require grad"."""
+    """A piecewise linear op's gradient (ReLU's is grad times a mask) that came out constant
+    still belongs to the graph of the op's inputs, with a derivative of zero, as in torch, whose
+    rule for it reads the input: the next grad() gives zeros for them, not "does not require grad"."""
     if not isinstance(g, Tensor) or g.requires_grad or not inputs:
         return g
     from .ops import ConstantOf  # (ops.py builds on autograd.py, which builds on this file)

@@ -75,7 +75,7 @@ class Maximum(Function):
     """z = max(a, b) elementwise; dz/da = 1 where a > b, 0 where a < b, and at a tie 1/2
     to each (as torch: the average of the two one-sided derivatives). A nan wins, and gets it all."""
 
-    constants = ("to_a", "to_b")  # the shares are piecewise constant
+    piecewise_linear, constants = True, ("to_a", "to_b")  # the shares are constant between kinks
 
     def forward(self, a, b):
         self.to_a, self.to_b = _tie_shares(a, b)
@@ -86,7 +86,7 @@ class Maximum(Function):
 
 
 class Minimum(Function):  # z = min(a, b) elementwise: max's rule with a and b's roles swapped
-    constants = ("to_a", "to_b")
+    piecewise_linear, constants = True, ("to_a", "to_b")
 
     def forward(self, a, b):
         self.to_b, self.to_a = _tie_shares(a, b)
@@ -146,7 +146,10 @@ class Pow(Function):  # z = a^p (p a constant);  dz/da = p a^(p-1)  (0 for p = 0
         p = self.exponent
         if p == 0:  # a^0 = 1 is flat; p a^(p-1) would be 0 * inf = nan at a = 0
             return (np.zeros(grad.shape, grad.dtype),)
-        return (grad * (p * self.a ** (p - 1)),)
+        slope = p * self.a ** (p - 1)
+        if p != round(p):  # a^p of a negative a is nan, and so is its slope, -inf included (C's pow gives 0 there)
+            slope = _where(np.asarray(self.a) < 0, np.nan, slope)
+        return (grad * slope,)
 
 
 class PowOf(Function):  # z = b^a (b a constant number);  dz/da = b^a ln b = z ln b
@@ -218,6 +221,8 @@ class Tanh(Function):  # z = tanh a;  dz/da = 1 - z^2
 
 
 class ReLU(Function):  # z = max(a, 0);  dz/da = 0 where a <= 0 (the kink included, as torch), else 1
+    piecewise_linear = True
+
     def forward(self, a):
         self.off = a <= 0  # (a nan is not <= 0: its gradient passes, as torch's)
         return np.maximum(a, a.dtype.type(0))  # (a * (a > 0) would make -inf * 0 = nan)
@@ -245,7 +250,7 @@ class Sqrt(Function):  # z = √a;  dz/da = 1 / (2√a) = 1 / (2z)  (inf at 0, a
 
 
 class Abs(Function):  # z = |a|;  dz/da = sign(a): -1, 1, and 0 at the kink and at nan (as torch)
-    constants = ("sign",)
+    piecewise_linear, constants = True, ("sign",)
 
     def forward(self, a):
         self.sign = (a > 0).astype(a.dtype) - (a < 0)  # (np.sign(nan) is nan)
@@ -256,7 +261,7 @@ class Abs(Function):  # z = |a|;  dz/da = sign(a): -1, 1, and 0 at the kink and 
 
 
 class LeakyReLU(Function):  # z = a for a > 0, else slope * a;  dz/da = 1 or slope (slope at 0, as torch)
-    constants = ("factor",)
+    piecewise_linear, constants = True, ("factor",)
 
     def forward(self, a, slope):
         self.factor = np.where(a > 0, a.dtype.type(1), a.dtype.type(slope))
@@ -267,6 +272,8 @@ class LeakyReLU(Function):  # z = a for a > 0, else slope * a;  dz/da = 1 or slo
 
 
 class Clamp(Function):  # z = a limited to [low, high];  dz/da = 1 inside (the ends included, as torch), else 0
+    piecewise_linear = True
+
     def forward(self, a, low, high):
         self.inside = np.ones(a.shape, bool)
         if low is not None:
@@ -498,7 +505,7 @@ class Max(Function):
     torch's max() and amax() do. A nan is the max, and takes the gradient."""
 
     name, find = "max", staticmethod(np.max)
-    constants = ("peak",)  # which elements won is a constant: its derivative is zero
+    piecewise_linear, constants = True, ("peak",)  # (which elements won is a constant: its derivative is zero)
 
     def forward(self, a, axis, keepdims):
         self.axes = normalize_axes(axis, a.ndim, self.name)
