@@ -20,13 +20,13 @@ values changed in place), higher_order.py (create_graph: a rule run on Tensors),
 docs/engine.md is a reading guide.
 """
 
-import contextvars
+import threading
 from heapq import heappop, heappush
 
 import numpy as np
 
 from .errors import IndexOutOfRange, ShapeError
-from .grad_mode import current_scope, current_tracer, enable_grad, is_grad_enabled
+from .grad_mode import current_scope, current_tracer, enable_grad, hook, is_grad_enabled
 from .higher_order import rule_on_tensors
 from .convert import as_tensor
 from .tensor import Tensor
@@ -85,24 +85,35 @@ class Function:
                 inputs = tuple(as_tensor(x, like=_first_tensor(inputs)) for x in inputs)
                 break
         fn = cls()
-        try:  # (one and two inputs spelled out: this line runs for every op, and * costs 0.15 us)
-            if params or len(inputs) > 2:
+        try:  # (one and two inputs spelled out: this runs for every op, and *args costs 0.15 us)
+            if params:
                 out = fn.forward(*[t.data for t in inputs], **params)
+            elif len(inputs) == 2:
+                out = fn.forward(inputs[0].data, inputs[1].data)
+            elif len(inputs) == 1:
+                out = fn.forward(inputs[0].data)
             else:
-                out = fn.forward(inputs[0].data, inputs[1].data) if len(inputs) == 2 else fn.forward(inputs[0].data)
+                out = fn.forward(*[t.data for t in inputs])
         except (IndexError, ValueError) as err:
             raise _said_by_the_op(cls, inputs, err) from None
         record = False
         if is_grad_enabled():
             for t in inputs:
                 if t.requires_grad:
-                    fn.parents, fn.seq, fn.scope, record = inputs, op_number(), current_scope(), True
+                    fn.parents, fn.seq, fn.scope = inputs, op_number(), current_scope()
+                    record = True
                     break
-        result = _outputs(fn, out, record)
-        tracer = current_tracer()
-        if tracer is not None:  # tl.compile is watching: it writes the op down
-            tracer.record(cls, inputs, params, result)
+        if type(out) is np.ndarray:  # one output (Tensor._make, inlined: this runs for every op)
+            result = _new(Tensor)
+            result.data, result.requires_grad, result._ctx = out, record, fn if record else None
+        else:
+            result = _outputs(fn, out, record)
+        if hook.tracer is not None:  # tl.compile is watching: it writes the op down
+            hook.tracer.record(cls, inputs, params, result)
         return result
+
+
+_new = object.__new__
 
 
 def _first_tensor(inputs):
@@ -176,18 +187,22 @@ def walk(roots, grads, retain_graph=None, create_graph=False, caller="backward()
     if retain_graph is None:
         retain_graph = create_graph  # a graph of the gradient uses the forward graph's saved values
     grads = [_start(root, g, caller, create_graph) for root, g in zip(roots, grads)]
-    keeping = _graph_kept.set(bool(retain_graph))
+    outer, _walking.keeps_graph = graph_kept(), bool(retain_graph)
     try:
         if create_graph:
             with enable_grad():  # the rules' arithmetic is recorded: it is the new graph
                 return _chain_rule(roots, grads, retain_graph, True, wanted, caller, watch)
         return _chain_rule(roots, grads, retain_graph, False, wanted, caller, watch)
     finally:
-        _graph_kept.reset(keeping)
+        _walking.keeps_graph = outer
 
 
-_graph_kept = contextvars.ContextVar("graph_kept", default=False)
-graph_kept = _graph_kept.get  # graph_kept(): whether the walk running now keeps what ops saved (retain_graph)
+_walking = threading.local()
+
+
+def graph_kept():
+    """Whether the walk running in this thread keeps what ops saved (retain_graph)."""
+    return getattr(_walking, "keeps_graph", False)
 
 
 def _chain_rule(roots, grads, retain_graph, create_graph, wanted, caller, watch):
@@ -201,11 +216,12 @@ def _chain_rule(roots, grads, retain_graph, create_graph, wanted, caller, watch)
     check_before = last_change()  # an op recorded after the last in-place change needs no check
     while queue:
         fn = heappop(queue)[1]
-        if fn.parents is None:
+        parents = fn.parents
+        if parents is None:
             raise RuntimeError(_GONE_THROUGH.format(caller=caller, op=type(fn).__name__))
         if fn.seq < check_before:
             check_unchanged(fn)
-        parents, grad = fn.parents, waiting.pop(fn)
+        grad = waiting.pop(fn)
         input_grads = rule_on_tensors(fn, grad) if create_graph else fn.backward(grad)  # the chain rule, one op
         if type(input_grads) is not tuple or len(input_grads) != len(parents):
             input_grads = _one_per_input(fn, input_grads)
@@ -213,23 +229,27 @@ def _chain_rule(roots, grads, retain_graph, create_graph, wanted, caller, watch)
             watch(fn, grad, input_grads)
         if not retain_graph:  # what fn saved, and its hold on its inputs, go now
             fn.parents, fn.__dict__ = None, {}
-        for parent, g in zip(parents, input_grads):
+        k = -1
+        for parent in parents:  # (a counter: zip or enumerate would cost a tenth more per op)
+            k += 1
+            g = input_grads[k]  # dL/d(input k), added to what that input has collected
             if g is None or not parent.requires_grad:
                 continue
             if g.shape != parent.data.shape:
                 g = unbroadcast(g, parent.data.shape)
             made_by = parent._ctx
-            if (wanted is None and (made_by is None or parent._retains_grad)) or (wanted and parent in wanted):
-                sums.add(kept, parent, g)
-            if made_by is None:
-                continue
-            if made_by not in waiting:  # the first gradient to reach it: it now waits its turn
-                heappush(queue, (-made_by.seq, made_by))
-                waiting[made_by] = [None] * made_by.n_outputs if made_by.n_outputs else None
-            if made_by.n_outputs:  # an op with several outputs: a sum per output
-                sums.add_at(waiting[made_by], parent._index, g)
-            else:
+            if made_by is None or parent._retains_grad or wanted:  # a tensor that may keep its gradient:
+                if wanted is None or parent in wanted:              # a leaf, retain_grad(), or one grad() wants
+                    sums.add(kept, parent, g)
+                if made_by is None:
+                    continue
+            if made_by.n_outputs:  # an op with several outputs (split): a sum per output
+                sums.add_to_output(waiting, queue, made_by, parent._index, g)
+            elif made_by in waiting:  # another use of the same output: add it up
                 sums.add(waiting, made_by, g)
+            else:  # the first gradient to reach the op that made parent: it now waits its turn
+                waiting[made_by] = g
+                heappush(queue, (-made_by.seq, made_by))
     return kept
 
 
@@ -305,7 +325,12 @@ class GradientSums:
             if self.owned is not None:
                 self.owned.add(key)
 
-    def add_at(self, slots, k, g):  # one output's slot of an op with several
+    def add_to_output(self, waiting, queue, fn, k, g):
+        """waiting[fn][k] += g, for output k of an op with several; fn is queued the first time."""
+        if fn not in waiting:
+            waiting[fn] = [None] * fn.n_outputs
+            heappush(queue, (-fn.seq, fn))
+        slots = waiting[fn]
         slots[k] = g if slots[k] is None else slots[k] + g
 
 

@@ -8,9 +8,9 @@ else is told about it.
     with scope("t=3"): ...         label the ops recorded inside (pictures group by it)
     with tracing(tracer): ...      report every op run to tracer.record (how tl.compile listens)
 
-All are context variables, as torch's grad mode is per thread: every thread starts with the
-defaults and changes only its own, so a `no_grad` block (or a trace) in one thread does not
-change what another records.
+Grad mode and scopes are context variables, as torch's grad mode is per thread: every thread
+starts with the defaults and changes only its own, so a `no_grad` block in one thread does not
+change what another records. A trace listens to the thread that made it only.
 """
 
 import contextvars
@@ -23,8 +23,6 @@ import numpy as np
 # (Reading a context variable costs about as much as reading a global, a third of a
 # threading.local attribute: apply() reads both for every op.)
 _grad_enabled = contextvars.ContextVar("grad_enabled", default=True)
-# While tl.compile traces a function in this thread: what every op run is reported to (compile/).
-_tracer = contextvars.ContextVar("tracer", default=None)
 # Where in the model an op ran, e.g. ("LSTM", "layer 0", "t=3"). Each recorded Function
 # keeps the scope it ran in; pictures of the graph use it to group ops per module and
 # per time step. It changes nothing in the math.
@@ -33,7 +31,22 @@ _scope = contextvars.ContextVar("scope", default=())
 
 is_grad_enabled = _grad_enabled.get  # is_grad_enabled(): whether ops record a graph now
 current_scope = _scope.get  # current_scope(): where an op runs now, a tuple of names, outermost first
-current_tracer = _tracer.get  # current_tracer(): what this thread reports each op to (tl.compile), or None
+class _Hook:
+    """hook.tracer: the tracer of the trace in progress (tl.compile traces one function at a
+    time), or None. An object's slot rather than a context variable: Function.apply reads it for
+    every op, and numpy's own context variable (np.errstate) gets slower to read with every one
+    of ours that is set."""
+    __slots__ = ("tracer",)
+
+
+hook = _Hook()
+hook.tracer = None
+
+
+def current_tracer():
+    """The tracer listening to this thread's ops, or None."""
+    t = hook.tracer
+    return t if t is not None and t.thread == threading.get_ident() else None
 
 
 class _GradMode:
@@ -137,16 +150,17 @@ class set_grad_enabled(_GradMode):
 
 
 class tracing:
-    """`with tracing(tracer):` every op run in this thread is reported to tracer.record(...)."""
+    """`with tracing(tracer):` every op run in the thread that made the tracer (tracer.thread)
+    is reported to tracer.record(...). One at a time: the caller holds a lock."""
 
-    def __init__(self, tracer):
-        self.tracer = tracer
+    def __init__(self, new):
+        self.new = new
 
     def __enter__(self):
-        self._token = _tracer.set(self.tracer)
+        self.outer, hook.tracer = hook.tracer, self.new
 
     def __exit__(self, *exc):
-        _tracer.reset(self._token)
+        hook.tracer = self.outer
 
 
 class scope:

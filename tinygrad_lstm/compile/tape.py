@@ -71,8 +71,7 @@ class Tape:
         for rewrite in PASSES:
             steps = rewrite(steps, self.output_slots)
         self.ops = [object.__new__(step.op) for step in steps]  # one instance per op, for every replay
-        for op, step in zip(self.ops, steps):
-            op.needs_input_grad = tuple(needs[s] for s in step.inputs)
+        self.needs_input_grad = [tuple(needs[s] for s in step.inputs) for step in steps]  # each op's, for its rule
         let_go = _last_readers(steps, sources, self.output_slots)
         self.forward_steps = [ForwardStep(op.forward, tuple(step.inputs), step.params or None, bool(slots_in(step.params)),
                                           tuple(step.outputs), step.several, tuple(let_go[k]))
@@ -96,6 +95,8 @@ class Tape:
             return self._replay(values)
 
     def _replay(self, values):
+        for op, needs in zip(self.ops, self.needs_input_grad):  # each op starts with nothing saved
+            op.__dict__ = {"needs_input_grad": needs}
         slots = [None] * self.n_slots
         for slot, k in self.arguments:
             v = values[k]
@@ -127,10 +128,7 @@ class Tape:
                 for s in let_go:
                     slots[s] = None
         self.last_slots = keep
-        # what the ops saved for backward now belongs to this call's Replay; the ops start afresh
-        saved = [op.__dict__ for op in self.ops]
-        for op in self.ops:
-            op.__dict__ = {"needs_input_grad": op.needs_input_grad}
+        saved = [op.__dict__ for op in self.ops]  # what the ops saved for backward: this call's Replay keeps it
 
         fn = None
         if self.parents and is_grad_enabled():
@@ -227,7 +225,7 @@ class Replay(Function):
                     continue
             op.__dict__ = saved[k]  # this call's values, for the op's rule
             input_grads = op.backward(g)
-            op.__dict__ = {"needs_input_grad": op.needs_input_grad}
+            op.__dict__ = {}
             if type(input_grads) is not tuple:
                 input_grads = tuple(input_grads) if isinstance(input_grads, list) else (input_grads,)
             if not keep:
