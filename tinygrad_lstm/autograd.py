@@ -71,7 +71,7 @@ class Function:
 
     class _NeedsInputGrad:  # fn.needs_input_grad: from the input Tensors, unless given (a compiled replay's op)
         def __get__(self, fn, owner=None):
-            return tuple(t.requires_grad for t in fn.parents)
+            return tuple([t.requires_grad for t in fn.parents])
 
     needs_input_grad = _NeedsInputGrad()
 
@@ -114,6 +114,7 @@ class Function:
 
 
 _new = object.__new__
+_FREED = {}  # what a Function's __dict__ becomes once backward has used what it saved (one empty dict for all)
 
 
 def _first_tensor(inputs):
@@ -122,19 +123,16 @@ def _first_tensor(inputs):
 
 def _outputs(fn, out, record):
     """forward's array(s) as Tensor(s), made by fn when it was recorded."""
-    if type(out) is tuple:
-        if record:
-            fn.n_outputs = len(out)
-        return tuple(_made_by(fn if record else None, o, k) for k, o in enumerate(out))
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)  # numpy gives a scalar for a 0-d result: a Tensor always holds an array
-    return Tensor._make(out, record, fn if record else None)
-
-
-def _made_by(fn, array, index):
-    t = Tensor._make(array, fn is not None, fn)
-    t._index = index  # which output of fn it is
-    return t
+    if type(out) is not tuple:  # numpy gives a scalar for a 0-d result: a Tensor always holds an array
+        return Tensor._make(np.asarray(out), record, fn if record else None)
+    if not record:
+        return tuple([Tensor._make(o) for o in out])
+    fn.n_outputs, outputs = len(out), []
+    for index, o in enumerate(out):  # (a loop: split and unbind make many)
+        t = Tensor._make(o, True, fn)
+        t._index = index  # which output of fn it is
+        outputs.append(t)
+    return tuple(outputs)
 
 
 def _said_by_the_op(cls, inputs, err):
@@ -228,7 +226,7 @@ def _chain_rule(roots, grads, retain_graph, create_graph, wanted, caller, watch)
         if watch is not None:
             watch(fn, grad, input_grads)
         if not retain_graph:  # what fn saved, and its hold on its inputs, go now
-            fn.parents, fn.__dict__ = None, {}
+            fn.parents, fn.__dict__ = None, _FREED
         k = -1
         for parent in parents:  # (a counter: zip or enumerate would cost a tenth more per op)
             k += 1
