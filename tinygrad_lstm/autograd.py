@@ -25,10 +25,10 @@ from heapq import heappop, heappush
 
 import numpy as np
 
+from .convert import as_tensor
 from .errors import IndexOutOfRange, ShapeError
 from .grad_mode import current_scope, current_tracer, enable_grad, hook, is_grad_enabled
 from .higher_order import rule_on_tensors
-from .convert import as_tensor
 from .tensor import Tensor
 from .versions import check_unchanged, last_change, op_number
 

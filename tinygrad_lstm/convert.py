@@ -5,8 +5,6 @@ tensor.py, ops.py and the layers share; nothing here is about gradients.
 
 import numpy as np
 
-from . import tensor  # (Tensor is read at call time: tensor.py imports this module first)
-
 
 def to_array(data, dtype):
     """Turn user data into an ndarray, refusing what cannot be numbers."""
@@ -99,3 +97,7 @@ def as_tensor(value, like=None):
         elif kind == "b" and whole:
             dtype = np.int64
     return tensor.Tensor(value, dtype=dtype)
+
+
+# tensor.py builds on this module, and as_tensor makes Tensors: import last (Tensor is read at call time).
+from . import tensor  # noqa: E402

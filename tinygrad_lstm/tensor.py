@@ -24,6 +24,7 @@ from .errors import ShapeError
 from .grad_mode import is_grad_enabled, no_grad
 from .versions import mark_changed
 
+
 class Tensor:
     # The fields ops touch live in slots (fast; `_index` is set, and read, only for the
     # outputs of ops with several); the rarely set ones fall back to these class defaults

@@ -30,9 +30,9 @@ import time
 import numpy as np
 
 from . import nn, optim, random
-from .grad_mode import no_grad
 from .checks import check_number, check_positive_ints
 from .compile import compile as compiled_function
+from .grad_mode import no_grad
 from .tasks.base import LOWER_IS_BETTER, Task
 from .tensor import Tensor
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..grad_mode import scope
-from ..versions import mark_changed
 from ..tensor import Tensor
+from ..versions import mark_changed
 
 
 class Parameter(Tensor):

@@ -17,15 +17,14 @@ import math
 import numpy as np
 
 from .. import random
+from ..checks import check_number, check_positive_ints
 from ..errors import ShapeError
 from ..grad_mode import scope
-from ..checks import check_number, check_positive_ints
 from ..ops import addmm, stack
 from ..tensor import Tensor
-from .layers import dropout
 from .keras import KerasWeights
+from .layers import dropout
 from .module import Module, uniform
-
 
 # ----- one time step of each cell: the equations, in the tutorial's names ----------------
 

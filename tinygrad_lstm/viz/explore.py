@@ -57,7 +57,7 @@ class Explorer:
                 'border:1px solid #ccc" sandbox="allow-scripts"></iframe>')
 
 
-@functools.lru_cache(maxsize=None)  # (inspect reads the source file: once per op class is enough)
+@functools.cache  # (inspect reads the source file: once per op class is enough)
 def derivative_rule(op):
     """The derivative rule written beside an op's class: its docstring, or else the comment
     on its `class` line (ops.py writes e.g. `class Tanh(Function):  # z = tanh a;  dz/da = 1 - z^2`)."""

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 
 import graphviz
 
-from ..higher_order import BackwardOf
 from ..checks import check_number
 from ..files import write_atomically
+from ..higher_order import BackwardOf
 from ..nn.module import Module
 from ..tensor import Tensor
 
