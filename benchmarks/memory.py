@@ -14,7 +14,6 @@ import os
 import sys
 import tracemalloc
 
-
 import tinygrad_lstm as tl
 
 sys.path.insert(0, os.path.dirname(__file__))

@@ -3,8 +3,8 @@ torch.nn.LSTM and tl.nn.LSTM compute: the same loss and the same four gradients.
 
 import numpy as np
 import pytest
-
 import scripts  # tests/scripts.py
+
 import tinygrad_lstm as tl
 
 

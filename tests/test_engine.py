@@ -1,8 +1,8 @@
 """The backward engine: order, accumulation, depth, freeing, no_grad, and its errors."""
 
 import gc
-import sys
 import re
+import sys
 import weakref
 
 import numpy as np

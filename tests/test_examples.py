@@ -4,7 +4,6 @@ import shutil
 
 import numpy as np
 import pytest
-
 import scripts  # tests/scripts.py
 
 

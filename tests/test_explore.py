@@ -24,7 +24,7 @@ BROWSER = shutil.which("chromium") and shutil.which("chromedriver")
 def engine_order(loss):
     """The ops in the order the engine's backward walk processes them, recorded from the engine."""
     order = []
-    autograd._go_back([loss], [None], True, False, "test", wanted=set(), watch=lambda fn, g, gs: order.append(fn))
+    autograd.walk([loss], [None], True, False, "test", wanted=set(), watch=lambda fn, g, gs: order.append(fn))
     return order[1:]  # (the first is the walk's start, which hands the root dL/dL = 1)
 
 

@@ -5,9 +5,8 @@ import importlib
 import pathlib
 import re
 
-import pytest
-
 import conftest
+import pytest
 
 settings = pytest.importorskip("hypothesis").settings
 

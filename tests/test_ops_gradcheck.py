@@ -3,7 +3,8 @@ broadcasting included, and its forward value against plain numpy."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import tinygrad_lstm as tl

@@ -20,7 +20,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes  # noqa: E402
 
 import tinygrad_lstm as tl  # noqa: E402
@@ -1141,11 +1142,7 @@ def test_unary_at_infinities_and_nan_give_the_mathematical_values(name, point, d
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("name", [name if name != "pow0.5" else pytest.param(name, marks=pytest.mark.xfail(
-    strict=True, reason="library defect: t ** 0.5 at -inf has the value nan (numpy's a ** 0.5 is sqrt(a)) but "
-                        "the slope 0.0 (Pow.backward's 0.5 * a ** -0.5, and C's pow(-inf, -0.5) = +0); torch's "
-                        "slope 0.5 / sqrt(-inf) is nan, as ours is at every other negative base"))
-    for name in TORCH_EXACT_AT_INF])
+@pytest.mark.parametrize("name", TORCH_EXACT_AT_INF)
 def test_exactly_computed_ops_match_torch_at_infinities_and_nan(name, dtype):
     ours, theirs, _ = UNARY[name]
     helper_test_op([np.array([INF, -INF, NAN])], ours, theirs, dtype=dtype)

@@ -30,7 +30,16 @@ from .checkpoint import NotACheckpointError, read, save
 from .files import check_writable, write_atomically
 from .random import manual_seed
 from .tasks.base import LOWER_IS_BETTER
-from .train import RECURRENT, SCHEDULES, SequenceModel, Training, TrainingInterrupted, evaluate, held_out_stream, predict
+from .train import (
+    RECURRENT,
+    SCHEDULES,
+    SequenceModel,
+    Training,
+    TrainingInterrupted,
+    evaluate,
+    held_out_stream,
+    predict,
+)
 
 # Per task: the options a first run should use (each can be overridden on the command line).
 # Measured on 2 cores at one BLAS thread: docs/command_line.md gives each one's time and held-out metric.

@@ -9,9 +9,10 @@ import functools
 
 import numpy as np
 
-from .autograd import ShapeError, scope
 from .checks import as_indices
-from .tensor import as_tensor
+from .convert import as_tensor
+from .errors import ShapeError
+from .grad_mode import scope
 
 
 def _a_loss(loss):

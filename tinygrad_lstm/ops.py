@@ -6,13 +6,13 @@ output's broadcast shape: the engine sums it back to the input's shape (autograd
 Everything else (mean, softmax, the losses, the LSTM) is composed from these.
 
 One rule, two passes. A plain backward() runs each rule on arrays: numpy, fast. Under
-create_graph=True the engine runs the same rule on Tensors (autograd._backward_recorded),
-so its arithmetic is recorded and the gradient can be differentiated again. So a rule
-uses only what takes both: Python's operators, .reshape/.sum/.transpose/.T, and the
-functions at the end of this file (_exp, _where, _dot, ...), which call numpy on arrays
-and the op on Tensors. What a rule reads from self is either an input, saved under its
-name in forward's signature (self.a for forward(self, a, b)), or the output (`self.out`):
-those come back as Tensors; or a constant (a mask, a shape, an index).
+create_graph=True the engine runs the same rule on Tensors (higher_order.py), so its
+arithmetic is recorded and the gradient can be differentiated again. So a rule uses only
+what takes both: Python's operators, .reshape/.sum/.transpose/.T, and the functions at the
+end of this file (_exp, _where, _dot, ...), which call numpy on arrays and the op on
+Tensors. What a rule reads from self is an input (saved under any name), the output
+(`self.out`), or a constant: a mask, a shape, an index, or a float array listed in the
+class's `constants` (a sign: piecewise constant). docs/own_op.md writes a new op this way.
 """
 
 import functools
@@ -21,8 +21,10 @@ import math
 import numpy as np
 
 from . import random
-from .autograd import Function, IndexOutOfRange, ShapeError, unbroadcast
-from .tensor import Tensor, as_tensor
+from .autograd import Function, unbroadcast
+from .convert import as_tensor
+from .errors import IndexOutOfRange, ShapeError
+from .tensor import Tensor
 
 # Constants as 0-d arrays of the input's dtype. numpy combines an array with a 0-d array of
 # the same dtype about twice as fast as with a Python float, which it must first convert;
@@ -73,6 +75,8 @@ class Maximum(Function):
     """z = max(a, b) elementwise; dz/da = 1 where a > b, 0 where a < b, and at a tie 1/2
     to each (as torch: the average of the two one-sided derivatives). A nan wins, and gets it all."""
 
+    piecewise_linear, constants = True, ("to_a", "to_b")  # the shares are constant between kinks
+
     def forward(self, a, b):
         self.to_a, self.to_b = _tie_shares(a, b)
         return np.maximum(a, b)
@@ -82,6 +86,8 @@ class Maximum(Function):
 
 
 class Minimum(Function):  # z = min(a, b) elementwise: max's rule with a and b's roles swapped
+    piecewise_linear, constants = True, ("to_a", "to_b")
+
     def forward(self, a, b):
         self.to_b, self.to_a = _tie_shares(a, b)
         return np.minimum(a, b)
@@ -110,6 +116,17 @@ class Where(Function):  # z = a where condition else b;  dz/da = 1 where conditi
         return None, _where(self.condition, grad, 0), _where(self.condition, 0, grad)
 
 
+class ConstantOf(Function):
+    """z = g, a value that does not change with the other inputs: dz/d(each of them) = 0
+    (create_graph keeps a constant gradient in its inputs' graph with it, as torch does)."""
+
+    def forward(self, g, *inputs):
+        return g
+
+    def backward(self, grad):
+        return (None,) + tuple(np.zeros(t.shape, t.dtype) for t in self.parents[1:])
+
+
 # ----- elementwise, one input ----------------------------------------------------------
 
 class Neg(Function):  # z = -a;  dz/da = -1
@@ -129,7 +146,10 @@ class Pow(Function):  # z = a^p (p a constant);  dz/da = p a^(p-1)  (0 for p = 0
         p = self.exponent
         if p == 0:  # a^0 = 1 is flat; p a^(p-1) would be 0 * inf = nan at a = 0
             return (np.zeros(grad.shape, grad.dtype),)
-        return (grad * (p * self.a ** (p - 1)),)
+        slope = p * self.a ** (p - 1)
+        if p != round(p):  # a^p of a negative a is nan, and so is its slope, -inf included (C's pow gives 0 there)
+            slope = _where(np.asarray(self.a) < 0, np.nan, slope)
+        return (grad * slope,)
 
 
 class PowOf(Function):  # z = b^a (b a constant number);  dz/da = b^a ln b = z ln b
@@ -169,7 +189,7 @@ class Log(Function):  # z = ln a;  dz/da = 1/a
 
 class Sigmoid(Function):  # z = 1 / (1 + e^-a);  dz/da = z (1 - z) = z - z^2
     def forward(self, a):
-        self.out = _sigmoid_array(a)
+        self.out = sigmoid_array(a)
         return self.out
 
     def backward(self, grad):
@@ -177,7 +197,7 @@ class Sigmoid(Function):  # z = 1 / (1 + e^-a);  dz/da = z (1 - z) = z - z^2
         return (grad * (z - z * z),)
 
 
-def _sigmoid_array(a):
+def sigmoid_array(a):
     """1 / (1 + e^-a), as torch computes it: within 2 ulp everywhere the result is a normal
     number (sigmoid(-20) is 2e-9, where 1/2 + tanh(a/2)/2 rounds to 0 in float32).
 
@@ -185,7 +205,7 @@ def _sigmoid_array(a):
     below it the result stays at about 3e-39 (float32; 1e-308 in float64) where the true one
     is smaller still, a subnormal number (torch gives 0 there)."""
     if a.dtype == np.float16:  # in float32, rounded once at the end, as torch does
-        return _sigmoid_array(a.astype(np.float32)).astype(np.float16)
+        return sigmoid_array(a.astype(np.float32)).astype(np.float16)
     one = _ONE.get(a.dtype, 1)
     return one / (one + np.exp(np.minimum(-a, _EXP_LIMIT.get(a.dtype, 709.7))))
 
@@ -197,10 +217,13 @@ class Tanh(Function):  # z = tanh a;  dz/da = 1 - z^2
 
     def backward(self, grad):
         z = self.out
-        return (grad * (_ONE.get(z.dtype, 1) - z * z),)
+        one = _ONE.get(z.dtype, 1)  # 1 as a 0-d array of z's dtype: numpy takes it twice as fast as a Python 1
+        return (grad * (one - z * z),)
 
 
 class ReLU(Function):  # z = max(a, 0);  dz/da = 0 where a <= 0 (the kink included, as torch), else 1
+    piecewise_linear = True
+
     def forward(self, a):
         self.off = a <= 0  # (a nan is not <= 0: its gradient passes, as torch's)
         return np.maximum(a, a.dtype.type(0))  # (a * (a > 0) would make -inf * 0 = nan)
@@ -228,6 +251,8 @@ class Sqrt(Function):  # z = √a;  dz/da = 1 / (2√a) = 1 / (2z)  (inf at 0, a
 
 
 class Abs(Function):  # z = |a|;  dz/da = sign(a): -1, 1, and 0 at the kink and at nan (as torch)
+    piecewise_linear, constants = True, ("sign",)
+
     def forward(self, a):
         self.sign = (a > 0).astype(a.dtype) - (a < 0)  # (np.sign(nan) is nan)
         return np.abs(a)
@@ -237,6 +262,8 @@ class Abs(Function):  # z = |a|;  dz/da = sign(a): -1, 1, and 0 at the kink and 
 
 
 class LeakyReLU(Function):  # z = a for a > 0, else slope * a;  dz/da = 1 or slope (slope at 0, as torch)
+    piecewise_linear, constants = True, ("factor",)
+
     def forward(self, a, slope):
         self.factor = np.where(a > 0, a.dtype.type(1), a.dtype.type(slope))
         return a * self.factor
@@ -246,6 +273,8 @@ class LeakyReLU(Function):  # z = a for a > 0, else slope * a;  dz/da = 1 or slo
 
 
 class Clamp(Function):  # z = a limited to [low, high];  dz/da = 1 inside (the ends included, as torch), else 0
+    piecewise_linear = True
+
     def forward(self, a, low, high):
         self.inside = np.ones(a.shape, bool)
         if low is not None:
@@ -317,6 +346,8 @@ class Dropout(Function):
     expected value is unchanged; dz/da = keep / (1 - p). The mask is drawn in forward, from
     the library's random generator, so a compiled function draws a new one at each call."""
 
+    constants = ("scale",)
+
     def forward(self, a, p):
         keep = random.generator().random(a.shape) >= p
         self.scale = (keep / (1 - p)).astype(a.dtype)
@@ -364,21 +395,17 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, grad):
-        return self.grads(grad, self.parents[0].requires_grad, self.parents[1].requires_grad)
+        return self.grads(grad, *self.needs_input_grad)
 
     def grads(self, grad, need_a, need_b):
         """(dL/da, dL/db), each only where needed (None otherwise)."""
         a, b = self.a, self.b
-        if b.ndim == 2:  # x @ W, the common case: a's leading axes are rows of one big matrix
-            rows_a, rows_grad = a, grad
-            if a.ndim != 2:  # (a vector a is one row)
-                rows_a, rows_grad = a.reshape(-1, a.shape[-1]), grad.reshape(-1, b.shape[1])
-            # grad @ b^T and a^T @ grad, each computed as the transpose of its transpose:
-            # with few rows (a small batch) OpenBLAS is up to 1.5x faster this way round
-            # (batch 32, 256 x 1024 weights), and no slower for small matrices.
-            grad_a = _dot(b, rows_grad.T).T.reshape(a.shape) if need_a else None
-            grad_b = _dot(rows_grad.T, rows_a).T if need_b else None
-            return grad_a, grad_b
+        if a.ndim == 2 and b.ndim == 2:  # the rule: dL/da = dL/dz @ b^T,  dL/db = a^T @ dL/dz
+            return (_dot(grad, b.T) if need_a else None), (_dot(a.T, grad) if need_b else None)
+        if b.ndim == 2:  # x @ W with x of more axes (or a vector): x's leading axes are rows of one matrix
+            rows, grad_rows = a.reshape(-1, a.shape[-1]), grad.reshape(-1, b.shape[1])
+            grad_a = _dot(grad_rows, b.T).reshape(a.shape) if need_a else None
+            return grad_a, (_dot(rows.T, grad_rows) if need_b else None)
         # Batched b, or a vector b: treat vectors as matrices (a row on the left, a column on
         # the right) and drop that axis after; the engine sums broadcast batch axes.
         a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
@@ -417,11 +444,10 @@ class AddMatMul(MatMul):
         return c + out
 
     def backward(self, grad):
-        _, a, b = self.parents
         product_grad = grad  # where c was the bigger one, a @ b was copied along c's extra axes: sum them
         if grad.shape != self.product_shape:
             product_grad = unbroadcast(grad, self.product_shape)
-        return (grad,) + self.grads(product_grad, a.requires_grad, b.requires_grad)
+        return (grad,) + self.grads(product_grad, *self.needs_input_grad[1:])
 
 
 def addmm(c, a, b):
@@ -430,9 +456,9 @@ def addmm(c, a, b):
 
 # ----- reductions ----------------------------------------------------------------------
 
-def _normalize_axis(axis, ndim, op):
+def normalize_axis(axis, ndim, op):
     """One axis (negatives count from the end) as a non-negative int, checked against ndim."""
-    _check_int_axis(axis, op)
+    check_int_axis(axis, op)
     if not -ndim <= axis < ndim:
         raise IndexOutOfRange(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions "
                               f"(expected {-ndim} to {ndim - 1})" if ndim else
@@ -440,7 +466,7 @@ def _normalize_axis(axis, ndim, op):
     return axis % ndim
 
 
-def _check_int_axis(axis, op):
+def check_int_axis(axis, op):
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{op}: an axis must be an integer, got {axis!r}")
 
@@ -455,8 +481,8 @@ def normalize_axes(axis, ndim, op):
     if ndim == 0 and all(ax in (0, -1) for ax in (axis if many else (axis,))):
         return ()
     if not many:
-        return (_normalize_axis(axis, ndim, op),)
-    axes = sorted([_normalize_axis(ax, ndim, op) for ax in axis])
+        return (normalize_axis(axis, ndim, op),)
+    axes = sorted([normalize_axis(ax, ndim, op) for ax in axis])
     if len(set(axes)) != len(axes):
         raise ShapeError(f"{op}: axis {tuple(axis)} names an axis more than once")
     return tuple(axes)
@@ -480,6 +506,7 @@ class Max(Function):
     torch's max() and amax() do. A nan is the max, and takes the gradient."""
 
     name, find = "max", staticmethod(np.max)
+    piecewise_linear, constants = True, ("peak",)  # (which elements won is a constant: its derivative is zero)
 
     def forward(self, a, axis, keepdims):
         self.axes = normalize_axes(axis, a.ndim, self.name)
@@ -662,24 +689,24 @@ class Split(Function):
     The gradient is the pieces' gradients put back together (zeros for unused pieces)."""
 
     def forward(self, a, sizes, axis):
-        axis = _normalize_axis(axis, a.ndim, "split")
+        axis = normalize_axis(axis, a.ndim, "split")
         if isinstance(sizes, bool) or not isinstance(sizes, (int, np.integer, tuple, list)):
             raise TypeError(f"split: sizes must be an int or a list of ints, got {sizes!r}")
         if not isinstance(sizes, (int, np.integer)):
             sizes = tuple(sizes)  # hashable, so the slices can be remembered
-        self.slices = _split_slices(a.shape, sizes, axis)
+        self.slices = split_slices(a.shape, sizes, axis)
         self.axis, self.shape, self.dtype = axis, a.shape, a.dtype
         return tuple([a[where] for where in self.slices])  # plain slicing: views, no copies
 
     def backward(self, grads):
-        if _some_missing(grads):  # an unused piece's gradient is zeros
+        if some_missing(grads):  # an unused piece's gradient is zeros
             zeros = np.zeros(self.shape, self.dtype)
             grads = [zeros[where] if g is None else g for g, where in zip(grads, self.slices)]
         return (_concat(grads, self.axis),)
 
 
 @functools.lru_cache(maxsize=256)
-def _split_slices(shape, sizes, axis):
+def split_slices(shape, sizes, axis):
     """The index of each piece when `axis` of `shape` is cut into `sizes` (an int: pieces of
     that size, the last one shorter). An LSTM splits the same shape at every time step, so
     the answer is remembered."""
@@ -704,19 +731,19 @@ class Unbind(Function):
     The gradient stacks the slices' gradients back (zeros for unused slices)."""
 
     def forward(self, a, axis):
-        axis = _normalize_axis(axis, a.ndim, "unbind")
+        axis = normalize_axis(axis, a.ndim, "unbind")
         self.axis, self.shape, self.dtype = axis, a.shape, a.dtype
         rows = np.moveaxis(a, axis, 0)
         return tuple([rows[k, ...] for k in range(len(rows))])  # (`...` keeps a 0-d row an array, not a scalar)
 
     def backward(self, grads):
-        if _some_missing(grads):  # an unused slice's gradient is zeros
+        if some_missing(grads):  # an unused slice's gradient is zeros
             zeros = np.zeros(self.shape[:self.axis] + self.shape[self.axis + 1:], self.dtype)
             grads = [zeros if g is None else g for g in grads]
         return (_stack(grads, self.axis),)
 
 
-def _some_missing(grads):  # (a plain loop: `None in grads` would compare arrays with None)
+def some_missing(grads):  # (a plain loop: `None in grads` would compare arrays with None)
     for g in grads:
         if g is None:
             return True
@@ -782,7 +809,7 @@ def minimum(a, b):
 
 def _some_tensors(tensors, axis, op):
     """A list of at least one tensor (arrays and numbers are taken as constants); an int axis."""
-    _check_int_axis(axis, op)
+    check_int_axis(axis, op)
     if isinstance(tensors, (Tensor, np.ndarray)) or not hasattr(tensors, "__iter__"):
         raise TypeError(f"{op}: expected a list of tensors, got {type(tensors).__name__}")
     tensors = list(tensors)
@@ -810,7 +837,7 @@ def _erf(x):
 
 
 def _sigmoid(x):
-    return Sigmoid.apply(x) if isinstance(x, Tensor) else _sigmoid_array(x)
+    return Sigmoid.apply(x) if isinstance(x, Tensor) else sigmoid_array(x)
 
 
 def _cast(x, dtype):

@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 
-from .autograd import mark_changed
 from .checks import check_number
 from .tensor import Tensor
+from .versions import mark_changed
 
 
 def _at_least_0(who, name, value):

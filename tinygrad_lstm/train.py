@@ -30,9 +30,9 @@ import time
 import numpy as np
 
 from . import nn, optim, random
-from .autograd import no_grad
 from .checks import check_number, check_positive_ints
 from .compile import compile as compiled_function
+from .grad_mode import no_grad
 from .tasks.base import LOWER_IS_BETTER, Task
 from .tensor import Tensor
 
@@ -193,42 +193,30 @@ class Training:
         if self.finished:
             return self.losses
         self.model.train()
-        first, last = self.step + 1, self.step + steps
-        bar = _progress(self.step, last, progress)
-        before, step = None, self.step
-        # numpy's overflow warnings say, many lines long, what the loss check below says in one
-        with _ctrl_c_between_updates() as updating, contextlib.closing(bar), np.errstate(all="ignore"):
-            try:
-                for step in range(first, last + 1):
-                    before = None  # (Ctrl-C before the next line: nothing drawn yet, nothing to undo)
-                    before = self._streams()  # to draw this step's batch again if the step is dropped
-                    value, pressed = self._one_step(step, updating)
-                    bar.update(value)
-                    stop = self._check(step) if self.validate_every and step % self.validate_every == 0 else False
-                    if step % log_every == 0 or step == last or pressed or stop:
-                        self.losses.append((step, value))
-                    if pressed:
-                        raise KeyboardInterrupt
-                    if evaluate_every is not None and (step % evaluate_every == 0 or step == last or stop):
-                        self.held_out.append((step, evaluate(self.task, self.model, seed=self.seed)))
-                    if stop:
-                        break
-            except KeyboardInterrupt:
-                if updating.broken:  # a second Ctrl-C, half-way through an update: no whole step to report
-                    raise
-                if before is not None and self.step < step:  # a dropped step: its batch is drawn again
-                    self._set_streams(before)
-                raise TrainingInterrupted(self.step, self.losses) from None
+        last = self.step + steps
+        # (np.errstate: numpy's overflow warnings say, many lines long, what _one_step says in one)
+        with _CtrlC(self) as ctrl_c, _progress(self.step, last, progress) as bar, np.errstate(all="ignore"):
+            for step in range(self.step + 1, last + 1):
+                ctrl_c.step_starts(step)
+                loss = self._one_step(step, ctrl_c)  # a batch, forward, backward, the update
+                bar.update(loss)
+                solved = self.validate_every is not None and step % self.validate_every == 0 and self._check(step)
+                if step % log_every == 0 or step == last or solved or ctrl_c.pressed:
+                    self.losses.append((step, loss))
+                ctrl_c.stop_if_pressed()
+                if evaluate_every is not None and (step % evaluate_every == 0 or step == last or solved):
+                    self.held_out.append((step, evaluate(self.task, self.model, seed=self.seed)))
+                if solved:
+                    break
         return self.losses
 
-    def _one_step(self, step, updating):
-        """Draw a batch of the current stage, go forward and back, update: the loss, and whether
-        Ctrl-C was pressed during the update (which is finished first)."""
+    def _one_step(self, step, ctrl_c):
+        """Draw a batch of the current stage, go forward and back, update: the batch's loss."""
         inputs, targets = self.stage_task.sample(self.batch_size, self.data)
         loss = self._loss(inputs, targets)
         self.optimizer.zero_grad()
         loss.backward()
-        with updating as pressed:  # a half-done update would leave a model that no step made
+        with ctrl_c.held_back():  # a half-done update would leave a model that no step made
             if self.clip is not None:
                 optim.clip_grad_norm_(self.model.parameters(), self.clip)
             self.optimizer.step()
@@ -237,7 +225,7 @@ class Training:
         if not np.isfinite(value):
             raise FloatingPointError(f"train: the loss became {value} at step {step}; "
                                      f"try a smaller lr (now {self.optimizer.lr})")
-        return value, bool(pressed)
+        return value
 
     def _loss(self, inputs, targets):
         """The current stage's loss; through tl.compile, one compiled function per stage."""
@@ -364,42 +352,62 @@ def _stages(task, curriculum):
     return [*curriculum, task]
 
 
-class _Updating:
-    """`with updating as pressed:` holds Ctrl-C back while the block runs: the first press only
-    fills the list `pressed` (the loop stops after the block), a second interrupts at once."""
+class _CtrlC:
+    """Ctrl-C while training stops it with the model as some whole step left it. Pressed during
+    a step's batch, forward or backward pass, the step is dropped at once (its batch is drawn
+    again by the next run); during the update, the update is finished and training stops after
+    it; pressed twice during an update, it stops at once, and there is no whole step to report.
+    Leaving, it turns Ctrl-C into TrainingInterrupted(step, losses). Where Ctrl-C is ignored
+    (nohup) or cannot be caught (only the main thread receives signals), nothing changes."""
 
-    def __init__(self):
-        self.active, self.broken, self.pressed = False, False, []
+    def __init__(self, training):
+        self.training, self.step, self.streams = training, None, None
+        self.pressed = self.holding = self.broken = False
+        self.previous = signal.getsignal(signal.SIGINT)
+        self.catching = self.previous not in (signal.SIG_IGN, None) and \
+            threading.current_thread() is threading.main_thread()
 
     def __enter__(self):
-        self.active = True
-        return self.pressed
+        if self.catching:
+            signal.signal(signal.SIGINT, self._on_ctrl_c)
+        return self
 
-    def __exit__(self, error, *rest):
-        self.active, self.broken = False, error is not None  # broken: the update stopped half-way
-
-
-@contextlib.contextmanager
-def _ctrl_c_between_updates():
-    """Within, Ctrl-C interrupts at once (KeyboardInterrupt), except inside `with updating:`.
-    Nothing changes where Ctrl-C is ignored (nohup) or cannot be caught (only the main thread
-    receives signals): there Ctrl-C interrupts as it always does."""
-    updating, previous = _Updating(), signal.getsignal(signal.SIGINT)
-    if previous in (signal.SIG_IGN, None) or threading.current_thread() is not threading.main_thread():
-        yield updating
-        return
-
-    def on_ctrl_c(signum, frame):
-        if not updating.active:
+    def _on_ctrl_c(self, signum, frame):
+        if not self.holding:
             raise KeyboardInterrupt
-        updating.pressed.append(signum)
-        signal.signal(signal.SIGINT, previous)  # a second press is an ordinary Ctrl-C
+        self.pressed = True
+        signal.signal(signal.SIGINT, self.previous)  # a second press is an ordinary Ctrl-C
 
-    signal.signal(signal.SIGINT, on_ctrl_c)
-    try:
-        yield updating
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    def step_starts(self, step):
+        """Remember where the random streams stand: a step dropped draws its batch again."""
+        self.step, self.streams = step, None  # (Ctrl-C before the next line: nothing drawn yet)
+        self.streams = self.training._streams()
+
+    @contextlib.contextmanager
+    def held_back(self):
+        """Within, a first Ctrl-C only sets `pressed`; the block finishes."""
+        self.holding = True
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.broken = True  # the update stopped half-way
+            raise
+        finally:
+            self.holding = False
+
+    def stop_if_pressed(self):
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def __exit__(self, kind, error, traceback):
+        if self.catching:
+            signal.signal(signal.SIGINT, self.previous)
+        if kind is None or not issubclass(kind, KeyboardInterrupt) or self.broken:
+            return False  # (a second Ctrl-C in an update goes on as a plain KeyboardInterrupt)
+        training = self.training
+        if self.streams is not None and training.step < self.step:  # a dropped step: its batch is drawn again
+            training._set_streams(self.streams)
+        raise TrainingInterrupted(training.step, training.losses) from None
 
 
 @no_grad()
@@ -451,7 +459,10 @@ class _progress:
         rate = (self.step - self.first) / (time.perf_counter() - self.start)
         return f"step {self.step}/{self.last} loss {loss:.4f} {rate:.1f} step/s"
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         if self.tqdm is not None:
             self.tqdm.close()
         elif self.terminal:

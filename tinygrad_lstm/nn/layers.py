@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 from .. import ops, random
-from ..autograd import ShapeError
 from ..checks import as_indices, check_number, check_positive_ints
+from ..errors import ShapeError
 from .module import Module, Parameter, uniform
 
 

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..autograd import mark_changed, scope
+from ..grad_mode import scope
 from ..tensor import Tensor
+from ..versions import mark_changed
 
 
 class Parameter(Tensor):

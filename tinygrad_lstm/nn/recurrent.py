@@ -8,7 +8,7 @@ values' distribution are torch.nn's:
 
 with G gate blocks stacked: LSTM (i, f, g, o), GRU (r, z, n), RNN just one.
 
-LSTM, GRU and RNN also take and give Keras's weights (load_keras_weights, keras_weights),
+LSTM, GRU and RNN also take and give Keras's weights (load_keras_weights, keras_weights: keras.py),
 as Keras's LSTM, GRU (reset_after=True, its default) and SimpleRNN hold them.
 """
 
@@ -17,13 +17,14 @@ import math
 import numpy as np
 
 from .. import random
-from ..autograd import ShapeError, mark_changed, scope
 from ..checks import check_number, check_positive_ints
+from ..errors import ShapeError
+from ..grad_mode import scope
 from ..ops import addmm, stack
 from ..tensor import Tensor
+from .keras import KerasWeights
 from .layers import dropout
 from .module import Module, uniform
-
 
 # ----- one time step of each cell: the equations, in the tutorial's names ----------------
 
@@ -153,7 +154,7 @@ class GRUCell(_GRUEquations, _CellBase):
 
 # ----- layers over whole sequences ----------------------------------------------------
 
-class _RecurrentBase(Module):
+class _RecurrentBase(KerasWeights, Module):
     """Runs a cell over a sequence, layer by layer, as torch.nn.RNN/LSTM/GRU do.
 
     Input (T, B, input_size), or (B, T, input_size) with batch_first, or (T, input_size)
@@ -210,7 +211,7 @@ class _RecurrentBase(Module):
         return x, (final if self.n_states > 1 else final[0])
 
     def _run_layer(self, x, state, layer):
-        w_ih, w_hh, b_ih, b_hh = _layer_weights(self, f"_l{layer}")
+        w_ih, w_hh, b_ih, b_hh = self.layer_weights(layer)
         x_gates = _project(x, w_ih, b_ih, b_hh, self.fold_hidden_bias)  # every step at once: (T, B, G*H)
         w_hh_t = w_hh.T  # transposed once, used at every step
         outputs = []
@@ -220,55 +221,9 @@ class _RecurrentBase(Module):
             outputs.append(state[0])
         return stack(outputs), state
 
-    # ----- Keras's weights ------------------------------------------------------------------
-    # Keras holds a layer as [kernel (I, G*H), recurrent_kernel (H, G*H), bias]: our matrices
-    # transposed, its gate blocks in its own order (keras_gates), and one bias (G*H,) where torch
-    # has two, which act as their sum. Except the GRU's: its recurrent bias sits inside
-    # r ⊙ (U h + b), as ours does (fold_hidden_bias is False), so Keras keeps both, (2, G*H).
-
-    def keras_weights(self, layer=0):
-        """Layer `layer`'s weights as the list Keras's set_weights takes (new arrays)."""
-        w_ih, w_hh, b_ih, b_hh = _layer_weights(self, f"_l{self._keras_layer(layer)}")
-        to_keras = np.argsort(self.keras_gates)
-        weights = [w_ih.data.T, w_hh.data.T]
-        if b_ih is not None:
-            weights.append(b_ih.data + b_hh.data if self.fold_hidden_bias else np.stack([b_ih.data, b_hh.data]))
-        return [_gate_blocks(w, to_keras, self.hidden_size) for w in weights]
-
-    def load_keras_weights(self, weights, layer=0):
-        """Copy Keras's layer.get_weights() into layer `layer`: from a Keras LSTM into an LSTM, a
-        GRU (reset_after=True) into a GRU, a SimpleRNN into an RNN. Anything else (another kind's
-        weights, wrong shapes or count) is refused, naming what was expected, and then no
-        parameter has been changed."""
-        layer, who = self._keras_layer(layer), f"{type(self).__name__}.load_keras_weights"
-        expected = _keras_shapes(self.n_gates, not self.fold_hidden_bias, self.bias,
-                                 self.input_size if layer == 0 else self.hidden_size, self.hidden_size)
-        if not isinstance(weights, (list, tuple)):
-            raise TypeError(f"{who}: expected the list Keras's layer.get_weights() returns, got {type(weights).__name__}")
-        arrays = [np.asarray(w) for w in weights]
-        got = [a.shape for a in arrays]
-        if got != expected or any(a.dtype.kind not in "biuf" for a in arrays):
-            raise ValueError(f"{who}: expected the weights of a Keras {self.keras_name} for layer {layer}, "
-                             f"[kernel, recurrent_kernel{', bias' if self.bias else ''}] of shapes "
-                             f"{', '.join(map(str, expected))}; got {_describe_weights(arrays, self.bias)}"
-                             " (no parameter was changed)")
-        from_keras = np.asarray(self.keras_gates)
-        kernel, recurrent, *bias = [_gate_blocks(a, from_keras, self.hidden_size) for a in arrays]
-        values = {"weight_ih": kernel.T, "weight_hh": recurrent.T}
-        if bias:
-            two = not self.fold_hidden_bias  # Keras's one bias goes in b_ih; ours add b_hh to it
-            values.update(bias_ih=bias[0][0] if two else bias[0],
-                          bias_hh=bias[0][1] if two else np.zeros_like(bias[0]))
-        for name, value in values.items():
-            param = getattr(self, f"{name}_l{layer}")
-            param.data[...] = value  # in place: optimizers keep pointing at the same arrays
-            mark_changed(param, f"load_keras_weights ({name}_l{layer})")  # a graph made before can't go back
-
-    def _keras_layer(self, layer):
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < self.num_layers:
-            raise ValueError(f"{type(self).__name__}: layer must be an integer from 0 to {self.num_layers - 1} "
-                             f"(num_layers is {self.num_layers}), got {layer!r}")
-        return int(layer)
+    def layer_weights(self, layer):
+        """Layer `layer`'s (weight_ih, weight_hh, bias_ih, bias_hh); the biases None without bias."""
+        return _layer_weights(self, f"_l{layer}")
 
     def extra_repr(self):
         extra = "".join(f", {k}={getattr(self, k)}" for k, default in
@@ -348,32 +303,6 @@ def _layer_state(state, layer):
     """One layer's slice of an initial state (L, B, H), with the state's name (h0, c0)."""
     piece = state[layer]
     return piece.named(state.name) if state.name is not None else piece
-
-
-def _gate_blocks(w, order, hidden):
-    """w with its gate blocks (of `hidden` columns each, along the last axis) taken in `order`."""
-    return np.concatenate([w[..., k * hidden:(k + 1) * hidden] for k in order], axis=-1)
-
-
-def _keras_shapes(n_gates, two_biases, bias, inputs, hidden):
-    """The shapes of Keras's get_weights() for a recurrent layer of this kind and size."""
-    shapes = [(inputs, n_gates * hidden), (hidden, n_gates * hidden)]
-    return shapes + [(2, n_gates * hidden) if two_biases else (n_gates * hidden,)] * bias
-
-
-def _describe_weights(arrays, bias):
-    """What was given, in words: its shapes, and which Keras layer they fit if another does."""
-    got = f"{len(arrays)} array(s) of shapes {', '.join(str(a.shape) for a in arrays)}" if arrays else "no arrays"
-    bad = [str(a.dtype) for a in arrays if a.dtype.kind not in "biuf"]
-    if bad:
-        return f"{got} and dtype {', '.join(bad)}, not numbers"
-    if len(arrays) == 2 + bias and all(a.ndim == 2 for a in arrays[:2]):
-        inputs, hidden = arrays[0].shape[0], arrays[1].shape[0]
-        for name, n_gates, two_biases in (("LSTM", 4, False), ("GRU (reset_after=True)", 3, True),
-                                          ("SimpleRNN", 1, False), ("GRU with reset_after=False", 3, False)):
-            if [a.shape for a in arrays] == _keras_shapes(n_gates, two_biases, bias, inputs, hidden):
-                return f"{got}, as a Keras {name} of {hidden} units holds them"
-    return got
 
 
 def _check_nonlinearity(nonlinearity):

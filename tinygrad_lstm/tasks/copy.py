@@ -15,9 +15,9 @@ sequences, so that the test has some seventy of its own.)
 
 import numpy as np
 
-from ..functional import cross_entropy
 from ..checks import check_positive_ints
-from ..tensor import as_tensor
+from ..convert import as_tensor
+from ..functional import cross_entropy
 from .base import Task
 
 

@@ -1,6 +1,6 @@
 """A page that steps through backward() one op at a time, on the real graph.
 
-explore(root) runs the engine's own backward walk (autograd._go_back) with a watch: each
+explore(root) runs the engine's own backward walk (autograd.walk) with a watch: each
 op, as the engine processes it, reports the gradient it received and the gradients it hands
 its inputs. Those numbers, in that order, go into one HTML page beside the graph as
 draw_graph draws it (laid out by Graphviz's dot, as SVG). The page's script only replays
@@ -57,7 +57,7 @@ class Explorer:
                 'border:1px solid #ccc" sandbox="allow-scripts"></iframe>')
 
 
-@functools.lru_cache(maxsize=None)  # (inspect reads the source file: once per op class is enough)
+@functools.cache  # (inspect reads the source file: once per op class is enough)
 def derivative_rule(op):
     """The derivative rule written beside an op's class: its docstring, or else the comment
     on its `class` line (ops.py writes e.g. `class Tanh(Function):  # z = tanh a;  dz/da = 1 - z^2`)."""
@@ -89,7 +89,7 @@ def _record(root):
         elif t._ctx not in seen:
             seen.add(t._ctx)
             stack.extend(t._ctx.parents or ())
-    found = autograd._go_back([root], [None], True, False, "explore", wanted=leaves, watch=watch)
+    found = autograd.walk([root], [None], True, False, "explore", wanted=leaves, watch=watch)
     return recorded, found
 
 

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 
 import graphviz
 
-from ..autograd import BackwardOf
 from ..checks import check_number
 from ..files import write_atomically
+from ..higher_order import BackwardOf
 from ..nn.module import Module
 from ..tensor import Tensor
 
@@ -227,7 +227,7 @@ def _walk(root):
 def _node(t):
     """What makes a tensor one node of the picture: a leaf is itself; any other tensor is
     output k of the op that made it, which is what the copies a gradient's graph makes of a
-    saved output (autograd._lifted) are too, so each is drawn once."""
+    saved output (lifted by higher_order.rule_on_tensors) are too, so each is drawn once."""
     return id(t) if t._ctx is None else (id(t._ctx), getattr(t, "_index", 0))
 
 
