@@ -32,29 +32,38 @@ def run_demo(seed, way):
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}  # as typed: none set
     env.update(env_changes)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "tinygrad_lstm", "demo", "--seed", str(seed), "--no-progress",
-                           *extra], capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_lstm", "demo", "--seed", str(seed), "--no-progress", *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"demo --seed {seed} ({way}) failed:\n{done.stderr}")
-    found = {m[1]: (float(m[2]) / 100, int(m[3]), float(m[4])) for m in map(LINE.match, done.stdout.splitlines())
-             if m}
+    found = {m[1]: (float(m[2]) / 100, int(m[3]), float(m[4])) for m in map(LINE.match, done.stdout.splitlines()) if m}
     return found, wall
 
 
 def table(seeds, ways):
-    print(f"{'seed':>4} {'way':9s} {'LSTM':>7} {'steps':>6} {'s':>6}   {'RNN':>7} {'steps':>6} {'s':>6}   {'wall s':>6}")
+    print(
+        f"{'seed':>4} {'way':9s} {'LSTM':>7} {'steps':>6} {'s':>6}   {'RNN':>7} {'steps':>6} {'s':>6}   {'wall s':>6}"
+    )
     rows = []
     for seed in seeds:
         for way in ways:
             found, wall = run_demo(seed, way)
             (la, ls, lt), (ra, rs, rt) = found["LSTM"], found["plain RNN"]
             rows.append((la, ra, wall))
-            print(f"{seed:4d} {way:9s} {la:7.1%} {ls:6d} {lt:6.1f}   {ra:7.1%} {rs:6d} {rt:6.1f}   {wall:6.1f}",
-                  flush=True)
+            print(
+                f"{seed:4d} {way:9s} {la:7.1%} {ls:6d} {lt:6.1f}   {ra:7.1%} {rs:6d} {rt:6.1f}   {wall:6.1f}",
+                flush=True,
+            )
     lstm, rnn, walls = zip(*rows)
-    print(f"LSTM {min(lstm):.1%} to {max(lstm):.1%}; plain RNN {min(rnn):.1%} to {max(rnn):.1%}; "
-          f"wall {min(walls):.1f} to {max(walls):.1f} s")
+    print(
+        f"LSTM {min(lstm):.1%} to {max(lstm):.1%}; plain RNN {min(rnn):.1%} to {max(rnn):.1%}; "
+        f"wall {min(walls):.1f} to {max(walls):.1f} s"
+    )
 
 
 def tune(seeds, rates):
@@ -73,8 +82,10 @@ def tune(seeds, rates):
             rnn, _ = demo_run("rnn", seed, lr=lr, follow=lstm)
             final = [v for _, stage, v in rnn.validation if stage == len(rnn.stages) - 1]
             held_out = evaluate(task, rnn.model, seed=seed)["accuracy"]
-            print(f"{seed:4d} {lr:7g} {final[-1] if final else float('nan'):10.1%} {held_out:9.1%} {rnn.step:6d}",
-                  flush=True)
+            print(
+                f"{seed:4d} {lr:7g} {final[-1] if final else float('nan'):10.1%} {held_out:9.1%} {rnn.step:6d}",
+                flush=True,
+            )
 
 
 def main():

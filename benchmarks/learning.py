@@ -35,8 +35,10 @@ def main():
         start = time.perf_counter()
         train(task, model, steps=args.steps, lr=1e-2, seed=args.seed)
         metrics = evaluate(task, model, seed=args.seed)
-        print(f"  {kind:26s} accuracy {metrics['accuracy']:.3f}  mse {metrics['mse']:.4f}  "
-              f"({time.perf_counter() - start:.0f}s)")
+        print(
+            f"  {kind:26s} accuracy {metrics['accuracy']:.3f}  mse {metrics['mse']:.4f}  "
+            f"({time.perf_counter() - start:.0f}s)"
+        )
 
 
 if __name__ == "__main__":

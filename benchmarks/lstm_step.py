@@ -22,8 +22,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 from numpy_lstm import lstm_forward_backward  # noqa: E402
 from timing import best_times  # noqa: E402
 
-SIZES = {"tiny": (1, 8, 16, 20), "small": (16, 32, 64, 50), "medium": (32, 128, 256, 100),
-         "long": (8, 16, 32, 1000)}  # B, I, H, T
+SIZES = {
+    "tiny": (1, 8, 16, 20),
+    "small": (16, 32, 64, 50),
+    "medium": (32, 128, 256, 100),
+    "long": (8, 16, 32, 1000),
+}  # B, I, H, T
 
 
 class Setup:
@@ -38,8 +42,11 @@ class Setup:
         tl.manual_seed(0)
         self.lstm = tl.nn.LSTM(I, H)
         self.params = [p.numpy() for p in self.lstm.parameters()]
-        self.compiled_loss = (tl.compile(lambda x, target: tl.functional.mse_loss(self.lstm(x)[0], target))
-                              if hasattr(tl, "compile") else None)
+        self.compiled_loss = (
+            tl.compile(lambda x, target: tl.functional.mse_loss(self.lstm(x)[0], target))
+            if hasattr(tl, "compile")
+            else None
+        )
 
     def numpy_step(self):
         return lstm_forward_backward(self.x, self.target, *self.params)
@@ -79,15 +86,20 @@ def main():
     args = parser.parse_args()
     try:
         import torch
+
         torch.set_num_threads(1)
     except ImportError:
         torch = None
 
     compiles = hasattr(tl, "compile")
-    print(f"one training step (forward + MSE + backward), float32, 1 thread, best of {args.repeat}; "
-          f"ms, and x the NumPy reference's time")
-    print(f"{'size':7s} {'B,I,H,T':14s} {'numpy':>9s} {'eager':>9s} {'compiled':>9s} {'torch':>9s} "
-          f"{'eager/np':>9s} {'comp/np':>9s} {'torch/np':>9s}")
+    print(
+        f"one training step (forward + MSE + backward), float32, 1 thread, best of {args.repeat}; "
+        f"ms, and x the NumPy reference's time"
+    )
+    print(
+        f"{'size':7s} {'B,I,H,T':14s} {'numpy':>9s} {'eager':>9s} {'compiled':>9s} {'torch':>9s} "
+        f"{'eager/np':>9s} {'comp/np':>9s} {'torch/np':>9s}"
+    )
     for name in args.sizes:
         B, I, H, T = SIZES[name]
         setup = Setup(name)
@@ -103,19 +115,23 @@ def main():
             module = torch.nn.LSTM(I, H)
             xt, yt = torch.tensor(x), torch.tensor(target)
 
-            def torch_step():
+            def torch_step(module=module, xt=xt, yt=yt):
                 module.zero_grad()
                 out, _ = module(xt)
                 torch.nn.functional.mse_loss(out, yt).backward()
+
             steps.append(torch_step)
         inner = max(1, int(0.1 / max(best_times([setup.numpy_step], 1, 1)[0], 1e-4)))
         times = iter(best_times(steps, args.repeat, inner))
         t_numpy, t_eager = next(times), next(times)
         t_compiled = next(times) if compiles else None
         t_torch = next(times) if torch is not None else None
-        print(f"{name:7s} {f'{B},{I},{H},{T}':14s} {column(t_numpy)} {column(t_eager)} {column(t_compiled)} "
-              f"{column(t_torch)} {ratio(t_eager, t_numpy)} {ratio(t_compiled, t_numpy)} {ratio(t_torch, t_numpy)}",
-              flush=True)
+        print(
+            f"{name:7s} {f'{B},{I},{H},{T}':14s} {column(t_numpy)} {column(t_eager)} {column(t_compiled)} "
+            f"{column(t_torch)} {ratio(t_eager, t_numpy)} {ratio(t_compiled, t_numpy)} {ratio(t_torch, t_numpy)}",
+            flush=True,
+        )
+
 
 if __name__ == "__main__":
     main()

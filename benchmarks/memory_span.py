@@ -44,13 +44,29 @@ def train_one(job):
     task = tl.tasks.make("context", seq_len=distance)
     tl.manual_seed(seed)
     model = SequenceModel(task, kind=kind, hidden=48, embedding=32, forget_bias=5.0)
-    run = Training(task, model, lr=lr, batch_size=128, seed=seed, curriculum=True, until=0.995,
-                   stage_steps=STEPS // (len(task.easier()) + 1))
+    run = Training(
+        task,
+        model,
+        lr=lr,
+        batch_size=128,
+        seed=seed,
+        curriculum=True,
+        until=0.995,
+        stage_steps=STEPS // (len(task.easier()) + 1),
+    )
     start = time.perf_counter()
     run.run(STEPS)
     final = [value for _, stage, value in run.validation if stage == len(run.stages) - 1]
-    return (kind, distance, seed, lr, evaluate(task, model, seed=seed)["accuracy"], final[-1] if final else float("nan"),
-            run.step, time.perf_counter() - start)
+    return (
+        kind,
+        distance,
+        seed,
+        lr,
+        evaluate(task, model, seed=seed)["accuracy"],
+        final[-1] if final else float("nan"),
+        run.step,
+        time.perf_counter() - start,
+    )
 
 
 def run_all(jobs, processes):
@@ -58,8 +74,11 @@ def run_all(jobs, processes):
     with Pool(processes, maxtasksperchild=1) as pool:
         for result in pool.imap_unordered(train_one, jobs):
             kind, distance, seed, lr, accuracy, validation, steps, seconds = result
-            print(f"  {kind:4s} distance {distance:2d} seed {seed} lr {lr:g}: held out {accuracy:6.1%}, validation "
-                  f"{validation:6.1%}, {steps} steps, {seconds:.0f}s", flush=True)
+            print(
+                f"  {kind:4s} distance {distance:2d} seed {seed} lr {lr:g}: held out {accuracy:6.1%}, validation "
+                f"{validation:6.1%}, {steps} steps, {seconds:.0f}s",
+                flush=True,
+            )
             results.append(result)
     return results
 
@@ -75,8 +94,10 @@ def curve(results, distances, seeds, figure):
     print(f"\nheld-out accuracy, mean [min, max] over seeds {' '.join(map(str, seeds))}:")
     print(f"{'fillers':>8s}" + "".join(f"{k.upper():>22s}" for k in KINDS))
     for d in distances:
-        print(f"{d:8d}" + "".join(f"{np.mean(table[k, d]):10.1%} [{min(table[k, d]):4.0%}, {max(table[k, d]):4.0%}]"
-                                  for k in KINDS))
+        print(
+            f"{d:8d}"
+            + "".join(f"{np.mean(table[k, d]):10.1%} [{min(table[k, d]):4.0%}, {max(table[k, d]):4.0%}]" for k in KINDS)
+        )
     if not figure:
         return
     plt = _pyplot()
@@ -87,8 +108,12 @@ def curve(results, distances, seeds, figure):
         high = [max(table[kind, d]) for d in distances]
         ax.plot(distances, means, marker="o", color=colour, label=f"{kind.upper()} (lr {RATES[kind]:g})")
         ax.fill_between(distances, low, high, color=colour, alpha=0.2)
-    ax.axhline(task.baseline()["accuracy"], color="tab:red", linestyle="--",
-               label="baseline: one of the two jobs, not knowing whose")
+    ax.axhline(
+        task.baseline()["accuracy"],
+        color="tab:red",
+        linestyle="--",
+        label="baseline: one of the two jobs, not knowing whose",
+    )
     ax.axhline(task.chance()["accuracy"], color="gray", linestyle=":", label="chance: any of the 8 jobs")
     ax.set_xlabel("filler sentences between the facts and the question (5 words each)")
     ax.set_ylabel("held-out accuracy")
@@ -115,11 +140,15 @@ def main():
         results = run_all([(k, 4, s, lr) for k in KINDS for lr in rates for s in (0, 1)], args.jobs)
         for kind in KINDS:  # the best validation (all that reach the stopping mark tie), then the fewest steps
             runs = {lr: [r for r in results if r[0] == kind and r[3] == lr] for lr in rates}
-            score = {lr: (sum(min(r[5], 0.995) for r in rs) / len(rs), -sum(r[6] for r in rs) / len(rs))
-                     for lr, rs in runs.items()}
-            print(f"{kind}: mean validation accuracy, steps by lr "
-                  + ", ".join(f"{lr:g} {v:.1%} {-n:.0f}" for lr, (v, n) in score.items())
-                  + f"; best {max(score, key=score.get):g}")
+            score = {
+                lr: (sum(min(r[5], 0.995) for r in rs) / len(rs), -sum(r[6] for r in rs) / len(rs))
+                for lr, rs in runs.items()
+            }
+            print(
+                f"{kind}: mean validation accuracy, steps by lr "
+                + ", ".join(f"{lr:g} {v:.1%} {-n:.0f}" for lr, (v, n) in score.items())
+                + f"; best {max(score, key=score.get):g}"
+            )
         return
     jobs = [(k, d, s, RATES[k]) for d in sorted(args.distances, reverse=True) for k in KINDS for s in args.seeds]
     curve(run_all(jobs, args.jobs), args.distances, args.seeds, args.figure)

@@ -34,13 +34,13 @@ def lstm_forward_backward(x, target, w_ih, w_hh, b_ih, b_hh):
     dtype = x.dtype
 
     def inside(a):  # rows i, f, g, o -> o, i, f, g
-        return np.concatenate((a[3 * H:], a[:3 * H]))
+        return np.concatenate((a[3 * H :], a[: 3 * H]))
 
     def outside(a):  # o, i, f, g -> i, f, g, o
         return np.concatenate((a[H:], a[:H]))
 
     scale = np.ones((4 * H, 1), dtype)
-    scale[:3 * H] = 0.5
+    scale[: 3 * H] = 0.5
     w_ih_s = inside(w_ih) * scale  # (4H, I)
     w_hh_s = inside(w_hh) * scale  # (4H, H)
     bias = inside(b_ih + b_hh)[:, None] * scale  # (4H, 1)
@@ -56,7 +56,7 @@ def lstm_forward_backward(x, target, w_ih, w_hh, b_ih, b_hh):
 
     dz, dh_to_dc = _local_factors(acts, cs, tanh_cs)
     w_hh_t = np.ascontiguousarray(inside(w_hh).T)  # (H, 4H), unscaled: dh_{t-1}^T = W_hh^T dz_t^T
-    _through_time(dz, d_out, dh_to_dc, acts[:, 2 * H:3 * H], w_hh_t)
+    _through_time(dz, d_out, dh_to_dc, acts[:, 2 * H : 3 * H], w_hh_t)
     del acts, cs, tanh_cs, dh_to_dc, diff, d_out  # the step's peak is then the loops', not the copies below
 
     # The weight gradients sum over steps and batch: one matmul each, once dz is laid out
@@ -84,11 +84,11 @@ def _forward(acts, w_hh_s):
         np.dot(w_hh_s, h_prev, out=hz)  # np.dot: less dispatch than np.matmul for 2-D
         np.add(a, hz, out=a)
         np.tanh(a, out=a)
-        sig = a[:3 * H]  # o, i, f: tanh(z/2) -> 1/2 + tanh(z/2)/2 = sigmoid(z)
+        sig = a[: 3 * H]  # o, i, f: tanh(z/2) -> 1/2 + tanh(z/2)/2 = sigmoid(z)
         np.multiply(sig, half, out=sig)
         np.add(sig, half, out=sig)
-        np.multiply(a[2 * H:3 * H], c_prev, out=c)  # f * c_{t-1}
-        np.multiply(a[H:2 * H], a[3 * H:], out=ig)  # i * g
+        np.multiply(a[2 * H : 3 * H], c_prev, out=c)  # f * c_{t-1}
+        np.multiply(a[H : 2 * H], a[3 * H :], out=ig)  # i * g
         np.add(c, ig, out=c)
         np.tanh(c, out=tanh_c)
         np.multiply(a[:H], tanh_c, out=h)  # o * tanh(c_t)
@@ -103,15 +103,16 @@ def _forward(acts, w_hh_s):
 # Only dh and dc need the loop: the other factors are computed for all steps at once into
 # dz, and the loop multiplies them by dh or dc in place.
 
+
 def _local_factors(acts, cs, tanh_cs):
     """dz (T, 4H, B) holding each gate's factor above but dh or dc; and o (1 - tanh(c_t)^2),
     the factor from dh_t to dc_t, made in place of tanh_cs."""
     H = acts.shape[1] // 4
-    o, i, g = acts[:, :H], acts[:, H:2 * H], acts[:, 3 * H:]
+    o, i, g = acts[:, :H], acts[:, H : 2 * H], acts[:, 3 * H :]
     dz = np.empty_like(acts)
-    dz_o, dz_i, dz_f, dz_g = dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:]
-    np.subtract(1, acts[:, :3 * H], out=dz[:, :3 * H])  # 1 - s for s = o, i, f
-    np.multiply(dz[:, :3 * H], acts[:, :3 * H], out=dz[:, :3 * H])  # s (1 - s)
+    dz_o, dz_i, dz_f, dz_g = dz[:, :H], dz[:, H : 2 * H], dz[:, 2 * H : 3 * H], dz[:, 3 * H :]
+    np.subtract(1, acts[:, : 3 * H], out=dz[:, : 3 * H])  # 1 - s for s = o, i, f
+    np.multiply(dz[:, : 3 * H], acts[:, : 3 * H], out=dz[:, : 3 * H])  # s (1 - s)
     np.multiply(dz_o, tanh_cs, out=dz_o)
     np.multiply(dz_i, g, out=dz_i)
     np.multiply(dz_f, cs[:-1], out=dz_f)

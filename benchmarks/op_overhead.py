@@ -54,10 +54,13 @@ def main():
     rng = np.random.default_rng(0)
     x0, w = rng.standard_normal(4).astype(np.float32), rng.standard_normal(4).astype(np.float32)
 
-    contenders = {"numpy, forward only (floor)": lambda: chain_numpy(n_links, x0, w),
-                  "tinygrad_lstm, forward + backward": lambda: chain_tinygrad(n_links, x0, w)}
+    contenders = {
+        "numpy, forward only (floor)": lambda: chain_numpy(n_links, x0, w),
+        "tinygrad_lstm, forward + backward": lambda: chain_tinygrad(n_links, x0, w),
+    }
     try:
         import torch
+
         torch.set_num_threads(1)
         contenders["torch, forward + backward"] = lambda: chain_torch(torch, n_links, x0, w)
     except ImportError:

@@ -13,8 +13,14 @@ import sys
 import tempfile
 import time
 
-RUNS = ["train adding", "train adding --model rnn", "train copy", "train context", "train context --model rnn",
-        "train sine"]
+RUNS = [
+    "train adding",
+    "train adding --model rnn",
+    "train copy",
+    "train context",
+    "train context --model rnn",
+    "train sine",
+]
 METRIC = re.compile(r"^  (\w+)\s+([-\d.e]+)\s+\(baseline ([-\d.e]+):")
 DONE = re.compile(r"^done in ([\d.]+)s; (.*)$")
 
@@ -24,8 +30,13 @@ def run(command):
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "tinygrad_lstm", *command.split(), "--no-progress"],
-                              capture_output=True, text=True, env=env, cwd=folder)
+        done = subprocess.run(
+            [sys.executable, "-m", "tinygrad_lstm", *command.split(), "--no-progress"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=folder,
+        )
         wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{command} failed:\n{done.stderr}")
@@ -43,8 +54,10 @@ def main():
     print("| --- | --- | --- | --- | --- |")
     for command in args.runs:
         metric, value, baseline, ended, wall = run(command)
-        print(f"| `tinygrad-lstm {command}` | {metric} {value:.4g} | {baseline:.4g} | {ended} | {wall:.0f} s |",
-              flush=True)
+        print(
+            f"| `tinygrad-lstm {command}` | {metric} {value:.4g} | {baseline:.4g} | {ended} | {wall:.0f} s |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -61,17 +61,27 @@ def template(words):
 def context_figures():
     training, _ = demo_run("lstm", seed=0)  # the LSTM `tinygrad-lstm demo` trains
     context, model = training.task, training.model
-    print(f"context task: {evaluate(context, model)['accuracy']:.1%} of held-out sentences right "
-          f"after {training.step} steps")
+    print(
+        f"context task: {evaluate(context, model)['accuracy']:.1%} of held-out sentences right "
+        f"after {training.step} steps"
+    )
 
     inputs, answers = context.sample(1000, held_out_stream(7), "test")
     sentences = [context.decode(x).split() for x in inputs]
     words = [template(column) for column in zip(*sentences)]
     k = 3
     units, eta = plots.memory_units(model, inputs, answers, step=-1, k=k)  # c at "?", where the answer is read
-    fig = plots.plot_memory(model, inputs, answers, label_names=JOBS, words=words, step=-1, k=k,
-                            title=f"The {k} units whose cell state at '?' tells the answer best (largest η over "
-                                  f"{len(inputs)} held-out sentences), in 60 of them")
+    fig = plots.plot_memory(
+        model,
+        inputs,
+        answers,
+        label_names=JOBS,
+        words=words,
+        step=-1,
+        k=k,
+        title=f"The {k} units whose cell state at '?' tells the answer best (largest η over "
+        f"{len(inputs)} held-out sentences), in 60 of them",
+    )
     fig.savefig(os.path.join(HERE, "memory_context.png"), dpi=90)
     values = plots.lstm_values(model, inputs, ("c", "f", "i"))
     jobs = [t for t, w in enumerate(words) if w == "JOB"]
@@ -79,33 +89,47 @@ def context_figures():
     others = [t for t in range(len(words)) if t not in jobs]
     print(f"eta of c at '?' with the answer: median over {len(eta)} units {np.median(eta):.2f}")
     for unit in units:
-        print(f"unit {unit:3d}: eta {eta[unit]:.2f}   mean f from the first job to 'do' "
-              f"{values['f'][:, after, unit].mean():.3f}   mean i at the jobs {values['i'][:, jobs, unit].mean():.2f}, "
-              f"elsewhere {values['i'][:, others, unit].mean():.3f}")
+        print(
+            f"unit {unit:3d}: eta {eta[unit]:.2f}   mean f from the first job to 'do' "
+            f"{values['f'][:, after, unit].mean():.3f}   mean i at the jobs {values['i'][:, jobs, unit].mean():.2f}, "
+            f"elsewhere {values['i'][:, others, unit].mean():.3f}"
+        )
 
     # which units hold still through the filler sentences (the belt), and what each holds there
     fillers = [t for t, w in enumerate(words) if w == "..."]
-    still = np.flatnonzero((values["f"][:, fillers].mean(axis=(0, 1)) > 0.9) &
-                           (values["i"][:, fillers].mean(axis=(0, 1)) < 0.1))
+    still = np.flatnonzero(
+        (values["f"][:, fillers].mean(axis=(0, 1)) > 0.9) & (values["i"][:, fillers].mean(axis=(0, 1)) < 0.1)
+    )
     rank = np.argsort(np.argsort(-eta, kind="stable"))  # 0 for the largest η
     at_what = values["c"][:, words.index("what")]
     names = [t for t, w in enumerate(words) if w == "NAME"][:-1]  # the facts' names, not the question's
-    facts = {kind: [np.array([vocabulary.index(sentence[t]) for sentence in sentences]) for t in steps]
-             for kind, vocabulary, steps in (("job", JOBS, jobs), ("name", NAMES, names))}
-    holds = {kind: np.max([plots.correlation_ratio(at_what[:, still], labels) for labels in facts[kind]], axis=0)
-             for kind in facts}
+    facts = {
+        kind: [np.array([vocabulary.index(sentence[t]) for sentence in sentences]) for t in steps]
+        for kind, vocabulary, steps in (("job", JOBS, jobs), ("name", NAMES, names))
+    }
+    holds = {
+        kind: np.max([plots.correlation_ratio(at_what[:, still], labels) for labels in facts[kind]], axis=0)
+        for kind in facts
+    }
     print(f"{len(still)} units hold still through the filler (mean f > 0.9, mean i < 0.1 there)")
     for kind in facts:
         which = still[holds[kind] > 0.5]
-        print(f"  {len(which)} of them hold a fact's {kind} at 'what' (eta > 0.5); their ranks by eta "
-              f"with the answer: {sorted(rank[which].tolist())}")
+        print(
+            f"  {len(which)} of them hold a fact's {kind} at 'what' (eta > 0.5); their ranks by eta "
+            f"with the answer: {sorted(rank[which].tolist())}"
+        )
 
     order = np.argsort(-eta, kind="stable")
-    fig = plots.plot_gates({n: v[0] for n, v in plots.lstm_values(model, inputs[:1], ("c", "f", "i", "o")).items()},
-                           words=sentences[0], order=order, marked=k, key=eta,
-                           order_label="units by η of c at '?' with the answer",
-                           title="An LSTM trained on the context task, on a held-out sentence; "
-                                 f"the units sorted by η, largest left (red: the {k} largest)")
+    fig = plots.plot_gates(
+        {n: v[0] for n, v in plots.lstm_values(model, inputs[:1], ("c", "f", "i", "o")).items()},
+        words=sentences[0],
+        order=order,
+        marked=k,
+        key=eta,
+        order_label="units by η of c at '?' with the answer",
+        title="An LSTM trained on the context task, on a held-out sentence; "
+        f"the units sorted by η, largest left (red: the {k} largest)",
+    )
     fig.savefig(os.path.join(HERE, "gates_context.png"), dpi=90, bbox_inches="tight")
 
 
@@ -125,8 +149,10 @@ def gradient_norm_figure():
     fig.savefig(os.path.join(HERE, "gradient_norms.png"), dpi=90)
     for label, values in norms.items():
         reached = np.flatnonzero(values)  # float32 underflows to exactly 0 far back in a plain RNN
-        print(f"{label:16s} ||dL/dh_0|| = {values[0]:.3g}   ||dL/dh_80|| = {values[-20]:.3g}   "
-              f"||dL/dh_99|| = {values[-1]:.3g}   nonzero from step {reached[0]}")
+        print(
+            f"{label:16s} ||dL/dh_0|| = {values[0]:.3g}   ||dL/dh_80|| = {values[-20]:.3g}   "
+            f"||dL/dh_99|| = {values[-1]:.3g}   nonzero from step {reached[0]}"
+        )
 
 
 if __name__ == "__main__":

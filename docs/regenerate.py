@@ -80,10 +80,12 @@ def regenerate(page, only=None, skip=None):
                 continue
             print(f"{page.relative_to(ROOT)}: {command}", flush=True)
             output = run(command, folder)
-            body = (f"```text\n$ {command}\n{output}\n```\n"
-                    f"<sub>{stamp}: `python docs/regenerate.py --only \"{command}\"` makes it again</sub>\n")
+            body = (
+                f"```text\n$ {command}\n{output}\n```\n"
+                f'<sub>{stamp}: `python docs/regenerate.py --only "{command}"` makes it again</sub>\n'
+            )
             match = next(m for c, m in blocks(text) if c == command)
-            text = text[:match.start("body")] + body + text[match.end("body"):]
+            text = text[: match.start("body")] + body + text[match.end("body") :]
             for figure in (ROOT / "docs" / "figures").iterdir():
                 drawn = pathlib.Path(folder) / figure.name
                 if drawn.exists():

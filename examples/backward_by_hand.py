@@ -60,8 +60,10 @@ def main(graph=None):
         return (1 / (1 + np.exp(-(w_value * x + b_value))) - target) ** 2
 
     eps, wv, bv = 1e-6, w.item(), b.item()
-    numeric = {"w": (plain_loss(wv + eps, bv) - plain_loss(wv - eps, bv)) / (2 * eps),
-               "b": (plain_loss(wv, bv + eps) - plain_loss(wv, bv - eps)) / (2 * eps)}
+    numeric = {
+        "w": (plain_loss(wv + eps, bv) - plain_loss(wv - eps, bv)) / (2 * eps),
+        "b": (plain_loss(wv, bv + eps) - plain_loss(wv, bv - eps)) / (2 * eps),
+    }
 
     print(f"\nL = {loss.item():.6f}")
     print(f"{'':6s} {'backward()':>14s} {'chain rule':>14s} {'nudging':>14s}")
@@ -77,8 +79,9 @@ def main(graph=None):
         try:
             tl.viz.render(tl.viz.draw_graph(loss, show_values=True, show_grads=True), graph)
         except RuntimeError as err:  # Graphviz's dot is missing, or failed
-            raise SystemExit(f"{err}; `--graph {os.path.splitext(graph)[0]}.dot` writes the DOT text, "
-                             "which needs no Graphviz") from None
+            raise SystemExit(
+                f"{err}; `--graph {os.path.splitext(graph)[0]}.dot` writes the DOT text, which needs no Graphviz"
+            ) from None
         print(f"the graph, with values and gradients: {graph}")
     return worst
 

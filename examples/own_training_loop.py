@@ -23,13 +23,13 @@ class NextSample(nn.Module):
         self.lstm = nn.LSTM(input_size=1, hidden_size=hidden, batch_first=True)
         self.head = nn.Linear(hidden, 1)
 
-    def forward(self, waves):           # (B, T, 1)
-        h, _ = self.lstm(waves)         # h_t at every step: (B, T, hidden)
-        return self.head(h)[:, :, 0]    # one prediction per step: (B, T)
+    def forward(self, waves):  # (B, T, 1)
+        h, _ = self.lstm(waves)  # h_t at every step: (B, T, hidden)
+        return self.head(h)[:, :, 0]  # one prediction per step: (B, T)
 
 
 def main(steps=600, hidden=32, seed=0):
-    tl.manual_seed(seed)                # the initial weights
+    tl.manual_seed(seed)  # the initial weights
     task = tl.tasks.make("sine", seq_len=50)
     data = np.random.default_rng(seed)  # the training waves
     model = NextSample(hidden)
@@ -38,8 +38,8 @@ def main(steps=600, hidden=32, seed=0):
     for step in range(1, steps + 1):
         waves, targets = task.sample(32, data)
         loss = F.mse_loss(model(waves), targets)
-        optimizer.zero_grad()           # .grad accumulates: clear last step's
-        loss.backward()                 # d loss / d every parameter
+        optimizer.zero_grad()  # .grad accumulates: clear last step's
+        loss.backward()  # d loss / d every parameter
         optim.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         if step % 100 == 0 or step == steps:

@@ -57,8 +57,10 @@ def hessian_vector_product(seed=0, eps=1e-6):
     up, down = gradient_at(eps), gradient_at(-eps)
     numeric = [(u - d) / (2 * eps) for u, d in zip(up, down)]
     worst = max(np.abs(a - n).max() / (np.abs(n).max() + 1e-12) for a, n in zip(hv, numeric))
-    print(f"1. Hessian-vector product of an LSTM loss ({sum(p.size for p in params)} parameters; "
-          "the first number of each shown):")
+    print(
+        f"1. Hessian-vector product of an LSTM loss ({sum(p.size for p in params)} parameters; "
+        "the first number of each shown):"
+    )
     for (name, _), a, n in zip(lstm.named_parameters(), hv, numeric):
         print(f"   {name:14s} autograd {a.ravel()[0]: .8f}   finite differences {n.ravel()[0]: .8f}")
     print(f"   worst relative gap: {worst:.1e}")

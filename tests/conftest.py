@@ -28,12 +28,16 @@ def pytest_report_header(config):
     if settings is None:
         return "hypothesis: not installed"
     if settings.default.derandomize:
-        return (f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomize=True: the same examples on every run "
-                "(each test's own seed, derived from the test)")
+        return (
+            f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomize=True: the same examples on every run "
+            "(each test's own seed, derived from the test)"
+        )
     seed = config.getoption("hypothesis_seed", None)
-    return (f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomize=False: "
-            + (f"seed {seed} (--hypothesis-seed={seed} repeats this run)" if seed is not None else
-               "new examples on every run (a failure prints how to reproduce it)"))
+    return f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomize=False: " + (
+        f"seed {seed} (--hypothesis-seed={seed} repeats this run)"
+        if seed is not None
+        else "new examples on every run (a failure prints how to reproduce it)"
+    )
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -61,7 +61,7 @@ def _amax(t, axis):
 
 CASES = {  # name: (shapes of the leaves, the op on them: the same code for ours and torch)
     "elementwise_broadcast": ([(3, 4), (4,)], lambda a, b: (a * b + a.exp() - b / 2).tanh()),
-    "sigmoid_and_pow": ([(3, 4)], lambda a: a.sigmoid() * a ** 2 + (a * a + 1).sqrt()),
+    "sigmoid_and_pow": ([(3, 4)], lambda a: a.sigmoid() * a**2 + (a * a + 1).sqrt()),
     "matmul": ([(3, 4), (4, 2)], lambda a, b: a @ b),
     "matmul_batched": ([(2, 3, 4), (4, 2)], lambda a, b: a @ b),
     "sum_axis": ([(3, 4)], lambda a: a.sum(dim=1, keepdim=True) * a),
@@ -156,6 +156,7 @@ def test_a_float32_leaf_in_a_float64_graph_accumulates_in_float32():
 
 # ----- layers ---------------------------------------------------------------------------------
 
+
 def _lstm_pair(dtype):
     torch = _torch()
     torch.manual_seed(0)
@@ -222,10 +223,12 @@ def test_embedding_rows_accumulate_over_calls_and_repeats(dtype):
         return
     theirs = torch.nn.Embedding(4, 2)
     theirs.weight.data = torch.tensor(emb.weight.numpy())
-    (theirs(torch.tensor([1, 0, 1])) * torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=theirs.weight.dtype)
-     ).sum().backward()
-    (theirs(torch.tensor([2, 1])) * torch.tensor([[0.5, 0.25], [10.0, 20.0]], dtype=theirs.weight.dtype)
-     ).sum().backward()
+    (
+        theirs(torch.tensor([1, 0, 1])) * torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=theirs.weight.dtype)
+    ).sum().backward()
+    (
+        theirs(torch.tensor([2, 1])) * torch.tensor([[0.5, 0.25], [10.0, 20.0]], dtype=theirs.weight.dtype)
+    ).sum().backward()
     np.testing.assert_array_equal(theirs.weight.grad.numpy(), want)
 
 
@@ -246,6 +249,7 @@ def test_a_compiled_step_accumulates_as_eager():
 
 
 # ----- one graph, retain_grad, .grad set by hand --------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_a_tensor_used_twice_in_one_graph_gets_both_parts_then_accumulates(dtype):
@@ -325,6 +329,7 @@ def test_a_grad_set_by_hand_is_added_to_as_torch():
 
 # ----- zero_grad: a fresh start, then accumulating again ----------------------------------------
 
+
 def test_tensor_zero_grad_starts_over_and_accumulates_again():
     x = Tensor(np.array([1.0, -3.0]), requires_grad=True)
     grads = []
@@ -349,8 +354,10 @@ def test_model_and_optimizer_zero_grad_clear_every_parameter_as_torch(clear):
         clears = (ours.zero_grad, theirs.zero_grad)
     else:
         kind = {"sgd": "SGD", "adam": "Adam"}[clear]
-        clears = (getattr(tl.optim, kind)(ours.parameters(), lr=0.1).zero_grad,
-                  getattr(torch.optim, kind)(theirs.parameters(), lr=0.1).zero_grad)
+        clears = (
+            getattr(tl.optim, kind)(ours.parameters(), lr=0.1).zero_grad,
+            getattr(torch.optim, kind)(theirs.parameters(), lr=0.1).zero_grad,
+        )
     b1, b2 = _lstm_batches(dtype)
     for batch, call in ((b1, 1), (b2, 2)):
         _lstm_loss(ours, Tensor(batch), call, dtype, "ours").backward()
@@ -384,11 +391,12 @@ def test_grad_leaves_dot_grad_alone():
 
 # ----- create_graph: the accumulated .grad keeps its graph ---------------------------------------
 
+
 def _create_graph_sequence(x, lib, first_graph, second_graph):
     """backward of sum(x^3) then of sum(x^2), each with or without create_graph; then the gradient
     of sum(x.grad) with respect to x."""
-    (x ** 3).sum().backward(create_graph=first_graph)
-    (x ** 2).sum().backward(create_graph=second_graph)
+    (x**3).sum().backward(create_graph=first_graph)
+    (x**2).sum().backward(create_graph=second_graph)
     if lib == "ours":
         has_graph = x.grad.requires_grad and x.grad.grad_fn is not None
         second = tl.grad(x.grad.sum(), [x])[0].numpy() if has_graph else None
@@ -400,17 +408,21 @@ def _create_graph_sequence(x, lib, first_graph, second_graph):
 
 
 @pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")  # torch's warning
-@pytest.mark.parametrize("first_graph, second_graph, second_derivative", [
-    (True, True, lambda x: 6 * x + 2),   # .grad = 3x^2 + 2x, both parts with their graph
-    (True, False, lambda x: 6 * x),      # only 3x^2 has a graph; 2x is a constant added
-    (False, True, lambda x: 2 + 0 * x),  # only 2x has a graph
-    (False, False, None),                # no graph at all
-], ids=["graph_graph", "graph_plain", "plain_graph", "plain_plain"])
+@pytest.mark.parametrize(
+    "first_graph, second_graph, second_derivative",
+    [
+        (True, True, lambda x: 6 * x + 2),  # .grad = 3x^2 + 2x, both parts with their graph
+        (True, False, lambda x: 6 * x),  # only 3x^2 has a graph; 2x is a constant added
+        (False, True, lambda x: 2 + 0 * x),  # only 2x has a graph
+        (False, False, None),  # no graph at all
+    ],
+    ids=["graph_graph", "graph_plain", "plain_graph", "plain_plain"],
+)
 def test_create_graph_gradients_accumulate_with_their_graph(first_graph, second_graph, second_derivative):
     data = np.array([0.5, -2.0, 3.0])
     x = Tensor(data, requires_grad=True)
     grad, has_graph, second = _create_graph_sequence(x, "ours", first_graph, second_graph)
-    np.testing.assert_allclose(grad, 3 * data ** 2 + 2 * data, rtol=1e-12)
+    np.testing.assert_allclose(grad, 3 * data**2 + 2 * data, rtol=1e-12)
     assert has_graph == (first_graph or second_graph)
     if second_derivative is not None:
         np.testing.assert_allclose(second, second_derivative(data), rtol=1e-12)
@@ -434,14 +446,14 @@ def test_backward_twice_with_create_graph_accumulates_a_differentiable_grad(dtyp
     dtype = np.dtype(dtype)
     data = np.array([1.0, 2.0, -0.5], dtype)
     x = Tensor(data, requires_grad=True)
-    (x ** 3).sum().backward(create_graph=True)
+    (x**3).sum().backward(create_graph=True)
     first = x.grad
     assert first.requires_grad and first.dtype == dtype
-    np.testing.assert_allclose(first.numpy(), 3 * data ** 2, **TOL[dtype])
-    (x ** 3).sum().backward(create_graph=True)
+    np.testing.assert_allclose(first.numpy(), 3 * data**2, **TOL[dtype])
+    (x**3).sum().backward(create_graph=True)
     assert x.grad.requires_grad and x.grad.grad_fn is not None and x.grad.dtype == dtype
-    np.testing.assert_allclose(x.grad.numpy(), 6 * data ** 2, **TOL[dtype])
-    np.testing.assert_allclose(first.numpy(), 3 * data ** 2, **TOL[dtype])  # the first .grad was not changed
+    np.testing.assert_allclose(x.grad.numpy(), 6 * data**2, **TOL[dtype])
+    np.testing.assert_allclose(first.numpy(), 3 * data**2, **TOL[dtype])  # the first .grad was not changed
     (second,) = tl.grad(x.grad.sum(), [x])
     np.testing.assert_allclose(second.numpy(), 12 * data, **TOL[dtype])
     torch = _torch_if_installed()
@@ -451,7 +463,7 @@ def test_backward_twice_with_create_graph_accumulates_a_differentiable_grad(dtyp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(2):
-            (xt ** 3).sum().backward(create_graph=True)
+            (xt**3).sum().backward(create_graph=True)
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.detach().numpy(), **TOL[dtype])
     np.testing.assert_allclose(second.numpy(), torch.autograd.grad(xt.grad.sum(), [xt])[0].numpy(), **TOL[dtype])
 
@@ -476,5 +488,5 @@ def test_create_graph_through_a_layer_accumulates_into_its_parameters():
             theirs(torch.tensor(x)).tanh().sum().backward(create_graph=True)
     np.testing.assert_allclose(w.grad.numpy(), theirs.weight.grad.detach().numpy(), rtol=1e-10, atol=1e-12)
     (penalty,) = tl.grad((w.grad * w.grad).sum(), [w])
-    (their_penalty,) = torch.autograd.grad((theirs.weight.grad ** 2).sum(), [theirs.weight])
+    (their_penalty,) = torch.autograd.grad((theirs.weight.grad**2).sum(), [theirs.weight])
     np.testing.assert_allclose(penalty.numpy(), their_penalty.numpy(), rtol=1e-10, atol=1e-12)

@@ -50,8 +50,9 @@ def test_reference_matches_torch_lstm(torch, size):
     out, _ = module(torch.from_numpy(x))
     torch_loss = torch.nn.functional.mse_loss(out, torch.from_numpy(target))
     torch_loss.backward()
-    torch_grads = [p.grad.numpy() for p in (module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0,
-                                            module.bias_hh_l0)]
+    torch_grads = [
+        p.grad.numpy() for p in (module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0)
+    ]
 
     loss, grads = reference(x, target, *params)
     assert abs(loss - torch_loss.item()) < 1e-10

@@ -17,8 +17,24 @@ from tinygrad_lstm.cli import main
 
 def test_train_reports_metrics_and_saves_a_loadable_checkpoint(tmp_path, capsys):
     path = tmp_path / "sine.npz"
-    assert main(["train", "sine", "--steps", "30", "--seq-len", "12", "--hidden", "8", "--no-progress",
-                 "--checkpoint", str(path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "sine",
+                "--steps",
+                "30",
+                "--seq-len",
+                "12",
+                "--hidden",
+                "8",
+                "--no-progress",
+                "--checkpoint",
+                str(path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "held-out metrics" in out and "mse" in out and str(path) in out
     meta = tl.checkpoint.load_meta(path)
@@ -27,16 +43,19 @@ def test_train_reports_metrics_and_saves_a_loadable_checkpoint(tmp_path, capsys)
     model.load_state_dict(tl.load(path))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "nosuchtask"], "invalid choice"),
-    (["train", "adding", "--steps", "0"], "positive integer"),
-    (["train", "adding", "--seq-len", "99999999999999999999"], "below 2**31"),
-    (["train", "adding", "--lr", "-1"], "positive number"),
-    (["train", "adding", "--model", "transformer"], "invalid choice"),
-    (["train", "adding", "--seq-len", "1", "--steps", "1"], "seq_len must be at least 2"),
-    (["graph", "-o", "picture.bmp"], "unknown picture format"),
-    ([], "required"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "nosuchtask"], "invalid choice"),
+        (["train", "adding", "--steps", "0"], "positive integer"),
+        (["train", "adding", "--seq-len", "99999999999999999999"], "below 2**31"),
+        (["train", "adding", "--lr", "-1"], "positive number"),
+        (["train", "adding", "--model", "transformer"], "invalid choice"),
+        (["train", "adding", "--seq-len", "1", "--steps", "1"], "seq_len must be at least 2"),
+        (["graph", "-o", "picture.bmp"], "unknown picture format"),
+        ([], "required"),
+    ],
+)
 def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -91,8 +110,13 @@ def ctrl_c_as_in_a_terminal():  # (a runner started in the background passes SIG
 def run_and_press_ctrl_c(argv, wait_for):
     """Start the command, wait until it prints wait_for and a moment more, send SIGINT:
     (exit status, stdout, stderr, seconds it took to stop)."""
-    command = subprocess.Popen([sys.executable, "-u", "-m", "tinygrad_lstm", *argv], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_in_a_terminal)
+    command = subprocess.Popen(
+        [sys.executable, "-u", "-m", "tinygrad_lstm", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
+    )
     try:
         out = ""
         while wait_for not in out:
@@ -111,15 +135,29 @@ def run_and_press_ctrl_c(argv, wait_for):
 def test_ctrl_c_during_train_saves_the_model_so_far_says_so_and_exits_130(tmp_path):
     path = tmp_path / "sine.npz"
     status, out, err, seconds = run_and_press_ctrl_c(
-        ["train", "sine", "--steps", "1000000", "--seq-len", "12", "--hidden", "8", "--no-progress",
-         "--checkpoint", str(path)], wait_for="training lstm")
+        [
+            "train",
+            "sine",
+            "--steps",
+            "1000000",
+            "--seq-len",
+            "12",
+            "--hidden",
+            "8",
+            "--no-progress",
+            "--checkpoint",
+            str(path),
+        ],
+        wait_for="training lstm",
+    )
     line = one_line(err)
     assert status == 130 and seconds < 1, (status, seconds)
     meta = tl.checkpoint.load_meta(path)
     step = meta["interrupted_at"]
     assert 0 < step < 1_000_000 and "metrics" not in meta and meta["task"] == "sine"
-    assert line == (f"tinygrad-lstm train: training stopped by Ctrl-C after step {step}; "
-                    f"the model so far is saved to {path}")
+    assert line == (
+        f"tinygrad-lstm train: training stopped by Ctrl-C after step {step}; the model so far is saved to {path}"
+    )
     tl.train.SequenceModel(tl.tasks.make("sine", seq_len=12), hidden=8).load_state_dict(tl.load(path))
     assert os.listdir(tmp_path) == ["sine.npz"]
 
@@ -170,8 +208,20 @@ def test_a_dot_that_fails_is_reported_in_one_line(tmp_path, monkeypatch, capsys)
 
 
 def test_out_of_memory_is_one_line(tmp_path, capsys):
-    status, err, _ = fail(["train", "adding", "--hidden", str(2 * 10 ** 9), "--steps", "1", "--no-progress",
-                        "--checkpoint", str(tmp_path / "m.npz")], capsys)
+    status, err, _ = fail(
+        [
+            "train",
+            "adding",
+            "--hidden",
+            str(2 * 10**9),
+            "--steps",
+            "1",
+            "--no-progress",
+            "--checkpoint",
+            str(tmp_path / "m.npz"),
+        ],
+        capsys,
+    )
     line = one_line(err)
     assert status == 1 and line.startswith("tinygrad-lstm train: out of memory (Unable to allocate")
     assert "smaller model" in line and list(tmp_path.iterdir()) == []
@@ -179,33 +229,86 @@ def test_out_of_memory_is_one_line(tmp_path, capsys):
 
 def test_a_diverging_loss_is_one_line(tmp_path):
     # a real process: numpy's overflow warnings on the way to inf would reach its stderr
-    result = subprocess.run([sys.executable, "-m", "tinygrad_lstm", "train", "sine", "--lr", "1e30", "--steps", "30",
-                             "--seq-len", "6", "--hidden", "4", "--no-progress", "--checkpoint", str(tmp_path / "m.npz")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tinygrad_lstm",
+            "train",
+            "sine",
+            "--lr",
+            "1e30",
+            "--steps",
+            "30",
+            "--seq-len",
+            "6",
+            "--hidden",
+            "4",
+            "--no-progress",
+            "--checkpoint",
+            str(tmp_path / "m.npz"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     line = one_line(result.stderr)
     assert result.returncode == 1 and "the loss became" in line and "smaller lr" in line
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_model_no_better_than_the_baseline_says_so_and_chance_is_shown(tmp_path, capsys):
-    assert main(["train", "context", "--steps", "1", "--hidden", "4", "--no-progress",
-                 "--checkpoint", str(tmp_path / "c.npz")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "context",
+                "--steps",
+                "1",
+                "--hidden",
+                "4",
+                "--no-progress",
+                "--checkpoint",
+                str(tmp_path / "c.npz"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "baseline 0.5000" in out and "chance 0.1250" in out
     assert "no better than the baseline" in out
 
 
 def test_a_model_that_learned_does_not_say_it_did_not(tmp_path, capsys):
-    assert main(["train", "sine", "--steps", "150", "--seq-len", "12", "--hidden", "8", "--no-progress",
-                 "--checkpoint", str(tmp_path / "s.npz")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "sine",
+                "--steps",
+                "150",
+                "--seq-len",
+                "12",
+                "--hidden",
+                "8",
+                "--no-progress",
+                "--checkpoint",
+                str(tmp_path / "s.npz"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "no better" not in out and "chance" not in out
 
 
 def test_backward_by_hand_without_dot_says_what_to_install_in_one_line(tmp_path):
     script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "backward_by_hand.py"
-    result = subprocess.run([sys.executable, str(script), "--graph", str(tmp_path / "neuron.svg")],
-                            capture_output=True, text=True, env={**os.environ, "PATH": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, str(script), "--graph", str(tmp_path / "neuron.svg")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": str(tmp_path)},
+    )
     line = one_line(result.stderr)
     assert result.returncode == 1 and "apt-get install graphviz" in line
     assert f"--graph {tmp_path / 'neuron.dot'}" in line and list(tmp_path.iterdir()) == []
@@ -219,15 +322,20 @@ def test_ctrl_c_while_evaluating_still_saves_the_trained_model(tmp_path, monkeyp
     path = tmp_path / "m.npz"
     status, err, _ = fail(["train", "sine", *QUICK, "--checkpoint", str(path)], capsys)
     line = one_line(err)
-    assert status == 130 and line == f"tinygrad-lstm train: training stopped by Ctrl-C after step 1; " \
-                                     f"the model so far is saved to {path}"
+    assert (
+        status == 130
+        and line == f"tinygrad-lstm train: training stopped by Ctrl-C after step 1; the model so far is saved to {path}"
+    )
     assert tl.checkpoint.load_meta(path)["interrupted_at"] == 1
 
 
 def test_a_closed_output_cannot_lose_the_model(tmp_path):
     path = tmp_path / "m.npz"
-    run = subprocess.Popen([sys.executable, "-m", "tinygrad_lstm", "train", "sine", *QUICK, "--checkpoint", str(path)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_lstm", "train", "sine", *QUICK, "--checkpoint", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     run.stdout.readline()
     run.stdout.close()  # as `| head -1` does: the report that follows finds no reader
     err = run.stderr.read().decode()
@@ -243,6 +351,7 @@ def test_a_bad_timeout_is_one_line(tmp_path, capsys, timeout):
 
 
 # ----- eval, sample, --plot, --version, --help ---------------------------------------------------
+
 
 def held_out_report(out):
     """The lines of the held-out metrics, as train and eval print them."""
@@ -267,13 +376,31 @@ def context_checkpoint(tmp_path_factory):
 
 def test_eval_prints_the_metrics_training_printed(tmp_path, capsys):
     path = tmp_path / "adding.npz"
-    assert main(["train", "adding", "--seq-len", "8", "--steps", "20", "--hidden", "4", "--no-progress",
-                 "--checkpoint", str(path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "adding",
+                "--seq-len",
+                "8",
+                "--steps",
+                "20",
+                "--hidden",
+                "4",
+                "--no-progress",
+                "--checkpoint",
+                str(path),
+            ]
+        )
+        == 0
+    )
     trained = held_out_report(capsys.readouterr().out)
     assert main(["eval", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{path}: lstm (hidden 4, layers 1) on adding (seq-len 8), until validation accuracy "
-                          "0.99, trained 20 steps, lr 0.01, seed 0\n")
+    assert out.startswith(
+        f"{path}: lstm (hidden 4, layers 1) on adding (seq-len 8), until validation accuracy "
+        "0.99, trained 20 steps, lr 0.01, seed 0\n"
+    )
     assert held_out_report(out) == trained and len(trained) >= 3  # the title, accuracy, mse
     metrics = tl.checkpoint.load_meta(path)["metrics"]
     assert trained[1].split()[:2] == ["accuracy", f"{metrics['accuracy']:.4f}"]
@@ -301,12 +428,15 @@ def test_sample_answers_a_sentence_as_the_model_answers_the_same_held_out_one(co
     assert capsys.readouterr().out == f"{sentence}  -> {model_answer}\n"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("ann is a coder . what does ann do ?", "--text: unknown words: ann; the model knows only these: . ? a ali "),
-    ("mary is a cook, what does mary do?", "--text: unknown words: cook,; the model knows only these: "),
-    (" . ", None),
-    ("", "--text: no words; the model knows only these: "),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("ann is a coder . what does ann do ?", "--text: unknown words: ann; the model knows only these: . ? a ali "),
+        ("mary is a cook, what does mary do?", "--text: unknown words: cook,; the model knows only these: "),
+        (" . ", None),
+        ("", "--text: no words; the model knows only these: "),
+    ],
+)
 def test_sample_refuses_unknown_words_naming_the_known_ones(context_checkpoint, capsys, text, message):
     if message is None:  # punctuation alone is words the model knows: it answers
         assert main(["sample", str(context_checkpoint), "--text", text]) == 0
@@ -319,8 +449,10 @@ def test_sample_refuses_unknown_words_naming_the_known_ones(context_checkpoint, 
 
 def test_text_is_for_the_context_task_only(sine_checkpoint, capsys):
     status, err, _ = fail(["sample", str(sine_checkpoint), "--text", "what does mary do ?"], capsys)
-    assert status == 2 and one_line(err).endswith(f"--text: only a model of the context task answers sentences; "
-                                                  f"{str(sine_checkpoint)!r} holds one of the sine task")
+    assert status == 2 and one_line(err).endswith(
+        f"--text: only a model of the context task answers sentences; "
+        f"{str(sine_checkpoint)!r} holds one of the sine task"
+    )
 
 
 def not_a_trained_model(folder):
@@ -329,21 +461,33 @@ def not_a_trained_model(folder):
     return path
 
 
-@pytest.mark.parametrize("command", [["eval"], ["sample"], ["sample", "-n", "2"],
-                                     ["train", "sine", "--steps", "1", "--resume"]])
-@pytest.mark.parametrize("what, message", [
-    ("missing", "cannot read {path!r}: No such file or directory"),
-    ("a folder", "cannot read {path!r}: Is a directory"),
-    ("not a checkpoint", "{path!r} is not a tinygrad_lstm checkpoint: it is not a whole .npz file of plain arrays"),
-    ("no model", "{path!r} holds no model `tinygrad-lstm train` saved (its metadata lacks task, model, hidden, "
-                 "layers, seq_len, lr, batch_size, seed, steps)"),
-    ("another model", "{path!r} holds a model this version cannot rebuild: load_state_dict into SequenceModel: "),
-])
-def test_a_file_that_is_no_trained_model_is_refused_in_one_line(tmp_path, capsys, sine_checkpoint, command, what,
-                                                                 message):
-    path = {"missing": tmp_path / "nope.npz", "a folder": tmp_path / "folder",
-            "not a checkpoint": tmp_path / "text.npz", "no model": not_a_trained_model(tmp_path),
-            "another model": tmp_path / "other.npz"}[what]
+@pytest.mark.parametrize(
+    "command", [["eval"], ["sample"], ["sample", "-n", "2"], ["train", "sine", "--steps", "1", "--resume"]]
+)
+@pytest.mark.parametrize(
+    "what, message",
+    [
+        ("missing", "cannot read {path!r}: No such file or directory"),
+        ("a folder", "cannot read {path!r}: Is a directory"),
+        ("not a checkpoint", "{path!r} is not a tinygrad_lstm checkpoint: it is not a whole .npz file of plain arrays"),
+        (
+            "no model",
+            "{path!r} holds no model `tinygrad-lstm train` saved (its metadata lacks task, model, hidden, "
+            "layers, seq_len, lr, batch_size, seed, steps)",
+        ),
+        ("another model", "{path!r} holds a model this version cannot rebuild: load_state_dict into SequenceModel: "),
+    ],
+)
+def test_a_file_that_is_no_trained_model_is_refused_in_one_line(
+    tmp_path, capsys, sine_checkpoint, command, what, message
+):
+    path = {
+        "missing": tmp_path / "nope.npz",
+        "a folder": tmp_path / "folder",
+        "not a checkpoint": tmp_path / "text.npz",
+        "no model": not_a_trained_model(tmp_path),
+        "another model": tmp_path / "other.npz",
+    }[what]
     (tmp_path / "folder").mkdir()
     (tmp_path / "text.npz").write_text("hello")
     weights, meta, _ = tl.checkpoint.read(sine_checkpoint)
@@ -370,8 +514,12 @@ def png_size(path):
 def test_plot_draws_the_training_curves_after_train_and_from_eval(sine_checkpoint, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     path = tmp_path / "curves.png"
-    assert main(["train", "sine", *QUICK[2:], "--steps", "20", "--checkpoint", str(tmp_path / "m.npz"),
-                 "--plot", str(path)]) == 0
+    assert (
+        main(
+            ["train", "sine", *QUICK[2:], "--steps", "20", "--checkpoint", str(tmp_path / "m.npz"), "--plot", str(path)]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.endswith(f"training curves drawn in {path}\n")
     assert png_size(path) == (1000, 400)
     assert main(["eval", str(sine_checkpoint), "--plot", str(tmp_path / "again.svg")]) == 0
@@ -381,6 +529,7 @@ def test_plot_draws_the_training_curves_after_train_and_from_eval(sine_checkpoin
 def test_the_plot_shows_the_history_and_the_baseline():
     pytest.importorskip("matplotlib")
     from tinygrad_lstm.viz.plots import plot_history
+
     figure = plot_history([(5, 0.5), (10, 0.25)], [(10, {"accuracy": 0.75, "mse": 0.1})], "accuracy", 0.5)
     loss, metric = figure.axes
     assert list(loss.lines[0].get_xdata()) == [5, 10] and list(loss.lines[0].get_ydata()) == [0.5, 0.25]
@@ -389,16 +538,21 @@ def test_the_plot_shows_the_history_and_the_baseline():
     assert metric.get_title() == "held-out accuracy" and baseline.get_label() == "baseline 0.5"
 
 
-@pytest.mark.parametrize("picture, status, message", [
-    ("curves.bmp", 2, "--plot {path}: unknown picture format; use .png, .svg, .pdf"),
-    ("curves.png", 1, "plots need matplotlib: pip install matplotlib"),
-])
-def test_a_plot_that_cannot_be_drawn_is_refused_before_training(tmp_path, monkeypatch, capsys, picture, status,
-                                                                 message):
+@pytest.mark.parametrize(
+    "picture, status, message",
+    [
+        ("curves.bmp", 2, "--plot {path}: unknown picture format; use .png, .svg, .pdf"),
+        ("curves.png", 1, "plots need matplotlib: pip install matplotlib"),
+    ],
+)
+def test_a_plot_that_cannot_be_drawn_is_refused_before_training(
+    tmp_path, monkeypatch, capsys, picture, status, message
+):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
     path = tmp_path / picture
-    code, err, out = fail(["train", "sine", *QUICK, "--checkpoint", str(tmp_path / "m.npz"), "--plot", str(path)],
-                          capsys)
+    code, err, out = fail(
+        ["train", "sine", *QUICK, "--checkpoint", str(tmp_path / "m.npz"), "--plot", str(path)], capsys
+    )
     assert code == status and one_line(err).startswith("tinygrad-lstm train: error: " + message.format(path=path))
     assert out == "" and list(tmp_path.iterdir()) == []
 
@@ -421,6 +575,7 @@ def test_version(capsys):
 
 def test_every_subcommand_says_what_it_does_and_every_option_its_default():
     import argparse
+
     parser = tl.cli.build_parser()
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     assert set(commands.choices) == {"train", "eval", "sample", "demo", "graph"}
@@ -441,7 +596,7 @@ def test_train_compiled_by_default_and_eager_save_the_same_weights(tmp_path, cap
     compiled, eager = saved[0], saved[1]
     assert compiled.keys() == eager.keys() and all(np.array_equal(compiled[k], eager[k]) for k in compiled)
     metrics = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
-    assert metrics and metrics[:len(metrics) // 2] == metrics[len(metrics) // 2:]  # the same report, twice
+    assert metrics and metrics[: len(metrics) // 2] == metrics[len(metrics) // 2 :]  # the same report, twice
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
@@ -450,4 +605,3 @@ def test_graph_writes_the_explorer_page_for_html(tmp_path):
     assert main(["graph", "-o", str(out)]) == 0
     page = out.read_text()
     assert page.lstrip().lower().startswith("<!doctype html") and "<svg" in page
-

@@ -148,6 +148,7 @@ def test_a_value_read_from_an_argument_is_caught_at_the_second_call():
 def test_control_flow_on_values_is_caught_at_the_second_call():
     def fn(x):
         return x.exp() if x.sum().item() > 0 else x.tanh().sigmoid()
+
     f = tl.compile(fn)
     f(Tensor(np.array([1.0])))
     with pytest.raises(RuntimeError, match="different path"):
@@ -191,11 +192,14 @@ def test_second_derivatives_through_a_compiled_function_are_refused():
         tl.grad(f(x), [x], create_graph=True)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (lambda: tl.compile(3), "expected a function"),
-    (lambda: tl.compile(lambda x: x)({"a": 1}), "hashable"),
-    (lambda: tl.compile(lambda x: 3)(np.ones(2)), "must return a Tensor"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda: tl.compile(3), "expected a function"),
+        (lambda: tl.compile(lambda x: x)({"a": 1}), "hashable"),
+        (lambda: tl.compile(lambda x: 3)(np.ones(2)), "must return a Tensor"),
+    ],
+)
 def test_bad_use_is_refused_clearly(bad, message):
     with pytest.raises(TypeError, match=message):
         bad()
@@ -221,6 +225,7 @@ def test_retain_graph_keeps_a_compiled_result_for_a_second_backward():
 
 # ----- what an outside probe found (each of these was wrong or hung before its fix) --------------
 
+
 def test_one_array_passed_as_two_arguments_is_not_confused_with_two():
     a, b = Tensor(np.ones(3)), Tensor(np.full(3, 10.0))
     f = tl.compile(lambda x, y: x * 2 + y)
@@ -238,9 +243,16 @@ def test_a_tensor_returned_twice_gets_both_gradients():
         assert x.grad.numpy().tolist() == [6.0, 6.0]
 
 
-@pytest.mark.parametrize("fn", [lambda x: tl.where(x > 0, x, 0 * x), lambda x: x * (x != 0),
-                                lambda x: x.flatten()[x.argmax()] * 1.0, lambda x: x.std(axis=0)],
-                         ids=["where-mask", "compare", "argmax", "std"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: tl.where(x > 0, x, 0 * x),
+        lambda x: x * (x != 0),
+        lambda x: x.flatten()[x.argmax()] * 1.0,
+        lambda x: x.std(axis=0),
+    ],
+    ids=["where-mask", "compare", "argmax", "std"],
+)
 def test_comparisons_and_argmax_are_replayed_not_frozen(fn):
     first = np.array([[1.0, 1.0], [1.0, 1.0]])  # the first two calls agree: only a replay is left to catch it
     later = np.array([[-1.0, 2.0], [3.0, -4.0]])
@@ -258,11 +270,14 @@ def test_a_mask_whose_count_changes_is_refused_not_summed_wrong():
         f(x, np.array([True, True, True]))
 
 
-@pytest.mark.parametrize("body, message", [
-    (lambda w: (w * 2).sum().backward(), "backward\\(\\) inside a compiled function"),
-    (lambda w: (w * 2).detach().add_(1.0), "in place inside a compiled function"),
-    (lambda w: (w * 2).retain_grad().sum(), "retain_grad"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (lambda w: (w * 2).sum().backward(), "backward\\(\\) inside a compiled function"),
+        (lambda w: (w * 2).detach().add_(1.0), "in place inside a compiled function"),
+        (lambda w: (w * 2).retain_grad().sum(), "retain_grad"),
+    ],
+)
 def test_what_a_replay_would_skip_is_refused_at_the_trace(body, message):
     w = Tensor(np.ones(2), requires_grad=True)
     with pytest.raises(RuntimeError, match=message):
@@ -281,6 +296,7 @@ def test_a_compiled_function_inside_another_is_part_of_its_trace():
 
 def test_replays_from_several_threads_each_get_their_own_numbers():
     import threading
+
     w = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
     f = tl.compile(lambda x: (x @ w).tanh())
     f(np.ones((2, 3))), f(np.ones((2, 3)))
@@ -291,6 +307,7 @@ def test_replays_from_several_threads_each_get_their_own_numbers():
             x = np.full((2, 3), float(k))
             if not np.array_equal(f(x).numpy(), np.tanh(x @ w.numpy())):
                 wrong.append(k)
+
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
     for t in threads:
         t.start()
@@ -301,6 +318,7 @@ def test_replays_from_several_threads_each_get_their_own_numbers():
 
 def test_tuples_of_tensors_namedtuples_methods_and_signed_zeros():
     import collections
+
     cell = tl.nn.LSTMCell(3, 4)
     step = tl.compile(lambda x, state: cell(x, state))
     state = (Tensor(np.zeros((2, 4), np.float32)), Tensor(np.zeros((2, 4), np.float32)))
@@ -321,6 +339,7 @@ def test_tuples_of_tensors_namedtuples_methods_and_signed_zeros():
         @tl.compile
         def forward(self, x):
             return x * self.w
+
     m = Model()
     assert [m.forward(Tensor(np.array([3.0]))).item() for _ in range(3)] == [6.0] * 3
     f = tl.compile(lambda x, s: 1 / (x * s))

@@ -15,16 +15,22 @@ NUMBER = r"[-+]?\d+\.?\d*(?:e[-+]?\d+)?"
 def blocks(text):
     """[(python code, the text block that follows it, or None)], in order."""
     found = re.findall(r"```(python|text)\n(.*?)```", text, flags=re.S)
-    return [(code, found[k + 1][1] if k + 1 < len(found) and found[k + 1][0] == "text" else None)
-            for k, (kind, code) in enumerate(found) if kind == "python"]
+    return [
+        (code, found[k + 1][1] if k + 1 < len(found) and found[k + 1][0] == "text" else None)
+        for k, (kind, code) in enumerate(found)
+        if kind == "python"
+    ]
 
 
 def same_output(printed, shown, tolerance):
     """The same words, and numbers within tolerance: the last printed digit may differ by machine."""
     numbers = [re.findall(NUMBER, s) for s in (printed, shown)]
     words = [re.sub(NUMBER, "#", s).split() for s in (printed, shown)]
-    return words[0] == words[1] and len(numbers[0]) == len(numbers[1]) and \
-        all(abs(float(a) - float(b)) <= tolerance for a, b in zip(*numbers))
+    return (
+        words[0] == words[1]
+        and len(numbers[0]) == len(numbers[1])
+        and all(abs(float(a) - float(b)) <= tolerance for a, b in zip(*numbers))
+    )
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")  # Keras's own np.array calls under numpy 2
@@ -48,6 +54,7 @@ def test_the_keras_page_runs_and_prints_what_it_shows():
 
 def test_the_refusal_the_keras_page_shows_is_the_one_given():
     import tinygrad_lstm as tl
+
     with pytest.raises(ValueError) as info:
         tl.nn.LSTM(1, 50, num_layers=2).load_keras_weights(tl.nn.GRU(1, 50).keras_weights())
     assert f"```text\n{info.value}\n```" in (DOCS / "keras.md").read_text()

@@ -22,8 +22,8 @@ def test_gradient_accumulates_over_every_use():
 def test_diamond_graph_and_shared_subexpression():
     x = Tensor(np.array(0.7), requires_grad=True)
     a = x.tanh()
-    b = a * a          # a used twice
-    c = a.exp() + b    # and once more, through another path
+    b = a * a  # a used twice
+    c = a.exp() + b  # and once more, through another path
     c.backward()
     t = np.tanh(0.7)
     expected = (1 - t * t) * (np.exp(t) + 2 * t)
@@ -50,7 +50,7 @@ def test_grads_never_share_memory():
     a = Tensor(np.ones(3), requires_grad=True)
     b = Tensor(np.ones(3), requires_grad=True)
     (a + b).sum().backward()  # add passes the same array to both inputs
-    a.grad.data *= 10         # an in-place change (as a clipping step does) ...
+    a.grad.data *= 10  # an in-place change (as a clipping step does) ...
     np.testing.assert_array_equal(b.grad.numpy(), [1, 1, 1])  # ... touches only a's grad
 
 
@@ -125,6 +125,7 @@ def test_no_grad_records_nothing():
     @no_grad()
     def f(t):
         return t * 3
+
     assert not f(x).requires_grad
 
 
@@ -181,16 +182,19 @@ def test_nonscalar_backward_with_explicit_grad():
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 40.0])
 
 
-@pytest.mark.parametrize("make, pattern", [
-    (lambda: Tensor(np.ones((2, 3))) + Tensor(np.ones((4,))), r"add.*\(2, 3\).*\(4,\)"),
-    (lambda: Tensor(np.ones((2, 3))) * Tensor(np.ones((2,))), r"mul.*\(2, 3\).*\(2,\)"),
-    (lambda: Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5))), r"matmul.*\(2, 3\).*\(4, 5\)"),
-    (lambda: Tensor(np.ones((2, 3))).reshape(4, 2), r"reshape.*\(2, 3\).*\(4, 2\)"),
-    (lambda: tl.concat([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))], axis=0), r"concat.*\(2, 3\).*\(3, 2\)"),
-    (lambda: Tensor(np.ones((2, 3))).sum(axis=2), r"sum: axis 2"),
-    (lambda: Tensor(np.ones((2, 3))).split([1, 1], axis=1), r"split.*\[1, 1\].*3"),
-    (lambda: Tensor(np.ones((2, 3)))[5], r"getitem.*\(2, 3\)"),
-])
+@pytest.mark.parametrize(
+    "make, pattern",
+    [
+        (lambda: Tensor(np.ones((2, 3))) + Tensor(np.ones((4,))), r"add.*\(2, 3\).*\(4,\)"),
+        (lambda: Tensor(np.ones((2, 3))) * Tensor(np.ones((2,))), r"mul.*\(2, 3\).*\(2,\)"),
+        (lambda: Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5))), r"matmul.*\(2, 3\).*\(4, 5\)"),
+        (lambda: Tensor(np.ones((2, 3))).reshape(4, 2), r"reshape.*\(2, 3\).*\(4, 2\)"),
+        (lambda: tl.concat([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))], axis=0), r"concat.*\(2, 3\).*\(3, 2\)"),
+        (lambda: Tensor(np.ones((2, 3))).sum(axis=2), r"sum: axis 2"),
+        (lambda: Tensor(np.ones((2, 3))).split([1, 1], axis=1), r"split.*\[1, 1\].*3"),
+        (lambda: Tensor(np.ones((2, 3)))[5], r"getitem.*\(2, 3\)"),
+    ],
+)
 def test_shape_errors_name_op_and_shapes(make, pattern):
     with pytest.raises(ValueError, match=pattern):
         make()
@@ -217,8 +221,10 @@ def test_gradcheck_wants_float64():
 
 # ----- grad mode: per thread, re-entrant, generators (as torch) -------------------------
 
+
 def test_no_grad_in_one_thread_does_not_stop_another_recording():
     import threading
+
     inside, recorded = threading.Event(), []
 
     def other():
@@ -292,6 +298,7 @@ def test_enable_grad_and_set_grad_enabled():
 
 # ----- backward frees the graph; retain_graph keeps it ----------------------------------
 
+
 def test_a_second_backward_through_a_freed_graph_says_retain_graph():
     x = Tensor(np.array([2.0]), requires_grad=True)
     y = (x.tanh() * x).sum()
@@ -325,6 +332,7 @@ def test_freeing_as_backward_goes_lowers_a_training_loops_peak_memory():
 
 # ----- in-place changes between forward and backward: a version counter -----------------
 
+
 def in_place_changes():
     def optimizer_step(w):
         w.grad = Tensor(np.ones_like(w.data))
@@ -356,12 +364,16 @@ def test_backward_refuses_after_the_library_changed_an_input_in_place(by):
     assert x.grad is before
 
 
-@pytest.mark.parametrize("change", [
-    lambda x, row, e: x.fill_(0.0),                    # the array a view was taken of
-    lambda x, row, e: x.reshape(4).fill_(0.0),         # a view of it
-    lambda x, row, e: row.zero_(),                     # a row met by iteration
-    lambda x, row, e: x.detach().mul_(2.0),            # a detached tensor: the same memory
-    lambda x, row, e: e.detach().zero_()])             # the output exp saved for its backward
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda x, row, e: x.fill_(0.0),  # the array a view was taken of
+        lambda x, row, e: x.reshape(4).fill_(0.0),  # a view of it
+        lambda x, row, e: row.zero_(),  # a row met by iteration
+        lambda x, row, e: x.detach().mul_(2.0),  # a detached tensor: the same memory
+        lambda x, row, e: e.detach().zero_(),
+    ],
+)  # the output exp saved for its backward
 def test_backward_refuses_a_change_made_through_shared_memory(change):
     w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     x = Tensor(np.array([[3.0, 4.0], [5.0, 6.0]]))
@@ -452,6 +464,7 @@ def test_in_place_operators_on_a_graph_tensor_give_the_same_numbers_and_gradient
 
 def test_one_decorated_function_in_two_threads_keeps_each_threads_mode():
     import threading
+
     a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
     modes = {}
 
@@ -532,12 +545,16 @@ def test_the_array_of_a_tensor_that_requires_grad_is_read_only():
         np.array(x, dtype=np.float32, copy=False)
 
 
-@pytest.mark.parametrize("op, second", [
-    (lambda x: x.tanh(), lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
-    (lambda x: x.sigmoid(), lambda x: (s := 1 / (1 + np.exp(-x))) * (1 - s) * (1 - 2 * s)),
-    (lambda x: x.exp(), np.exp),
-    (lambda x: x.sqrt(), lambda x: -0.25 * x ** -1.5),
-], ids=["tanh", "sigmoid", "exp", "sqrt"])
+@pytest.mark.parametrize(
+    "op, second",
+    [
+        (lambda x: x.tanh(), lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+        (lambda x: x.sigmoid(), lambda x: (s := 1 / (1 + np.exp(-x))) * (1 - s) * (1 - 2 * s)),
+        (lambda x: x.exp(), np.exp),
+        (lambda x: x.sqrt(), lambda x: -0.25 * x**-1.5),
+    ],
+    ids=["tanh", "sigmoid", "exp", "sqrt"],
+)
 @pytest.mark.parametrize("shape", [(), (3,)], ids=["0d", "1d"])
 def test_second_derivative_of_ops_that_save_their_output_including_0d(op, second, shape):
     # numpy gives a scalar, not an array, for a 0-d result: the saved output must still be
@@ -549,9 +566,15 @@ def test_second_derivative_of_ops_that_save_their_output_including_0d(op, second
     np.testing.assert_allclose(h.numpy(), second(values), rtol=1e-12)
 
 
-@pytest.mark.parametrize("values, dtype, expected", [([0, 5, 200], np.uint8, 0), ([-128, 5, 3], np.int8, -128),
-                                                     ([np.iinfo(np.int64).min, 0], np.int64, np.iinfo(np.int64).min),
-                                                     ([True, False], np.bool_, False)])
+@pytest.mark.parametrize(
+    "values, dtype, expected",
+    [
+        ([0, 5, 200], np.uint8, 0),
+        ([-128, 5, 3], np.int8, -128),
+        ([np.iinfo(np.int64).min, 0], np.int64, np.iinfo(np.int64).min),
+        ([True, False], np.bool_, False),
+    ],
+)
 def test_min_of_integers_and_bools_is_the_smallest_not_a_wrapped_negation(values, dtype, expected):
     assert Tensor(np.array(values, dtype)).min().item() == expected  # -max(-x) wrapped around, or failed on bool
 
@@ -569,8 +592,9 @@ def test_second_derivative_with_a_detached_copy_beside_the_input():
     np.testing.assert_allclose(h.numpy(), 2 * x.numpy())
 
 
-@pytest.mark.parametrize("rows, index_shape, tail", [(5, (7,), (3,)), (4, (3, 6), (2, 2)), (3, (0,), (4,)),
-                                                      (6, (2, 5), ()), (1, (9,), (3,))])
+@pytest.mark.parametrize(
+    "rows, index_shape, tail", [(5, (7,), (3,)), (4, (3, 6), (2, 2)), (3, (0,), (4,)), (6, (2, 5), ()), (1, (9,), (3,))]
+)
 def test_rows_gathered_by_an_integer_array_scatter_their_gradient_back_as_add_at_does(rows, index_shape, tail):
     """x[ids] (an embedding's lookup): each row's gradient is the sum of the gradients of every
     place that read it, negative ids included; compared with np.add.at in float64."""

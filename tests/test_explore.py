@@ -16,8 +16,9 @@ from tinygrad_lstm.viz import derivative_rule, explore, lstm_training_step, writ
 from tinygrad_lstm.viz.graph import drawing
 
 CI = bool(os.environ.get("CI"))  # CI installs Graphviz, Chromium and selenium: there, nothing skips
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None and not CI,
-                               reason="Graphviz dot not installed (CI installs it and runs these)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and not CI, reason="Graphviz dot not installed (CI installs it and runs these)"
+)
 BROWSER = shutil.which("chromium") and shutil.which("chromedriver")
 
 
@@ -50,8 +51,9 @@ def browser():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")),
-                              options=options)
+    driver = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")), options=options
+    )
     yield driver
     driver.quit()
 
@@ -65,21 +67,25 @@ def open_page(driver, page, path):
 def shown(driver, css):
     """The numbers of the array block matching css: (head, norm, shape), as the page holds them."""
     block = driver.find_element("css selector", css)
-    return (json.loads(block.get_attribute("data-head")), json.loads(block.get_attribute("data-norm")),
-            json.loads(block.get_attribute("data-shape")))
+    return (
+        json.loads(block.get_attribute("data-head")),
+        json.loads(block.get_attribute("data-norm")),
+        json.loads(block.get_attribute("data-shape")),
+    )
 
 
 def assert_same(head, norm, shape, grad):
     g = np.asarray(grad, dtype=np.float64)
     assert shape == list(g.shape)
-    np.testing.assert_array_equal(head, g.ravel()[:len(head)])  # the engine's numbers, to the last bit
+    np.testing.assert_array_equal(head, g.ravel()[: len(head)])  # the engine's numbers, to the last bit
     assert len(head) == min(6, g.size)
-    assert norm == pytest.approx(float(np.sqrt((g ** 2).sum())), rel=1e-12)
+    assert norm == pytest.approx(float(np.sqrt((g**2).sum())), rel=1e-12)
 
 
 @needs_dot
 def test_stepping_n_times_highlights_the_engines_nth_op_and_its_gradient(browser, tmp_path):
     from selenium.webdriver.common.keys import Keys
+
     loss, params, drawn, page, order = graph_with_grads()
     assert open_page(browser, page, tmp_path / "step.html") == []  # no console error (nor warning)
     assert page.n_ops == len(order) == int(browser.find_element("id", "slider").get_attribute("max"))
@@ -91,7 +97,9 @@ def test_stepping_n_times_highlights_the_engines_nth_op_and_its_gradient(browser
         fn = order[n - 1]
         current = browser.find_elements("css selector", "g.node.current > title")
         assert [c.get_attribute("textContent") for c in current] == [drawn.drawn_as[fn]], n
-        assert browser.find_element("id", "where").text.startswith(f"op {n} of {len(order)}: {type(fn).__name__.lower()}")
+        assert browser.find_element("id", "where").text.startswith(
+            f"op {n} of {len(order)}: {type(fn).__name__.lower()}"
+        )
         (out,) = [t for t in drawn.tensors if t._ctx is fn]  # (these ops have one output each)
         assert_same(*shown(browser, '#step .arr[data-role="received"]'), out.grad.data)
     body.send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT)
@@ -137,6 +145,7 @@ def test_a_t20_lstm_step_opens_in_under_2_s(browser, tmp_path):
 
 # ----- without a browser ----------------------------------------------------------------
 
+
 def test_the_derivative_rule_is_the_one_written_beside_the_op():
     assert derivative_rule(ops.Tanh) == "z = tanh a;  dz/da = 1 - z^2"
     assert derivative_rule(ops.Mul) == "z = a * b;  dz/da = b, dz/db = a"
@@ -151,7 +160,7 @@ def test_the_page_is_one_file_that_fetches_nothing_and_grads_are_left_alone(tmp_
     assert x.grad is None  # exploring is not a backward(): .grad is untouched
     loss.backward()  # and the graph is still there to go back through
     text = page.html
-    assert "<script src" not in text and "<link rel=\"stylesheet\"" not in text and "@import" not in text
+    assert "<script src" not in text and '<link rel="stylesheet"' not in text and "@import" not in text
     assert not re.search(r"""(src|href)=["']?https?:""", text) and "url(http" not in text
     assert "<!--SVG-->" not in text and "/*DATA*/null" not in text
     assert page._repr_html_().startswith("<iframe srcdoc=")
@@ -170,7 +179,9 @@ def test_long_sequences_are_explored_collapsed_and_huge_graphs_refused():
     y = x
     for _ in range(2000):
         y = y * 1.0
-    with pytest.raises(ValueError, match="^explore: the graph has 6003 nodes, more than max_nodes=1500; raise max_nodes"):
+    with pytest.raises(
+        ValueError, match="^explore: the graph has 6003 nodes, more than max_nodes=1500; raise max_nodes"
+    ):
         explore(y.sum())
 
 

@@ -37,6 +37,7 @@ def umask():
 
 # ----- modes ------------------------------------------------------------------------------
 
+
 def test_a_new_file_gets_the_mode_open_would_give(tmp_path, umask):
     for mask in (0o022, 0o027):
         umask(mask)
@@ -54,6 +55,7 @@ def test_a_replaced_file_keeps_its_mode(tmp_path):
 
 
 # ----- what stands at the path ------------------------------------------------------------
+
 
 def test_a_directory_is_refused_and_left_as_it_was(tmp_path):
     folder = tmp_path / "runs"
@@ -122,6 +124,7 @@ def test_a_dangling_symlink_creates_its_target(tmp_path):
 
 # ----- failures leave nothing behind, and name the user's path ------------------------------
 
+
 @pytest.mark.parametrize("error", [KeyboardInterrupt, TypeError])
 def test_an_interrupt_or_error_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, error):
     path = tmp_path / "model.npz"
@@ -182,12 +185,14 @@ def test_a_read_only_folder_is_named_in_the_error_not_a_temporary():
     os.chmod(folder.parent, 0o755)
     results = []
     for path in (folder / "model.npz", folder / "missing" / "model.npz"):
+
         def attempt(path=path):
             try:
                 write_atomically(path, put(b"x"))
             except PermissionError as err:
                 return str(err)
             return "written"
+
         results.append((str(path), as_unprivileged(attempt)))
     listing = os.listdir(folder)
     shutil.rmtree(folder.parent)
@@ -237,6 +242,7 @@ def test_check_writable_refuses_as_a_write_would_and_writes_nothing(tmp_path):
 
 # ----- checkpoints ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("key", ["file", "allow_pickle", "args", "kwds", "x.npy", "a/b", ""])
 def test_any_key_is_saved_and_loaded(tmp_path, key):
     state = {key: np.arange(3.0), "w": np.ones((2, 2), np.float32)}
@@ -268,8 +274,13 @@ def not_checkpoints(folder):
     good = folder / "good.npz"
     tl.save({"w": np.arange(100.0)}, good, meta={"task": "adding"})
     whole = good.read_bytes()
-    files = {"empty": b"", "text": b"hello, world\n", "truncated": whole[: len(whole) // 2],
-             "cut short by one byte": whole[:-1], "damaged inside": whole[:120] + b"\x00" * 40 + whole[160:]}
+    files = {
+        "empty": b"",
+        "text": b"hello, world\n",
+        "truncated": whole[: len(whole) // 2],
+        "cut short by one byte": whole[:-1],
+        "damaged inside": whole[:120] + b"\x00" * 40 + whole[160:],
+    }
     paths = {}
     for what, data in files.items():
         paths[what] = folder / f"{what}.npz"
@@ -312,8 +323,10 @@ def test_a_checkpoint_is_a_plain_npz_numpy_reads(tmp_path):
         assert archive.testzip() is None
 
 
-@pytest.mark.parametrize("state, message", [({"w\0a": np.ones(1), "w\0b": np.zeros(1)}, "NUL"),
-                                            ({3: np.ones(1)}, "strings"), ([("w", np.ones(1))], "dict")])
+@pytest.mark.parametrize(
+    "state, message",
+    [({"w\0a": np.ones(1), "w\0b": np.zeros(1)}, "NUL"), ({3: np.ones(1)}, "strings"), ([("w", np.ones(1))], "dict")],
+)
 def test_save_refuses_keys_that_would_not_come_back_and_writes_nothing(tmp_path, state, message):
     path = tmp_path / "ckpt.npz"
     with pytest.raises((ValueError, TypeError), match=message):
@@ -338,17 +351,23 @@ def crafted(path, members):
 
 def npy(array):
     import io
+
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, array)
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("members", [
-    [("a.npy", npy(np.ones(2))), ("a", npy(np.zeros(2))), ("__meta__.npy", npy(np.array("{}")))],
-    [("__meta__.npy", npy(np.array("5")))],
-    [("big.npy", npy(np.ones(2))[:10] + npy(np.ones(2))[10:].replace(b"(2,)", b"(10**12,)"[:4])),
-     ("__meta__.npy", npy(np.array("{}")))],
-])
+@pytest.mark.parametrize(
+    "members",
+    [
+        [("a.npy", npy(np.ones(2))), ("a", npy(np.zeros(2))), ("__meta__.npy", npy(np.array("{}")))],
+        [("__meta__.npy", npy(np.array("5")))],
+        [
+            ("big.npy", npy(np.ones(2))[:10] + npy(np.ones(2))[10:].replace(b"(2,)", b"(10**12,)"[:4])),
+            ("__meta__.npy", npy(np.array("{}"))),
+        ],
+    ],
+)
 def test_crafted_files_are_not_checkpoints(tmp_path, members):
     path = tmp_path / "crafted.npz"
     crafted(path, members)
@@ -359,6 +378,7 @@ def test_crafted_files_are_not_checkpoints(tmp_path, members):
 def test_a_header_promising_more_than_the_file_holds_is_refused_without_allocating(tmp_path):
     header = {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
     import io
+
     buffer = io.BytesIO()
     np.lib.format.write_array_header_1_0(buffer, header)
     path = tmp_path / "huge.npz"

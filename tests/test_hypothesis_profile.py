@@ -11,11 +11,15 @@ import pytest
 settings = pytest.importorskip("hypothesis").settings
 
 TESTS = pathlib.Path(__file__).resolve().parent
-USERS = sorted(p for p in TESTS.glob("test_*.py") if p.name != pathlib.Path(__file__).name
-               and re.search(r"^\s*(from|import) hypothesis", p.read_text(), re.MULTILINE))
+USERS = sorted(
+    p
+    for p in TESTS.glob("test_*.py")
+    if p.name != pathlib.Path(__file__).name and re.search(r"^\s*(from|import) hypothesis", p.read_text(), re.MULTILINE)
+)
 
-derandomized_run = pytest.mark.skipif(not settings.default.derandomize,
-                                      reason="HYPOTHESIS_PROFILE=explore: random examples asked for")
+derandomized_run = pytest.mark.skipif(
+    not settings.default.derandomize, reason="HYPOTHESIS_PROFILE=explore: random examples asked for"
+)
 
 
 def test_the_suites_profile_derandomizes_without_a_database():
@@ -45,8 +49,7 @@ def test_the_hypothesis_users_are_known():
 @pytest.mark.parametrize("path", USERS, ids=lambda p: p.name)
 def test_no_test_file_sets_its_own_profile_or_seed(path):
     text = path.read_text()
-    for forbidden in ("load_profile(", "register_profile(", "derandomize=", "@seed(", "hypothesis.seed",
-                      "database="):
+    for forbidden in ("load_profile(", "register_profile(", "derandomize=", "@seed(", "hypothesis.seed", "database="):
         assert forbidden not in text, f"{path.name} sets {forbidden!r}: leave it to tests/conftest.py"
 
 

@@ -50,25 +50,32 @@ def test_the_gru_keeps_both_biases_in_keras_order():
     r, z, n = np.split(gru.weight_ih_l0.numpy(), 3)
     np.testing.assert_array_equal(kernel, np.concatenate([z, r, n]).T)  # Keras's z, r, h
     assert recurrent.shape == (H, 3 * H) and bias.shape == (2, 3 * H)
-    np.testing.assert_array_equal(bias[1, :H], gru.bias_hh_l0.numpy()[H:2 * H])  # z's recurrent bias
+    np.testing.assert_array_equal(bias[1, :H], gru.bias_hh_l0.numpy()[H : 2 * H])  # z's recurrent bias
 
 
-@pytest.mark.parametrize("kind, weights, expected", [
-    ("LSTM", "GRU", "as a Keras GRU (reset_after=True) of 5 units holds them"),
-    ("GRU", "LSTM", "as a Keras LSTM of 5 units holds them"),
-    ("SimpleRNN", "LSTM", "as a Keras LSTM of 5 units holds them"),
-    ("GRU", "GRU, reset_after=False", "as a Keras GRU with reset_after=False of 5 units holds them"),
-    ("LSTM", "two arrays", "got 2 array(s) of shapes (3, 20), (5, 20)"),
-    ("LSTM", "transposed", "got 3 array(s) of shapes (20, 3), (20, 5), (20,)"),
-    ("LSTM", "text", "and dtype <U1"),
-])
+@pytest.mark.parametrize(
+    "kind, weights, expected",
+    [
+        ("LSTM", "GRU", "as a Keras GRU (reset_after=True) of 5 units holds them"),
+        ("GRU", "LSTM", "as a Keras LSTM of 5 units holds them"),
+        ("SimpleRNN", "LSTM", "as a Keras LSTM of 5 units holds them"),
+        ("GRU", "GRU, reset_after=False", "as a Keras GRU with reset_after=False of 5 units holds them"),
+        ("LSTM", "two arrays", "got 2 array(s) of shapes (3, 20), (5, 20)"),
+        ("LSTM", "transposed", "got 3 array(s) of shapes (20, 3), (20, 5), (20,)"),
+        ("LSTM", "text", "and dtype <U1"),
+    ],
+)
 def test_wrong_weights_are_refused_naming_what_was_expected_and_nothing_changes(kind, weights, expected):
     module = randomized(KINDS[kind](I, H))
     lstm = tl.nn.LSTM(I, H).keras_weights()
-    given = {"GRU": tl.nn.GRU(I, H).keras_weights(), "LSTM": lstm,
-             "GRU, reset_after=False": [*tl.nn.GRU(I, H).keras_weights()[:2], np.zeros(3 * H)],
-             "two arrays": lstm[:2], "transposed": [w.T for w in lstm],
-             "text": [*lstm[:2], np.array(["a"] * 4 * H)]}[weights]
+    given = {
+        "GRU": tl.nn.GRU(I, H).keras_weights(),
+        "LSTM": lstm,
+        "GRU, reset_after=False": [*tl.nn.GRU(I, H).keras_weights()[:2], np.zeros(3 * H)],
+        "two arrays": lstm[:2],
+        "transposed": [w.T for w in lstm],
+        "text": [*lstm[:2], np.array(["a"] * 4 * H)],
+    }[weights]
     before = module.state_dict()
     with pytest.raises(ValueError) as info:
         module.load_keras_weights(given)
@@ -109,6 +116,7 @@ def test_a_graph_made_before_loading_cannot_go_back(name):
 
 # Keras's own calls of np.array on its tensors warn under numpy 2; nothing of ours
 keras_warnings = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
+
 
 @pytest.fixture(scope="module")
 def keras():

@@ -17,6 +17,7 @@ def test_lstm_gradients_by_finite_differences():
     def run(x, *params):
         out, (h, c) = lstm(x)
         return out.sum(axis=0) + (h * c).sum(axis=0)
+
     assert tl.gradcheck(run, [x, *lstm.parameters()])
 
 
@@ -24,8 +25,14 @@ def test_state_dict_names_and_shapes_follow_torch():
     lstm = tl.nn.LSTM(10, 20, num_layers=2)
     shapes = {k: v.shape for k, v in lstm.state_dict().items()}
     assert shapes == {
-        "weight_ih_l0": (80, 10), "weight_hh_l0": (80, 20), "bias_ih_l0": (80,), "bias_hh_l0": (80,),
-        "weight_ih_l1": (80, 20), "weight_hh_l1": (80, 20), "bias_ih_l1": (80,), "bias_hh_l1": (80,),
+        "weight_ih_l0": (80, 10),
+        "weight_hh_l0": (80, 20),
+        "bias_ih_l0": (80,),
+        "bias_hh_l0": (80,),
+        "weight_ih_l1": (80, 20),
+        "weight_hh_l1": (80, 20),
+        "bias_ih_l1": (80,),
+        "bias_hh_l1": (80,),
     }
     assert all(v.dtype == np.float32 for v in lstm.state_dict().values())
 
@@ -61,7 +68,7 @@ def test_checkpoint_roundtrip_and_meta(tmp_path):
     tl.save(model.state_dict(), path, meta={"task": "adding", "hidden": 4})
     other = tl.nn.LSTM(3, 4)
     other.load_state_dict(tl.load(path))
-    for (k, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items()):
+    for (_k, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items()):
         np.testing.assert_array_equal(a, b)
     assert tl.checkpoint.load_meta(path) == {"task": "adding", "hidden": 4}
     with np.load(path, allow_pickle=False) as archive:  # a plain npz, no pickles inside
@@ -126,21 +133,35 @@ def test_embedding_gradient_adds_rows_used_twice():
     np.testing.assert_array_equal(emb.weight.grad.numpy(), [[0, 0], [2, 2], [0, 0], [1, 1]])
 
 
-@pytest.mark.parametrize("call, error, pattern", [
-    (lambda: tl.nn.LSTM(3, 4)(np.zeros((5, 2, 7))), ValueError, r"LSTM: expected input .*3\).*\(5, 2, 7\)"),
-    (lambda: tl.nn.LSTM(3, 4)(np.zeros((5, 2, 3)), (np.zeros((1, 2, 4)),)), ValueError, r"\(h, c\)"),
-    (lambda: tl.nn.LSTM(3, 4)(np.zeros((5, 2, 3)), (np.zeros((1, 3, 4)), np.zeros((1, 3, 4)))), ValueError,
-     r"initial state of shape \(1, 2, 4\), got \(1, 3, 4\)"),
-    (lambda: tl.nn.LSTM(3, 0), ValueError, "hidden_size must be a positive integer"),
-    (lambda: tl.nn.LSTM(3, 4, dropout=1.5), ValueError, "dropout"),
-    (lambda: tl.nn.Linear(3, 2)(Tensor(np.zeros((4, 5)), dtype=np.float32)), ValueError, r"Linear: expected .*3.*\(4, 5\)"),
-    (lambda: tl.nn.Embedding(3, 2)(np.array([0, 3])), IndexError, r"\[0, 3\)"),
-    (lambda: tl.nn.Embedding(3, 2)(np.array([0.5])), TypeError, "integers"),
-    (lambda: tl.functional.mse_loss(Tensor(np.zeros((4, 1))), np.zeros(4)), ValueError, r"\(4, 1\) and \(4,\)"),
-    (lambda: tl.functional.cross_entropy(Tensor(np.zeros((4, 3))), np.array([0, 1, 2, 3])), IndexError, r"\[0, 3\)"),
-    (lambda: tl.optim.SGD([], lr=0.1), ValueError, "no parameters"),
-    (lambda: tl.optim.Adam(tl.nn.Linear(1, 1).parameters(), lr=-1), ValueError, "lr must be positive"),
-])
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (lambda: tl.nn.LSTM(3, 4)(np.zeros((5, 2, 7))), ValueError, r"LSTM: expected input .*3\).*\(5, 2, 7\)"),
+        (lambda: tl.nn.LSTM(3, 4)(np.zeros((5, 2, 3)), (np.zeros((1, 2, 4)),)), ValueError, r"\(h, c\)"),
+        (
+            lambda: tl.nn.LSTM(3, 4)(np.zeros((5, 2, 3)), (np.zeros((1, 3, 4)), np.zeros((1, 3, 4)))),
+            ValueError,
+            r"initial state of shape \(1, 2, 4\), got \(1, 3, 4\)",
+        ),
+        (lambda: tl.nn.LSTM(3, 0), ValueError, "hidden_size must be a positive integer"),
+        (lambda: tl.nn.LSTM(3, 4, dropout=1.5), ValueError, "dropout"),
+        (
+            lambda: tl.nn.Linear(3, 2)(Tensor(np.zeros((4, 5)), dtype=np.float32)),
+            ValueError,
+            r"Linear: expected .*3.*\(4, 5\)",
+        ),
+        (lambda: tl.nn.Embedding(3, 2)(np.array([0, 3])), IndexError, r"\[0, 3\)"),
+        (lambda: tl.nn.Embedding(3, 2)(np.array([0.5])), TypeError, "integers"),
+        (lambda: tl.functional.mse_loss(Tensor(np.zeros((4, 1))), np.zeros(4)), ValueError, r"\(4, 1\) and \(4,\)"),
+        (
+            lambda: tl.functional.cross_entropy(Tensor(np.zeros((4, 3))), np.array([0, 1, 2, 3])),
+            IndexError,
+            r"\[0, 3\)",
+        ),
+        (lambda: tl.optim.SGD([], lr=0.1), ValueError, "no parameters"),
+        (lambda: tl.optim.Adam(tl.nn.Linear(1, 1).parameters(), lr=-1), ValueError, "lr must be positive"),
+    ],
+)
 def test_bad_calls_say_what_was_expected(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()

@@ -20,8 +20,7 @@ def check_grads(ours, theirs, x, xt):
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), atol=TOL, rtol=0)
     their_params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), their_params[name].grad.numpy(), atol=TOL, rtol=0,
-                                   err_msg=name)
+        np.testing.assert_allclose(p.grad.numpy(), their_params[name].grad.numpy(), atol=TOL, rtol=0, err_msg=name)
 
 
 LAYER_CASES = [
@@ -114,8 +113,10 @@ def test_losses_match_torch():
     bits = rng.integers(0, 2, size=(5, 4)).astype(np.float64)
     cases = [
         (lambda x: F.cross_entropy(x, labels), lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(labels))),
-        (lambda x: F.binary_cross_entropy_with_logits(x, bits),
-         lambda x: torch.nn.functional.binary_cross_entropy_with_logits(x, torch.tensor(bits))),
+        (
+            lambda x: F.binary_cross_entropy_with_logits(x, bits),
+            lambda x: torch.nn.functional.binary_cross_entropy_with_logits(x, torch.tensor(bits)),
+        ),
         (lambda x: F.mse_loss(x, bits), lambda x: torch.nn.functional.mse_loss(x, torch.tensor(bits))),
         (lambda x: (F.softmax(x, axis=1) * bits).sum(), lambda x: (torch.softmax(x, 1) * torch.tensor(bits)).sum()),
     ]
@@ -129,9 +130,16 @@ def test_losses_match_torch():
         np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), atol=1e-10)
 
 
-@pytest.mark.parametrize("name, kwargs", [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
-                                          ("SGD", dict(lr=0.1, momentum=0.5, weight_decay=0.01)),
-                                          ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, weight_decay=0.1))])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("SGD", dict(lr=0.1)),
+        ("SGD", dict(lr=0.1, momentum=0.9)),
+        ("SGD", dict(lr=0.1, momentum=0.5, weight_decay=0.01)),
+        ("Adam", dict(lr=0.01)),
+        ("Adam", dict(lr=0.01, weight_decay=0.1)),
+    ],
+)
 def test_optimizers_match_torch(name, kwargs):
     rng = np.random.default_rng(4)
     w0 = rng.standard_normal((3, 2))

@@ -52,8 +52,8 @@ UNARY = {
     "sigmoid": (lambda a: a.sigmoid(), lambda x: 1 / (1 + np.exp(-x)), None),
     "tanh": (lambda a: a.tanh(), np.tanh, None),
     "relu": (lambda a: a.relu(), lambda x: np.maximum(x, 0), 0.1),  # away from the kink at 0
-    "pow3": (lambda a: a ** 3, lambda x: x ** 3, None),
-    "pow-1.5": (lambda a: a ** -1.5, lambda x: x ** -1.5, 0.5),
+    "pow3": (lambda a: a**3, lambda x: x**3, None),
+    "pow-1.5": (lambda a: a**-1.5, lambda x: x**-1.5, 0.5),
     "sqrt": (lambda a: a.sqrt(), np.sqrt, 0.3),
 }
 
@@ -71,8 +71,10 @@ def test_unary_ops(name, shape, seed):
     assert tl.gradcheck(op, [a])
 
 
-@pytest.mark.parametrize("reflected", [lambda t: 3 * t, lambda t: 1 / t, lambda t: 2 - t, lambda t: 1.5 + t,
-                                       lambda t: 2.0 ** t, lambda t: np.ones(3) @ t])
+@pytest.mark.parametrize(
+    "reflected",
+    [lambda t: 3 * t, lambda t: 1 / t, lambda t: 2 - t, lambda t: 1.5 + t, lambda t: 2.0**t, lambda t: np.ones(3) @ t],
+)
 def test_reflected_operators(reflected):
     t = Tensor(np.random.default_rng(0).random((3, 3)) + 0.5, requires_grad=True)
     assert tl.gradcheck(reflected, [t])
@@ -80,7 +82,7 @@ def test_reflected_operators(reflected):
 
 def test_scalar_constants_keep_float32():
     t = Tensor([1.0, 2.0])
-    for result in (t * 3, 3 * t, t / 2.5, 1 - t, t ** 2, np.float64(2.0) * t):
+    for result in (t * 3, 3 * t, t / 2.5, 1 - t, t**2, np.float64(2.0) * t):
         assert result.dtype == np.float32
 
 
@@ -95,10 +97,19 @@ def test_sigmoid_and_tanh_keep_the_dtype(dtype):
     np.testing.assert_allclose(x.sigmoid().numpy(), exact, rtol=tolerance, atol=tolerance)
 
 
-matmul_shapes = st.sampled_from([
-    ((3, 4), (4, 5)), ((1, 4), (4, 1)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)),
-    ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4,)),
-])
+matmul_shapes = st.sampled_from(
+    [
+        ((3, 4), (4, 5)),
+        ((1, 4), (4, 1)),
+        ((2, 3, 4), (4, 5)),
+        ((3, 4), (2, 4, 5)),
+        ((2, 1, 3, 4), (5, 4, 2)),
+        ((4,), (4, 5)),
+        ((3, 4), (4,)),
+        ((4,), (4,)),
+        ((2, 3, 4), (4,)),
+    ]
+)
 
 
 @OPS
@@ -116,8 +127,9 @@ def test_addmm(shapes, seed, c_kind):
     rng = np.random.default_rng(seed)
     a, b = leaf(rng, shapes[0]), leaf(rng, shapes[1])
     product_shape = np.matmul(a.numpy(), b.numpy()).shape
-    c_shape = {"same": product_shape, "row": product_shape[-1:], "scalar": (),
-               "bigger": (2,) + product_shape}[c_kind]  # c broadcasts to a @ b, or a @ b to c
+    c_shape = {"same": product_shape, "row": product_shape[-1:], "scalar": (), "bigger": (2,) + product_shape}[
+        c_kind
+    ]  # c broadcasts to a @ b, or a @ b to c
     c = leaf(rng, c_shape)
     np.testing.assert_allclose(tl.ops.addmm(c, a, b).numpy(), c.numpy() + a.numpy() @ b.numpy())
     assert tl.gradcheck(tl.ops.addmm, [c, a, b])
@@ -171,13 +183,13 @@ def test_shape_ops(seed):
 
 
 INDEXES = [
-    (slice(None), slice(0, 3)),       # z[:, 0:3]
-    1,                                 # z[1]
-    (Ellipsis, -1),                    # z[..., -1]
-    (slice(None, None, -2), 2),        # reversed, strided
-    np.array([0, 2, 0, 0]),            # repeated integer rows: gradients add up
-    ([0, 1, 1], [4, 0, 4]),            # paired integer arrays, repeats
-    None,                              # a new axis
+    (slice(None), slice(0, 3)),  # z[:, 0:3]
+    1,  # z[1]
+    (Ellipsis, -1),  # z[..., -1]
+    (slice(None, None, -2), 2),  # reversed, strided
+    np.array([0, 2, 0, 0]),  # repeated integer rows: gradients add up
+    ([0, 1, 1], [4, 0, 4]),  # paired integer arrays, repeats
+    None,  # a new axis
 ]
 
 

@@ -21,7 +21,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st
+from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes  # noqa: E402
 
 import tinygrad_lstm as tl  # noqa: E402
@@ -35,12 +35,12 @@ FAST = settings(max_examples=20, suppress_health_check=[HealthCheck.too_slow, He
 
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["f32", "f64"]
-TOL = {np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6),
-       np.dtype(np.float64): dict(rtol=1e-10, atol=1e-12)}
+TOL = {np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6), np.dtype(np.float64): dict(rtol=1e-10, atol=1e-12)}
 INF, NAN = float("inf"), float("nan")
 
 
 # ----- the helper -----------------------------------------------------------------------
+
 
 class Arg:
     """One input of an op: its value, whether it takes a gradient, and its dtype
@@ -73,15 +73,19 @@ def _close(what, ours, theirs, tol, problems, source="torch"):
         if theirs.dtype == np.bool_:
             np.testing.assert_array_equal(ours, theirs)
         else:
-            np.testing.assert_allclose(np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64),
-                                       equal_nan=True, **tol)
+            np.testing.assert_allclose(
+                np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64), equal_nan=True, **tol
+            )
     except AssertionError as err:
-        problems.append(f"{what}: values differ\n  ours:  {np.asarray(ours)!r}\n  {source}: {theirs!r}\n"
-                        + "\n".join("  " + line for line in str(err).strip().splitlines()[:6]))
+        problems.append(
+            f"{what}: values differ\n  ours:  {np.asarray(ours)!r}\n  {source}: {theirs!r}\n"
+            + "\n".join("  " + line for line in str(err).strip().splitlines()[:6])
+        )
 
 
-def helper_test_op(inputs, ours, theirs, dtype=np.float64, grad=None, tol=None, grad_tol=None,
-                   torch_raises=False, seed=0):
+def helper_test_op(
+    inputs, ours, theirs, dtype=np.float64, grad=None, tol=None, grad_tol=None, torch_raises=False, seed=0
+):
     """Run `ours` on Tensors and `theirs` on torch tensors made from the same `inputs`, and
     compare every output (shape, dtype, values) and, after backward, the .grad of every
     input that requires grad (None-ness, type, shape, dtype == the input's dtype, values).
@@ -115,7 +119,7 @@ def helper_test_op(inputs, ours, theirs, dtype=np.float64, grad=None, tol=None, 
         if torch_raises:
             with pytest.raises((RuntimeError, IndexError, ValueError)):
                 theirs(*torch_in)
-            with np.errstate(all="ignore"), pytest.raises(Exception):
+            with np.errstate(all="ignore"), pytest.raises(Exception):  # noqa: B017 (any error, as torch raises one)
                 ours(*ours_in)
             return
         theirs_out = _outputs(theirs(*torch_in))
@@ -143,7 +147,7 @@ def helper_test_op(inputs, ours, theirs, dtype=np.float64, grad=None, tol=None, 
     if leaves and needs_grad and not problems:
         rng = np.random.default_rng(seed)
         seeds = []
-        for o, t in needs_grad:
+        for _, t in needs_grad:
             g = rng.standard_normal(tuple(t.shape)) if grad is None else np.broadcast_to(grad, tuple(t.shape))
             seeds.append(np.array(g, dtype=_np_dtype(t.dtype)))
         torch.autograd.backward([t for _, t in needs_grad], [torch.tensor(g) for g in seeds])
@@ -204,8 +208,14 @@ def helper_test_values(x, ours, value, grad, dtype=np.float64, seed_grad=None):
     if not isinstance(g, Tensor) or tuple(g.shape) != leaf.shape or g.dtype != dtype:
         problems.append(f"grad: ours {g!r}, expected a {dtype} Tensor of shape {leaf.shape}")
     elif grad is not None:
-        _close("grad", g.numpy(), np.broadcast_to(np.asarray(grad, dtype=np.float64), leaf.shape), TOL[dtype],
-               problems, source="known")
+        _close(
+            "grad",
+            g.numpy(),
+            np.broadcast_to(np.asarray(grad, dtype=np.float64), leaf.shape),
+            TOL[dtype],
+            problems,
+            source="known",
+        )
     if problems:
         raise AssertionError("\n".join(problems))
 
@@ -251,14 +261,22 @@ def test_binary_mixed_dtypes_promote_and_grads_keep_each_dtype(name, first):
     second = np.float64 if first == np.float32 else np.float32
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((2, 3)), away_from_zero(rng, (3,))
-    helper_test_op([Arg(a, dtype=first), Arg(b, dtype=second)], BINARY[name], BINARY[name],
-                   dtype=np.float32)  # float32 tolerances: the float32 input limits the precision
+    helper_test_op(
+        [Arg(a, dtype=first), Arg(b, dtype=second)], BINARY[name], BINARY[name], dtype=np.float32
+    )  # float32 tolerances: the float32 input limits the precision
 
 
 SCALAR_OPS = {
-    "t+2": (lambda t: t + 2), "2+t": (lambda t: 2 + t), "t-2.5": (lambda t: t - 2.5),
-    "2.5-t": (lambda t: 2.5 - t), "t*3": (lambda t: t * 3), "3*t": (lambda t: 3 * t),
-    "t/4": (lambda t: t / 4), "4/t": (lambda t: 4 / t), "-t": (lambda t: -t), "t/0.1": (lambda t: t / 0.1),
+    "t+2": (lambda t: t + 2),
+    "2+t": (lambda t: 2 + t),
+    "t-2.5": (lambda t: t - 2.5),
+    "2.5-t": (lambda t: 2.5 - t),
+    "t*3": (lambda t: t * 3),
+    "3*t": (lambda t: 3 * t),
+    "t/4": (lambda t: t / 4),
+    "4/t": (lambda t: 4 / t),
+    "-t": (lambda t: -t),
+    "t/0.1": (lambda t: t / 0.1),
 }
 
 
@@ -270,10 +288,24 @@ def test_ops_with_python_numbers_keep_the_dtype(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("a, b", [
-    (1.0, 0.0), (-1.0, 0.0), (0.0, 0.0), (1.0, -0.0), (3.0, 1e-30), (-3.0, -1e-30), (1.0, 1e-8),
-    (0.0, 1e-8), (1e-8, 1e-8), (INF, 1.0), (1.0, INF), (2.0, -1e-3),
-], ids=str)
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (1.0, 0.0),
+        (-1.0, 0.0),
+        (0.0, 0.0),
+        (1.0, -0.0),
+        (3.0, 1e-30),
+        (-3.0, -1e-30),
+        (1.0, 1e-8),
+        (0.0, 1e-8),
+        (1e-8, 1e-8),
+        (INF, 1.0),
+        (1.0, INF),
+        (2.0, -1e-3),
+    ],
+    ids=str,
+)
 def test_div_near_and_at_zero(a, b, dtype):
     helper_test_op([np.array([a]), np.array([b])], lambda a, b: a / b, lambda a, b: a / b, dtype=dtype)
     helper_test_op([np.array(b)], lambda t: 1 / t, lambda t: 1 / t, dtype=dtype)
@@ -289,14 +321,14 @@ UNARY = {  # name: (ours, torch, how to draw friendly inputs)
     "tanh": (lambda t: t.tanh(), lambda t: t.tanh(), None),
     "relu": (lambda t: t.relu(), lambda t: t.relu(), "nonzero"),
     "sqrt": (lambda t: t.sqrt(), lambda t: t.sqrt(), "positive"),
-    "pow0": (lambda t: t ** 0, lambda t: t ** 0, None),
-    "pow1": (lambda t: t ** 1, lambda t: t ** 1, None),
-    "pow2": (lambda t: t ** 2, lambda t: t ** 2, None),
-    "pow3": (lambda t: t ** 3, lambda t: t ** 3, None),
-    "pow-1": (lambda t: t ** -1, lambda t: t ** -1, "nonzero"),
-    "pow0.5": (lambda t: t ** 0.5, lambda t: t ** 0.5, "positive"),
-    "pow-1.5": (lambda t: t ** -1.5, lambda t: t ** -1.5, "positive"),
-    "pow2.5": (lambda t: t ** 2.5, lambda t: t ** 2.5, "positive"),
+    "pow0": (lambda t: t**0, lambda t: t**0, None),
+    "pow1": (lambda t: t**1, lambda t: t**1, None),
+    "pow2": (lambda t: t**2, lambda t: t**2, None),
+    "pow3": (lambda t: t**3, lambda t: t**3, None),
+    "pow-1": (lambda t: t**-1, lambda t: t**-1, "nonzero"),
+    "pow0.5": (lambda t: t**0.5, lambda t: t**0.5, "positive"),
+    "pow-1.5": (lambda t: t**-1.5, lambda t: t**-1.5, "positive"),
+    "pow2.5": (lambda t: t**2.5, lambda t: t**2.5, "positive"),
     "abs": (lambda t: t.abs(), lambda t: t.abs(), "nonzero"),
     "abs_builtin": (abs, abs, "nonzero"),
     "softplus": (F.softplus, TF.softplus, None),
@@ -335,16 +367,26 @@ def test_relu_at_kink_and_special_values(value, shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("exponent, bases", [
-    (0, [0.0, -2.0, -0.5, 2.0]), (0.0, [0.0, -2.0, 3.0]),
-    (1, [0.0, -2.0, 2.0]), (1.0, [0.0, -0.0, -2.0]),
-    (2, [0.0, -0.0, -2.0, 2.0]), (2.0, [0.0, -3.0]),
-    (3, [0.0, -0.0, -2.0, 2.0]),
-    (-1, [0.0, -0.0, -2.0, 2.0]), (-1.0, [0.0, 0.5]),
-    (0.5, [0.0, 2.0, 1e-30]), (-1.5, [0.0, 2.0]), (2.5, [0.0, 2.0]),
-], ids=str)
+@pytest.mark.parametrize(
+    "exponent, bases",
+    [
+        (0, [0.0, -2.0, -0.5, 2.0]),
+        (0.0, [0.0, -2.0, 3.0]),
+        (1, [0.0, -2.0, 2.0]),
+        (1.0, [0.0, -0.0, -2.0]),
+        (2, [0.0, -0.0, -2.0, 2.0]),
+        (2.0, [0.0, -3.0]),
+        (3, [0.0, -0.0, -2.0, 2.0]),
+        (-1, [0.0, -0.0, -2.0, 2.0]),
+        (-1.0, [0.0, 0.5]),
+        (0.5, [0.0, 2.0, 1e-30]),
+        (-1.5, [0.0, 2.0]),
+        (2.5, [0.0, 2.0]),
+    ],
+    ids=str,
+)
 def test_pow_at_zero_and_negative_bases(exponent, bases, dtype):
-    helper_test_op([np.array(bases)], lambda t: t ** exponent, lambda t: t ** exponent, dtype=dtype)
+    helper_test_op([np.array(bases)], lambda t: t**exponent, lambda t: t**exponent, dtype=dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -359,10 +401,14 @@ def test_log_at_zero_and_outside_its_domain(values, dtype):
     helper_test_op([np.array(values)], lambda t: t.log(), lambda t: t.log(), dtype=dtype)
 
 
-@pytest.mark.parametrize("dtype, values", [
-    (np.float64, [700.0, 709.0, 710.0, 1000.0, -745.0, -1000.0]),
-    (np.float32, [88.0, 88.7, 89.0, 100.0, -100.0, -104.0]),
-], ids=DTYPE_IDS)
+@pytest.mark.parametrize(
+    "dtype, values",
+    [
+        (np.float64, [700.0, 709.0, 710.0, 1000.0, -745.0, -1000.0]),
+        (np.float32, [88.0, 88.7, 89.0, 100.0, -100.0, -104.0]),
+    ],
+    ids=DTYPE_IDS,
+)
 def test_exp_large_and_overflowing(dtype, values):
     """Finite inputs, against torch; exp(+-inf) and exp(nan) are in MATH_AT_INF (exp(inf) = inf,
     exp(-inf) = 0), not torch's vector kernel."""
@@ -374,8 +420,7 @@ def test_sigmoid_far_out_relative_error(dtype, rtol):
     """Over [-80, 80] every value within `rtol` of torch's, relative: sigmoid(-80) ~ 1.8e-35 is
     a normal float32 number, and the answer must not be rounded to 0."""
     x = np.linspace(-80.0, 80.0, 321)
-    helper_test_op([x], lambda t: t.sigmoid(), lambda t: t.sigmoid(), dtype=dtype,
-                   tol=dict(rtol=rtol, atol=0.0))
+    helper_test_op([x], lambda t: t.sigmoid(), lambda t: t.sigmoid(), dtype=dtype, tol=dict(rtol=rtol, atol=0.0))
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-6), (np.float64, 1e-10)], ids=DTYPE_IDS)
@@ -384,9 +429,11 @@ def test_tanh_far_out_relative_error(dtype, rtol):
     helper_test_op([x], lambda t: t.tanh(), lambda t: t.tanh(), dtype=dtype, tol=dict(rtol=rtol, atol=0.0))
 
 
-@pytest.mark.parametrize("dtype, x", [(np.float32, -20.0), (np.float32, -10.0), (np.float32, -30.0),
-                                      (np.float64, -40.0), (np.float64, -100.0)],
-                         ids=["f32--20", "f32--10", "f32--30", "f64--40", "f64--100"])
+@pytest.mark.parametrize(
+    "dtype, x",
+    [(np.float32, -20.0), (np.float32, -10.0), (np.float32, -30.0), (np.float64, -40.0), (np.float64, -100.0)],
+    ids=["f32--20", "f32--10", "f32--30", "f64--40", "f64--100"],
+)
 def test_log_of_sigmoid_is_finite_far_out(dtype, x):
     """log(sigmoid(x)) ~ x for x << 0: finite, and its gradient ~ 1."""
     op = lambda t: t.sigmoid().log()  # noqa: E731
@@ -396,6 +443,7 @@ def test_log_of_sigmoid_is_finite_far_out(dtype, x):
 
 
 # ----- reductions -----------------------------------------------------------------------
+
 
 def axis_for(ndim):
     if ndim == 0:
@@ -413,6 +461,7 @@ def torch_reduce(name, axis, keepdims):
         if name == "logsumexp":  # (no dim=None in torch)
             return t.logsumexp(dim=every, keepdim=keepdims)
         return getattr(t, name)(dim=axis, keepdim=keepdims)
+
     return reduce
 
 
@@ -433,8 +482,15 @@ def test_reductions_random(name, data, shape, keepdims, dtype, seed):
 
 
 EMPTY_REDUCTIONS = [  # (shape, axis, keepdims): some reduce a zero-length axis, some only keep one
-    ((0,), None, False), ((0,), 0, True), ((3, 0), 1, False), ((3, 0), -1, True), ((0, 3), 0, False),
-    ((0, 3), 1, False), ((0, 3), -1, True), ((2, 0, 3), (0, 2), False), ((2, 0, 3), (1,), True),
+    ((0,), None, False),
+    ((0,), 0, True),
+    ((3, 0), 1, False),
+    ((3, 0), -1, True),
+    ((0, 3), 0, False),
+    ((0, 3), 1, False),
+    ((0, 3), -1, True),
+    ((2, 0, 3), (0, 2), False),
+    ((2, 0, 3), (1,), True),
     ((2, 0, 3), None, True),
 ]
 
@@ -447,13 +503,21 @@ def test_reductions_of_empty_tensors(name, shape, axis, keepdims, dtype):
     is refused, but max over the other axes of an empty tensor is just empty."""
     axes = range(len(shape)) if axis is None else ([axis] if isinstance(axis, int) else axis)
     empty_reduced = any(shape[ax] == 0 for ax in axes)
-    helper_test_op([np.zeros(shape)], our_reduce(name, axis, keepdims), torch_reduce(name, axis, keepdims),
-                   dtype=dtype, torch_raises=(name in ("max", "min") and empty_reduced))
+    helper_test_op(
+        [np.zeros(shape)],
+        our_reduce(name, axis, keepdims),
+        torch_reduce(name, axis, keepdims),
+        dtype=dtype,
+        torch_raises=(name in ("max", "min") and empty_reduced),
+    )
 
 
 @pytest.mark.parametrize("name", REDUCTIONS)
-@pytest.mark.parametrize("axis, keepdims", [(None, False), (None, True), (0, False), (-1, False), (0, True),
-                                            ((0,), False), ((-1,), True)], ids=str)
+@pytest.mark.parametrize(
+    "axis, keepdims",
+    [(None, False), (None, True), (0, False), (-1, False), (0, True), ((0,), False), ((-1,), True)],
+    ids=str,
+)
 def test_reductions_of_0d_tensors(name, axis, keepdims):
     """torch accepts dim 0 and -1 on a 0-d tensor (it has one implicit axis)."""
     helper_test_op([np.array(1.75)], our_reduce(name, axis, keepdims), torch_reduce(name, axis, keepdims))
@@ -485,8 +549,19 @@ def test_max_with_ties_splits_the_gradient_like_amax(name, x, axis, keepdims, dt
 
 # ----- shape ----------------------------------------------------------------------------
 
-RESHAPES = [((2, 3, 4), (4, 6)), ((2, 3, 4), (-1,)), ((2, 3, 4), (2, -1, 2)), ((), (1,)), ((), (1, 1)),
-            ((1,), ()), ((1, 1), ()), ((0, 3), (3, 0)), ((0, 3), (-1,)), ((0, 3), (0, 5)), ((6,), (3, 2))]
+RESHAPES = [
+    ((2, 3, 4), (4, 6)),
+    ((2, 3, 4), (-1,)),
+    ((2, 3, 4), (2, -1, 2)),
+    ((), (1,)),
+    ((), (1, 1)),
+    ((1,), ()),
+    ((1, 1), ()),
+    ((0, 3), (3, 0)),
+    ((0, 3), (-1,)),
+    ((0, 3), (0, 5)),
+    ((6,), (3, 2)),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -498,8 +573,14 @@ def test_reshape(shape, new, dtype):
         helper_test_op([x], lambda t: t.reshape(*new), lambda t: t.reshape(*new), dtype=dtype)
 
 
-TRANSPOSES = [((2, 3, 4), (2, 0, 1)), ((2, 3, 4), (-1, 0, 1)), ((2, 3), (1, 0)), ((2, 3, 4), (0, 1, 2)),
-              ((0, 3), (1, 0)), ((4,), (0,))]
+TRANSPOSES = [
+    ((2, 3, 4), (2, 0, 1)),
+    ((2, 3, 4), (-1, 0, 1)),
+    ((2, 3), (1, 0)),
+    ((2, 3, 4), (0, 1, 2)),
+    ((0, 3), (1, 0)),
+    ((4,), (0,)),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -579,8 +660,15 @@ def test_getitem(case, dtype):
     helper_test_op([x], lambda t: t[index], theirs, dtype=dtype)
 
 
-CONCATS = [([(2, 3), (4, 3)], 0), ([(2, 3), (2, 1), (2, 0)], 1), ([(2, 3), (2, 1)], -1), ([(0, 3), (2, 3)], 0),
-           ([(2, 3)], 0), ([(2, 3, 4), (2, 1, 4)], -2), ([(0,), (0,)], 0)]
+CONCATS = [
+    ([(2, 3), (4, 3)], 0),
+    ([(2, 3), (2, 1), (2, 0)], 1),
+    ([(2, 3), (2, 1)], -1),
+    ([(0, 3), (2, 3)], 0),
+    ([(2, 3)], 0),
+    ([(2, 3, 4), (2, 1, 4)], -2),
+    ([(0,), (0,)], 0),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -597,8 +685,17 @@ def test_concat_the_same_tensor_twice(dtype):
     helper_test_op([x], lambda t: tl.concat([t, t * 2, t], 1), lambda t: torch.cat([t, t * 2, t], 1), dtype=dtype)
 
 
-STACKS = [((2, 3), 3, 0), ((2, 3), 3, 1), ((2, 3), 2, 2), ((2, 3), 2, -1), ((2, 3), 2, -3), ((), 3, 0),
-          ((0,), 2, 0), ((0, 2), 2, 1), ((4,), 1, 0)]
+STACKS = [
+    ((2, 3), 3, 0),
+    ((2, 3), 3, 1),
+    ((2, 3), 2, 2),
+    ((2, 3), 2, -1),
+    ((2, 3), 2, -3),
+    ((), 3, 0),
+    ((0,), 2, 0),
+    ((0, 2), 2, 1),
+    ((4,), 1, 0),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -609,9 +706,20 @@ def test_stack(shape, n, axis, dtype):
     helper_test_op(xs, lambda *ts: tl.stack(list(ts), axis), lambda *ts: torch.stack(ts, axis), dtype=dtype)
 
 
-SPLITS = [((5, 3), 2, 0), ((5, 3), [2, 0, 3], 0), ((5, 3), [0, 5], 0), ((5, 3), [5], 0), ((5, 3), 5, 0),
-          ((5, 3), 7, 0), ((5, 3), [1, 2], -1), ((5, 3), 1, 1), ((5, 3), [3, 0], 1), ((0, 3), 2, 0),
-          ((0, 3), [0], 0), ((2, 0), 1, 1)]
+SPLITS = [
+    ((5, 3), 2, 0),
+    ((5, 3), [2, 0, 3], 0),
+    ((5, 3), [0, 5], 0),
+    ((5, 3), [5], 0),
+    ((5, 3), 5, 0),
+    ((5, 3), 7, 0),
+    ((5, 3), [1, 2], -1),
+    ((5, 3), 1, 1),
+    ((5, 3), [3, 0], 1),
+    ((0, 3), 2, 0),
+    ((0, 3), [0], 0),
+    ((2, 0), 1, 1),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -641,16 +749,31 @@ def test_unbind(shape, axis, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_unbind_with_unused_slices(dtype):
     x = np.random.default_rng(0).standard_normal((3, 4))
-    helper_test_op([x], lambda t: t.unbind(1)[2] * t.unbind(1)[0], lambda t: t.unbind(1)[2] * t.unbind(1)[0],
-                   dtype=dtype)
+    helper_test_op(
+        [x], lambda t: t.unbind(1)[2] * t.unbind(1)[0], lambda t: t.unbind(1)[2] * t.unbind(1)[0], dtype=dtype
+    )
 
 
 # ----- matrix products -------------------------------------------------------------------
 
-MATMULS = [((4,), (4,)), ((4,), (4, 5)), ((3, 4), (4,)), ((3, 4), (4, 5)), ((1, 4), (4, 1)), ((2, 3, 4), (4, 5)),
-           ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((4,), (2, 4, 5)), ((2, 3, 4), (4,)),
-           ((2, 3, 4), (2, 4, 5)), ((0, 4), (4, 5)), ((3, 0), (0, 5)), ((0,), (0,)), ((2, 0, 4), (4, 3)),
-           ((3, 4), (4, 0))]
+MATMULS = [
+    ((4,), (4,)),
+    ((4,), (4, 5)),
+    ((3, 4), (4,)),
+    ((3, 4), (4, 5)),
+    ((1, 4), (4, 1)),
+    ((2, 3, 4), (4, 5)),
+    ((3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (5, 4, 2)),
+    ((4,), (2, 4, 5)),
+    ((2, 3, 4), (4,)),
+    ((2, 3, 4), (2, 4, 5)),
+    ((0, 4), (4, 5)),
+    ((3, 0), (0, 5)),
+    ((0,), (0,)),
+    ((2, 0, 4), (4, 3)),
+    ((3, 4), (4, 0)),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -665,9 +788,17 @@ def test_matmul(a_shape, b_shape, dtype):
 
 
 ADDMMS = [  # (c, a, b); 2-D a and b go through torch.addmm, the rest through c + a @ b
-    ((3, 5), (3, 4), (4, 5)), ((5,), (3, 4), (4, 5)), ((), (3, 4), (4, 5)), ((1, 5), (3, 4), (4, 5)),
-    ((3, 1), (3, 4), (4, 5)), ((3, 5), (3, 0), (0, 5)), ((2, 3, 5), (3, 4), (4, 5)), ((), (4,), (4,)),
-    ((5,), (4,), (4, 5)), ((2, 3, 5), (2, 3, 4), (4, 5)), ((3,), (2, 3, 4), (4,)),
+    ((3, 5), (3, 4), (4, 5)),
+    ((5,), (3, 4), (4, 5)),
+    ((), (3, 4), (4, 5)),
+    ((1, 5), (3, 4), (4, 5)),
+    ((3, 1), (3, 4), (4, 5)),
+    ((3, 5), (3, 0), (0, 5)),
+    ((2, 3, 5), (3, 4), (4, 5)),
+    ((), (4,), (4,)),
+    ((5,), (4,), (4, 5)),
+    ((2, 3, 5), (2, 3, 4), (4, 5)),
+    ((3,), (2, 3, 4), (4,)),
 ]
 
 
@@ -685,8 +816,19 @@ def test_addmm(c_shape, a_shape, b_shape, dtype):
 
 # ----- softmax and the losses -----------------------------------------------------------
 
-SOFTMAX_CASES = [((5,), -1), ((3, 4), -1), ((3, 4), 0), ((2, 3, 4), 1), ((2, 3, 4), -3), ((1, 1), -1),
-                 ((), 0), ((), -1), ((0, 3), -1), ((3, 0), -1), ((3, 0), 0)]
+SOFTMAX_CASES = [
+    ((5,), -1),
+    ((3, 4), -1),
+    ((3, 4), 0),
+    ((2, 3, 4), 1),
+    ((2, 3, 4), -3),
+    ((1, 1), -1),
+    ((), 0),
+    ((), -1),
+    ((0, 3), -1),
+    ((3, 0), -1),
+    ((3, 0), 0),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -701,8 +843,7 @@ def test_softmax_and_log_softmax(name, shape, axis, dtype):
 @pytest.mark.parametrize("rows", [[[1000.0, 0.0, -1000.0]], [[2.0, 2.0, 2.0]], [[1e4, 1e4 + 1.0, -1e4]]], ids=str)
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_and_log_softmax_extremes(name, rows, dtype):
-    helper_test_op([np.array(rows)], lambda t: getattr(F, name)(t, -1), lambda t: getattr(TF, name)(t, -1),
-                   dtype=dtype)
+    helper_test_op([np.array(rows)], lambda t: getattr(F, name)(t, -1), lambda t: getattr(TF, name)(t, -1), dtype=dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -725,8 +866,9 @@ def test_softmax_and_log_softmax_with_minus_inf(name, row, dtype):
     if name == "log_softmax":
         value[~finite], slope[~finite] = -INF, g[~finite]
         slope[finite] -= np.exp(out.detach().numpy().astype(np.float64)) * g[~finite].sum()
-    helper_test_values(row[None], lambda t: getattr(F, name)(t, -1), value[None], slope[None], dtype=dtype,
-                       seed_grad=g[None])
+    helper_test_values(
+        row[None], lambda t: getattr(F, name)(t, -1), value[None], slope[None], dtype=dtype, seed_grad=g[None]
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -744,8 +886,12 @@ def test_mse_loss(shape, target_grad, dtype):
 def test_bce_with_logits_random(shape, target_grad, dtype):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal(shape) * 3, rng.random(shape)
-    helper_test_op([x, Arg(y, requires_grad=target_grad)], F.binary_cross_entropy_with_logits,
-                   TF.binary_cross_entropy_with_logits, dtype=dtype)
+    helper_test_op(
+        [x, Arg(y, requires_grad=target_grad)],
+        F.binary_cross_entropy_with_logits,
+        TF.binary_cross_entropy_with_logits,
+        dtype=dtype,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -753,19 +899,31 @@ def test_bce_with_logits_random(shape, target_grad, dtype):
 def test_bce_with_logits_at_exactly_zero(y, dtype):
     """d/dx mean(bce(x, y)) = (sigmoid(x) - y) / N, which at x = 0 is (0.5 - y) / N."""
     x, target = np.zeros(4), np.full(4, y)
-    helper_test_op([x, Arg(target, requires_grad=False)], F.binary_cross_entropy_with_logits,
-                   TF.binary_cross_entropy_with_logits, dtype=dtype, grad=1.0)
+    helper_test_op(
+        [x, Arg(target, requires_grad=False)],
+        F.binary_cross_entropy_with_logits,
+        TF.binary_cross_entropy_with_logits,
+        dtype=dtype,
+        grad=1.0,
+    )
     logits = Tensor(x.astype(dtype), requires_grad=True)
     F.binary_cross_entropy_with_logits(logits, target.astype(dtype)).backward()
     np.testing.assert_allclose(logits.grad.numpy(), np.full(4, (0.5 - y) / 4), **TOL[np.dtype(dtype)])
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("x, y", [([100.0, -100.0, 1000.0, -1000.0], [1.0, 0.0, 0.0, 1.0]),
-                                  ([30.0, -30.0, 0.0, 1e-8], [0.5, 0.5, 0.5, 1.0])], ids=str)
+@pytest.mark.parametrize(
+    "x, y",
+    [([100.0, -100.0, 1000.0, -1000.0], [1.0, 0.0, 0.0, 1.0]), ([30.0, -30.0, 0.0, 1e-8], [0.5, 0.5, 0.5, 1.0])],
+    ids=str,
+)
 def test_bce_with_logits_far_out(x, y, dtype):
-    helper_test_op([np.array(x), Arg(np.array(y), requires_grad=False)], F.binary_cross_entropy_with_logits,
-                   TF.binary_cross_entropy_with_logits, dtype=dtype)
+    helper_test_op(
+        [np.array(x), Arg(np.array(y), requires_grad=False)],
+        F.binary_cross_entropy_with_logits,
+        TF.binary_cross_entropy_with_logits,
+        dtype=dtype,
+    )
 
 
 def _torch_ce(logits, target):
@@ -773,19 +931,24 @@ def _torch_ce(logits, target):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("n, c, target", [(4, 3, [0, 2, 2, 1]), (1, 5, [4]), (3, 1, [0, 0, 0]), (5, 2, [1] * 5),
-                                          (0, 3, [])], ids=str)
+@pytest.mark.parametrize(
+    "n, c, target", [(4, 3, [0, 2, 2, 1]), (1, 5, [4]), (3, 1, [0, 0, 0]), (5, 2, [1] * 5), (0, 3, [])], ids=str
+)
 def test_cross_entropy(n, c, target, dtype):
     logits = np.random.default_rng(0).standard_normal((n, c)) * 2
     helper_test_op([logits, np.array(target, dtype=np.int64)], F.cross_entropy, _torch_ce, dtype=dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("logits, target", [
-    ([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]], [0, 2]),
-    ([[1e4, -1e4], [-1e4, 1e4]], [1, 1]),
-    ([[5.0, 5.0, 5.0]], [1]),
-], ids=str)
+@pytest.mark.parametrize(
+    "logits, target",
+    [
+        ([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]], [0, 2]),
+        ([[1e4, -1e4], [-1e4, 1e4]], [1, 1]),
+        ([[5.0, 5.0, 5.0]], [1]),
+    ],
+    ids=str,
+)
 def test_cross_entropy_extremes(logits, target, dtype):
     helper_test_op([np.array(logits), np.array(target, dtype=np.int64)], F.cross_entropy, _torch_ce, dtype=dtype)
 
@@ -802,11 +965,13 @@ def test_cross_entropy_with_a_minus_inf_logit(row, target, dtype):
     loss.backward()
     slope = np.zeros(row.shape)
     slope[finite] = part.grad.numpy()[0]
-    helper_test_values(row[None], lambda t: F.cross_entropy(t, np.array([target])), loss.item(), slope[None],
-                       dtype=dtype)
+    helper_test_values(
+        row[None], lambda t: F.cross_entropy(t, np.array([target])), loss.item(), slope[None], dtype=dtype
+    )
 
 
 # ----- results are ndarrays; numbers behave as numbers -----------------------------------
+
 
 def _x(dtype=np.float64):
     return Tensor(np.array([[0.5, -1.25, 2.0], [3.0, 0.25, -0.75]], dtype=dtype), requires_grad=True)
@@ -905,8 +1070,12 @@ def test_round(dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_iteration_gives_rows_with_gradients(dtype):
     data = np.arange(6.0).reshape(3, 2) - 2.5
-    helper_test_op([data], lambda t: [row * (k + 1.0) for k, row in enumerate(t)],
-                   lambda t: [row * (k + 1.0) for k, row in enumerate(t)], dtype=dtype)
+    helper_test_op(
+        [data],
+        lambda t: [row * (k + 1.0) for k, row in enumerate(t)],
+        lambda t: [row * (k + 1.0) for k, row in enumerate(t)],
+        dtype=dtype,
+    )
     helper_test_op([data[0]], lambda t: list(t), lambda t: list(t), dtype=dtype)  # 1-D: 0-d pieces
 
 
@@ -933,9 +1102,20 @@ def test_iterating_a_0d_tensor_raises_type_error():
         len(Tensor(np.array(1.0)))
 
 
-@pytest.mark.parametrize("shape, index", [((3,), 3), ((3,), -4), ((2, 3), (slice(None), 5)), ((2, 3), (0, 3)),
-                                          ((3,), (0, 0)), ((3,), [0, 3]), ((3,), np.array([-4])),
-                                          ((2, 3), (1, slice(None), 0))], ids=str)
+@pytest.mark.parametrize(
+    "shape, index",
+    [
+        ((3,), 3),
+        ((3,), -4),
+        ((2, 3), (slice(None), 5)),
+        ((2, 3), (0, 3)),
+        ((3,), (0, 0)),
+        ((3,), [0, 3]),
+        ((3,), np.array([-4])),
+        ((2, 3), (1, slice(None), 0)),
+    ],
+    ids=str,
+)
 def test_out_of_range_index_raises_index_error(shape, index):
     with pytest.raises(IndexError):
         torch.zeros(shape)[_torch_index(index)]
@@ -944,8 +1124,12 @@ def test_out_of_range_index_raises_index_error(shape, index):
 
 
 COMPARISONS = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 
@@ -995,19 +1179,32 @@ def test_T_of_0d_tensor(dtype):
 
 # ----- found by probing from outside: each failed before its fix ------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("base, exponents", [(2, [3.0, 30.0, 31.0]), (10, [2.0, 15.0]), (0, [0.0, 1.0, 2.0]),
-                                             (-2, [2.0, 3.0]), (2.5, [-1.5, 0.0, 1.5]), (1, [5.0])], ids=str)
+@pytest.mark.parametrize(
+    "base, exponents",
+    [
+        (2, [3.0, 30.0, 31.0]),
+        (10, [2.0, 15.0]),
+        (0, [0.0, 1.0, 2.0]),
+        (-2, [2.0, 3.0]),
+        (2.5, [-1.5, 0.0, 1.5]),
+        (1, [5.0]),
+    ],
+    ids=str,
+)
 def test_number_to_the_power_of_a_tensor(base, exponents, dtype):
-    helper_test_op([np.array(exponents)], lambda t: base ** t, lambda t: base ** t, dtype=dtype)
+    helper_test_op([np.array(exponents)], lambda t: base**t, lambda t: base**t, dtype=dtype)
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered")  # float16 sums past 65504 are inf, as torch's
 @pytest.mark.parametrize("shape, axis", [((11,), None), ((3, 7), 1), ((100000,), None), ((7,), 0)], ids=str)
 def test_float16_sum_and_mean_add_up_in_float32_as_torch(shape, axis):
     x = np.random.default_rng(0).uniform(0.5, 1.0, shape).astype(np.float16)
-    for ours, theirs in ((lambda t: t.mean(axis), lambda t: t.mean(axis) if axis is not None else t.mean()),
-                         (lambda t: t.sum(axis), lambda t: t.sum(axis) if axis is not None else t.sum())):
+    for ours, theirs in (
+        (lambda t: t.mean(axis), lambda t: t.mean(axis) if axis is not None else t.mean()),
+        (lambda t: t.sum(axis), lambda t: t.sum(axis) if axis is not None else t.sum()),
+    ):
         got, want = ours(Tensor(x)).numpy(), theirs(torch.tensor(x)).numpy()
         assert got.dtype == np.float16
         np.testing.assert_array_max_ulp(got, want, maxulp=1)
@@ -1016,8 +1213,11 @@ def test_float16_sum_and_mean_add_up_in_float32_as_torch(shape, axis):
 @pytest.mark.parametrize("name", ["sum", "mean", "max"])
 @pytest.mark.parametrize("axis", [(), []], ids=["tuple", "list"])
 def test_an_empty_axis_list_reduces_every_axis_as_torch(name, axis):
-    helper_test_op([np.arange(6.0).reshape(2, 3) % 4], lambda t: getattr(t, name)(axis=axis),
-                   lambda t: torch.amax(t, dim=axis) if name == "max" else getattr(t, name)(dim=axis))
+    helper_test_op(
+        [np.arange(6.0).reshape(2, 3) % 4],
+        lambda t: getattr(t, name)(axis=axis),
+        lambda t: torch.amax(t, dim=axis) if name == "max" else getattr(t, name)(dim=axis),
+    )
 
 
 @pytest.mark.parametrize("x", [[1.0, NAN, 2.0], [NAN, NAN, 0.0]], ids=str)
@@ -1026,16 +1226,22 @@ def test_max_of_a_tensor_with_nan_gives_the_gradient_to_the_nan_as_torch(x):
 
 
 def test_max_along_an_axis_with_a_nan_gives_it_the_gradient_as_torch_max():
-    helper_test_op([np.array([[1.0, NAN, 3.0], [2.0, 0.0, 1.0]])], lambda t: t.max(axis=1),
-                   lambda t: t.max(dim=1).values)
+    helper_test_op(
+        [np.array([[1.0, NAN, 3.0], [2.0, 0.0, 1.0]])], lambda t: t.max(axis=1), lambda t: t.max(dim=1).values
+    )
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered")  # 2**53 is inf in float16, as in torch
 @pytest.mark.parametrize("dtype", [np.float64, np.float16, np.int64, np.int8], ids=str)
 @pytest.mark.parametrize("number", [0.1, 2, 2**53, 16777217, True], ids=str)
 def test_numbers_meet_a_tensor_in_its_own_dtype_as_torch(dtype, number):
-    data = np.array([0.1, 2, 2**53 + 1, 16777216, 1]).astype(dtype) if np.dtype(dtype).kind == "f" else \
-        np.array([0, 2, 2**53 + 1, 16777216, 1]).astype(dtype) if dtype == np.int64 else np.array([0, 2, 1], dtype)
+    data = (
+        np.array([0.1, 2, 2**53 + 1, 16777216, 1]).astype(dtype)
+        if np.dtype(dtype).kind == "f"
+        else np.array([0, 2, 2**53 + 1, 16777216, 1]).astype(dtype)
+        if dtype == np.int64
+        else np.array([0, 2, 1], dtype)
+    )
     if np.dtype(dtype).kind in "iu" and isinstance(number, float) or (dtype == np.int8 and number > 127):
         return  # torch makes these float32 (int + 0.1) or refuses them (300 in int8): not this test
     ours, theirs = Tensor(data), torch.tensor(data)
@@ -1051,8 +1257,25 @@ KINKS = [0.0, -0.0, 1.5, -1.5, 1e-30, -1e-30]  # +-inf and nan: see "at +-inf an
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("name", ["abs", "leaky_relu", "leaky_relu_0.3", "softplus", "gelu", "gelu_tanh", "sin",
-                                  "cos", "erf", "sqrt", "clamp", "clamp_min", "clip_max", "relu"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "abs",
+        "leaky_relu",
+        "leaky_relu_0.3",
+        "softplus",
+        "gelu",
+        "gelu_tanh",
+        "sin",
+        "cos",
+        "erf",
+        "sqrt",
+        "clamp",
+        "clamp_min",
+        "clip_max",
+        "relu",
+    ],
+)
 def test_unary_at_kinks_and_special_values(name, dtype):
     """abs' and relu's derivative at 0 is 0, leaky_relu's the slope; tiny and signed zero inputs as
     torch. (+-inf and nan: test_unary_at_infinities_and_nan_give_the_mathematical_values, and against
@@ -1075,8 +1298,24 @@ def test_unary_at_kinks_and_special_values(name, dtype):
 # the ops it computes with IEEE basic operations only (compare, select, + - * /, sqrt), which
 # give the same bits on every CPU: TORCH_EXACT_AT_INF.
 
-TORCH_EXACT_AT_INF = ["neg", "relu", "abs", "abs_builtin", "leaky_relu", "leaky_relu_0.3", "clamp", "clamp_min",
-                      "clip_max", "sqrt", "pow0", "pow1", "pow2", "pow3", "pow-1", "pow0.5"]
+TORCH_EXACT_AT_INF = [
+    "neg",
+    "relu",
+    "abs",
+    "abs_builtin",
+    "leaky_relu",
+    "leaky_relu_0.3",
+    "clamp",
+    "clamp_min",
+    "clip_max",
+    "sqrt",
+    "pow0",
+    "pow1",
+    "pow2",
+    "pow3",
+    "pow-1",
+    "pow0.5",
+]
 # (torch's x ** 0.5 is sqrt(x), its slope 0.5 / sqrt(x); x ** 2 is x * x, x ** -1 is 1 / x, x ** 0 a fill.)
 
 # name: ((value, slope) at +inf, at -inf, at nan). The value of the op's formula there: its limit
@@ -1129,16 +1368,24 @@ def test_every_unary_op_has_its_values_at_infinities_and_nan():
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("name, point", [(name, point) for name in sorted(MATH_AT_INF)
-                                         for k, point in enumerate(SPECIAL) if MATH_AT_INF[name][k][0] is not None])
+@pytest.mark.parametrize(
+    "name, point",
+    [
+        (name, point)
+        for name in sorted(MATH_AT_INF)
+        for k, point in enumerate(SPECIAL)
+        if MATH_AT_INF[name][k][0] is not None
+    ],
+)
 def test_unary_at_infinities_and_nan_give_the_mathematical_values(name, point, dtype):
     """Alone (0-d) and filling an array long enough for any vector body and tail (37 elements)."""
     value, slope = MATH_AT_INF[name][list(SPECIAL).index(point)]
     ours = UNARY[name][0]
     for shape in ((), (37,)):
         x = np.full(shape, SPECIAL[point])
-        helper_test_values(x, ours, np.full(shape, value), None if slope is None else np.full(shape, slope),
-                           dtype=dtype)
+        helper_test_values(
+            x, ours, np.full(shape, value), None if slope is None else np.full(shape, slope), dtype=dtype
+        )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -1173,13 +1420,18 @@ TIE_PAIRS = [  # (a, b): ties, signed zeros, infinities and nans
 @pytest.mark.parametrize("name", ["maximum", "minimum"])
 def test_maximum_minimum_at_ties_and_nan(name, a, b, dtype):
     """At a tie each side gets half of the gradient (torch); a nan wins, and gets all of it."""
-    helper_test_op([np.array(a), np.array(b)], lambda a, b: getattr(tl, name)(a, b),
-                   lambda a, b: getattr(torch, name)(a, b), dtype=dtype)
+    helper_test_op(
+        [np.array(a), np.array(b)],
+        lambda a, b: getattr(tl, name)(a, b),
+        lambda a, b: getattr(torch, name)(a, b),
+        dtype=dtype,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("low, high", [(-1.0, 1.0), (0.0, 0.0), (1.0, -1.0), (-INF, 0.5), (None, -1.0),
-                                       (1.0, None), (0, 1)], ids=str)
+@pytest.mark.parametrize(
+    "low, high", [(-1.0, 1.0), (0.0, 0.0), (1.0, -1.0), (-INF, 0.5), (None, -1.0), (1.0, None), (0, 1)], ids=str
+)
 def test_clamp_at_the_bounds_and_min_above_max(low, high, dtype):
     """The bounds themselves pass the gradient; min > max gives max everywhere, and no gradient (torch)."""
     x = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, INF, -INF, NAN])
@@ -1194,8 +1446,14 @@ def test_clamp_refusals():
         Tensor(np.ones(2)).clamp("0", 1)
 
 
-WHERES = [((2, 3), (2, 3), (2, 3)), ((3,), (2, 3), (2, 1)), ((2, 1), (3,), ()), ((), (2, 3), (3,)),
-          ((0, 3), (3,), (1, 3)), ((2, 1, 3), (4, 1), (3,))]
+WHERES = [
+    ((2, 3), (2, 3), (2, 3)),
+    ((3,), (2, 3), (2, 1)),
+    ((2, 1), (3,), ()),
+    ((), (2, 3), (3,)),
+    ((0, 3), (3,), (1, 3)),
+    ((2, 1, 3), (4, 1), (3,)),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -1213,8 +1471,9 @@ def test_where_broadcasts_all_three(c_shape, a_shape, b_shape, dtype):
 def test_where_with_nan_and_inf_in_the_branch_not_taken(dtype):
     """The gradient of the branch not taken is 0, not nan: the untaken 1/x at x = 0 stays out."""
     x = np.array([0.0, 1.0, -2.0, INF])
-    helper_test_op([x], lambda t: tl.where(t > 0.5, 1 / t, t * 2), lambda t: torch.where(t > 0.5, 1 / t, t * 2),
-                   dtype=dtype)
+    helper_test_op(
+        [x], lambda t: tl.where(t > 0.5, 1 / t, t * 2), lambda t: torch.where(t > 0.5, 1 / t, t * 2), dtype=dtype
+    )
     helper_test_op([x], lambda t: tl.where(t > 0.5, t, 3.0), lambda t: torch.where(t > 0.5, t, 3.0), dtype=dtype)
 
 
@@ -1238,8 +1497,9 @@ LOGSUMEXPS = [  # (x, axis, keepdims); with +-inf and nan: LOGSUMEXPS_AT_INF
 @pytest.mark.parametrize("x, axis, keepdims", LOGSUMEXPS, ids=str)
 def test_logsumexp_far_out_and_over_empty_axes(x, axis, keepdims, dtype):
     """Over an empty axis ln 0 = -inf, as torch."""
-    helper_test_op([np.array(x)], our_reduce("logsumexp", axis, keepdims),
-                   torch_reduce("logsumexp", axis, keepdims), dtype=dtype)
+    helper_test_op(
+        [np.array(x)], our_reduce("logsumexp", axis, keepdims), torch_reduce("logsumexp", axis, keepdims), dtype=dtype
+    )
 
 
 # By hand, not torch's (its exp at +-inf and nan is a vector kernel's: see MATH_AT_INF). The value is
@@ -1255,8 +1515,13 @@ LOGSUMEXPS_AT_INF = [  # (x, axis, keepdims, value, slope)
     ([[-INF, INF, 1.0]], None, False, INF, [[0.0, NAN, 0.0]]),
     # row 0: nan, slopes nan; row 1: ln(e^2 + e^3) = 3 + ln(1 + 1/e) = 3 + 0.31326168751822286,
     # slopes e^2 / (e^2 + e^3) = 1 / (1 + e) = 0.2689414213699951 and e / (1 + e) = 0.7310585786300049
-    ([[NAN, 1.0], [2.0, 3.0]], 1, False, [NAN, 3.31326168751822286], [[NAN, NAN], [0.2689414213699951,
-                                                                                0.7310585786300049]]),
+    (
+        [[NAN, 1.0], [2.0, 3.0]],
+        1,
+        False,
+        [NAN, 3.31326168751822286],
+        [[NAN, NAN], [0.2689414213699951, 0.7310585786300049]],
+    ),
 ]
 
 
@@ -1267,8 +1532,17 @@ def test_logsumexp_at_infinities_and_nan(x, axis, keepdims, value, slope, dtype)
     helper_test_values(np.array(x), our_reduce("logsumexp", axis, keepdims), value, slope, dtype=dtype)
 
 
-VARS = [((4,), None), ((1,), None), ((3, 1), 1), ((3, 4), 0), ((2, 3, 4), (0, 2)), ((), None), ((3, 2), -1),
-        ((0, 3), 0), ((2, 2), (0, 1))]
+VARS = [
+    ((4,), None),
+    ((1,), None),
+    ((3, 1), 1),
+    ((3, 4), 0),
+    ((2, 3, 4), (0, 2)),
+    ((), None),
+    ((3, 2), -1),
+    ((0, 3), 0),
+    ((2, 2), (0, 1)),
+]
 
 
 @pytest.mark.filterwarnings("ignore:std\\(\\)|var\\(\\)")  # torch warns when n - correction <= 0
@@ -1283,10 +1557,18 @@ def test_var_std_with_corrections_and_one_element(name, shape, axis, dtype):
     for correction in (0, 1, 2):
         x = Arg(data, requires_grad=correction <= 1 or n > correction)
         for keepdims in (False, True):
-            helper_test_op([x], lambda t: getattr(t, name)(axis, keepdims, correction=correction),
-                           lambda t: getattr(t, name)(dim=axis, keepdim=keepdims, correction=correction), dtype=dtype)
-        helper_test_op([x], lambda t: getattr(t, name)(dim=axis, keepdim=True, correction=correction),
-                       lambda t: getattr(t, name)(dim=axis, keepdim=True, correction=correction), dtype=dtype)
+            helper_test_op(
+                [x],
+                lambda t, k=keepdims, c=correction: getattr(t, name)(axis, k, correction=c),
+                lambda t, k=keepdims, c=correction: getattr(t, name)(dim=axis, keepdim=k, correction=c),
+                dtype=dtype,
+            )
+        helper_test_op(
+            [x],
+            lambda t, c=correction: getattr(t, name)(dim=axis, keepdim=True, correction=c),
+            lambda t, c=correction: getattr(t, name)(dim=axis, keepdim=True, correction=c),
+            dtype=dtype,
+        )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -1398,19 +1680,33 @@ def test_shape_methods_and_dim_keywords(case, dtype):
     helper_test_op([x], ours, ours if theirs is None else theirs, dtype=dtype)
 
 
-@pytest.mark.parametrize("shape, call", [
-    ((3, 1), lambda t: t.expand(-1, 2, 4)),  # -1 on a new leading axis
-    ((3, 2), lambda t: t.expand(3, 4)),  # a size other than 1 cannot grow
-    ((3, 1), lambda t: t.expand(4)),  # fewer axes than the tensor
-    ((2, 3), lambda t: t.permute(0, 0)),
-    ((2, 3), lambda t: t.permute(0)),
-    ((2, 3), lambda t: t.permute(0, 2)),
-    ((2, 3), lambda t: t.squeeze(2)),
-    ((2, 3), lambda t: t.unsqueeze(3)),
-    ((2, 3, 4), lambda t: t.flatten(2, 1)),
-    ((2, 3), lambda t: t.flatten(0, 2)),
-], ids=["expand_-1_new", "expand_non_1", "expand_fewer", "permute_repeat", "permute_short", "permute_out",
-        "squeeze_out", "unsqueeze_out", "flatten_backwards", "flatten_out"])
+@pytest.mark.parametrize(
+    "shape, call",
+    [
+        ((3, 1), lambda t: t.expand(-1, 2, 4)),  # -1 on a new leading axis
+        ((3, 2), lambda t: t.expand(3, 4)),  # a size other than 1 cannot grow
+        ((3, 1), lambda t: t.expand(4)),  # fewer axes than the tensor
+        ((2, 3), lambda t: t.permute(0, 0)),
+        ((2, 3), lambda t: t.permute(0)),
+        ((2, 3), lambda t: t.permute(0, 2)),
+        ((2, 3), lambda t: t.squeeze(2)),
+        ((2, 3), lambda t: t.unsqueeze(3)),
+        ((2, 3, 4), lambda t: t.flatten(2, 1)),
+        ((2, 3), lambda t: t.flatten(0, 2)),
+    ],
+    ids=[
+        "expand_-1_new",
+        "expand_non_1",
+        "expand_fewer",
+        "permute_repeat",
+        "permute_short",
+        "permute_out",
+        "squeeze_out",
+        "unsqueeze_out",
+        "flatten_backwards",
+        "flatten_out",
+    ],
+)
 def test_shape_methods_refuse_what_torch_refuses(shape, call):
     with pytest.raises((RuntimeError, IndexError, ValueError)):
         call(torch.zeros(shape))
@@ -1429,15 +1725,23 @@ def test_where_with_a_number_keeps_the_tensors_dtype(kind, other, dtype):
     cond = {"tensor": Tensor(mask), "array": mask, "numpy_bool": np.bool_(False), "python_bool": True}[kind]
     theirs_cond = torch.as_tensor(np.asarray(cond.numpy() if kind == "tensor" else cond))
     helper_test_op([x], lambda t: tl.where(cond, t, other), lambda t: torch.where(theirs_cond, t, other), dtype=dtype)
-    helper_test_op([x], lambda t: tl.where(cond, other, t * 2), lambda t: torch.where(theirs_cond, other, t * 2),
-                   dtype=dtype)
+    helper_test_op(
+        [x], lambda t: tl.where(cond, other, t * 2), lambda t: torch.where(theirs_cond, other, t * 2), dtype=dtype
+    )
     helper_test_op([x], lambda t: t.where(cond, other), lambda t: t.where(theirs_cond, other), dtype=dtype)
 
 
-@pytest.mark.parametrize("call", [lambda t: t.argmax(dim=(0, 1)), lambda t: t.argmin(dim=(1,)), lambda t: t.argmax(dim=()),
-                                  lambda t: t.unsqueeze((0, 1)), lambda t: t.unsqueeze([1])],
-                         ids=["argmax_tuple", "argmin_tuple_of_one", "argmax_empty_tuple", "unsqueeze_tuple",
-                              "unsqueeze_list"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: t.argmax(dim=(0, 1)),
+        lambda t: t.argmin(dim=(1,)),
+        lambda t: t.argmax(dim=()),
+        lambda t: t.unsqueeze((0, 1)),
+        lambda t: t.unsqueeze([1]),
+    ],
+    ids=["argmax_tuple", "argmin_tuple_of_one", "argmax_empty_tuple", "unsqueeze_tuple", "unsqueeze_list"],
+)
 def test_one_axis_ops_refuse_several_axes_as_torch(call):
     """argmax and unsqueeze take one axis: a tuple was read as its first axis, a silent wrong answer."""
     with pytest.raises(TypeError):

@@ -29,8 +29,7 @@ def make(name, params, **kwargs):
 
 def two_params(dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
-    return [Parameter(rng.standard_normal((3, 2)).astype(dtype)),
-            Parameter(rng.standard_normal(4).astype(dtype))]
+    return [Parameter(rng.standard_normal((3, 2)).astype(dtype)), Parameter(rng.standard_normal(4).astype(dtype))]
 
 
 def snapshot(opt):
@@ -96,13 +95,17 @@ def test_bad_hyperparameters_are_refused_by_name(name, kwargs, error, pattern):
         make(name, two_params(), **kwargs)
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("SGD", dict(lr=0)),  # torch allows lr = 0: the parameters stay where they are
-    ("SGD", dict(lr=1, momentum=1, weight_decay=0)),  # torch bounds momentum below only
-    ("SGD", dict(lr=np.float32(0.1), momentum=np.float64(0.9))),
-    ("Adam", dict(lr=0.0, betas=(0, 0), eps=0, weight_decay=0)),
-    ("Adam", dict(lr=1e-3, betas=[np.float32(0.5), 0.9])),
-], ids=str)
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("SGD", dict(lr=0)),  # torch allows lr = 0: the parameters stay where they are
+        ("SGD", dict(lr=1, momentum=1, weight_decay=0)),  # torch bounds momentum below only
+        ("SGD", dict(lr=np.float32(0.1), momentum=np.float64(0.9))),
+        ("Adam", dict(lr=0.0, betas=(0, 0), eps=0, weight_decay=0)),
+        ("Adam", dict(lr=1e-3, betas=[np.float32(0.5), 0.9])),
+    ],
+    ids=str,
+)
 def test_torchs_ranges_are_accepted(name, kwargs):
     params = two_params()
     before = [p.data.copy() for p in params]
@@ -117,6 +120,7 @@ def test_torchs_ranges_are_accepted(name, kwargs):
 
 # ----- the parameter list -------------------------------------------------------------
 
+
 def _bad_params():
     w = Parameter(np.zeros((2, 2)))
     v = Parameter(np.zeros(3))
@@ -124,8 +128,12 @@ def _bad_params():
         ([], ValueError, r"SGD: got no parameters to optimize"),
         (iter([]), ValueError, r"SGD: got no parameters to optimize"),
         (5, TypeError, r"SGD: params must be an iterable of Tensors, got int"),
-        (tl.nn.Linear(2, 2), TypeError, r"SGD: params must be an iterable of Tensors, got Linear; "
-                                        r"pass model\.parameters\(\)"),
+        (
+            tl.nn.Linear(2, 2),
+            TypeError,
+            r"SGD: params must be an iterable of Tensors, got Linear; "
+            r"pass model\.parameters\(\)",
+        ),
         (w, TypeError, r"SGD: params must be an iterable of Tensors, got a single Tensor.*\[w\]"),
         (np.zeros(3), TypeError, r"SGD: params must be an iterable of Tensors, got a numpy array"),
         ({w, v}, TypeError, r"SGD: params must be in a fixed order .*got a set"),
@@ -170,6 +178,7 @@ def test_a_generator_of_parameters_is_read_once():
 
 # ----- step(): gradients of the wrong shape or kind ------------------------------------
 
+
 def _prepare(name, kwargs, dtype=np.float64):
     """Two parameters, one good step taken so that the state is not all zeros."""
     params = two_params(dtype)
@@ -184,10 +193,12 @@ def _prepare(name, kwargs, dtype=np.float64):
 @pytest.mark.parametrize("bad_shape", [(1,), (2,), (4, 1)])
 def test_a_grad_of_the_wrong_shape_is_refused_and_nothing_changes(name, kwargs, bad_shape):
     params, opt = _prepare(name, kwargs)
-    params[0].grad = Tensor(np.ones((3, 2)))           # fine, and listed first
-    params[1].grad = Tensor(np.ones(bad_shape))         # (4,) expected
+    params[0].grad = Tensor(np.ones((3, 2)))  # fine, and listed first
+    params[1].grad = Tensor(np.ones(bad_shape))  # (4,) expected
     shown = re.escape(str(bad_shape))
-    assert_step_refused(params, opt, ValueError, rf"{name}: params\[1\] has shape \(4,\) but its \.grad has shape {shown}")
+    assert_step_refused(
+        params, opt, ValueError, rf"{name}: params\[1\] has shape \(4,\) but its \.grad has shape {shown}"
+    )
 
 
 def assert_step_refused(params, opt, error, message):
@@ -209,8 +220,9 @@ def test_a_grad_that_is_not_a_tensor_is_refused_and_nothing_changes(name, kwargs
 
 
 @pytest.mark.parametrize("name, kwargs", OPTIMIZERS, ids=str)
-@pytest.mark.parametrize("dtype, grad_dtype", [(np.float32, np.float64), (np.float64, np.float16),
-                                               (np.float32, np.int64)])
+@pytest.mark.parametrize(
+    "dtype, grad_dtype", [(np.float32, np.float64), (np.float64, np.float16), (np.float32, np.int64)]
+)
 def test_a_grad_of_another_dtype_is_cast_to_the_parameters(name, kwargs, dtype, grad_dtype):
     rng = np.random.default_rng(1)
     grads = [[(rng.standard_normal(s) * 3).astype(grad_dtype) for s in [(3, 2), (4,)]] for _ in range(3)]
@@ -244,6 +256,7 @@ def test_the_update_is_in_place(name, kwargs):
 
 # ----- clip_grad_norm_ ----------------------------------------------------------------
 
+
 def _with_grads(seed=0):
     rng = np.random.default_rng(seed)
     params = two_params()
@@ -252,12 +265,16 @@ def _with_grads(seed=0):
     return params
 
 
-@pytest.mark.parametrize("max_norm, error, pattern", [
-    (-1.0, ValueError, r"clip_grad_norm_: max_norm must be positive or 0.*got -1\.0"),
-    (NAN, ValueError, r"clip_grad_norm_: max_norm must be positive or 0 \(inf: no clipping\), got nan"),
-    ("1.0", TypeError, r"clip_grad_norm_: max_norm must be positive or 0 \(inf: no clipping\), got '1\.0' \(str\)"),
-    (None, TypeError, r"clip_grad_norm_: max_norm must be positive or 0 \(inf: no clipping\), got None"),
-], ids=str)
+@pytest.mark.parametrize(
+    "max_norm, error, pattern",
+    [
+        (-1.0, ValueError, r"clip_grad_norm_: max_norm must be positive or 0.*got -1\.0"),
+        (NAN, ValueError, r"clip_grad_norm_: max_norm must be positive or 0 \(inf: no clipping\), got nan"),
+        ("1.0", TypeError, r"clip_grad_norm_: max_norm must be positive or 0 \(inf: no clipping\), got '1\.0' \(str\)"),
+        (None, TypeError, r"clip_grad_norm_: max_norm must be positive or 0 \(inf: no clipping\), got None"),
+    ],
+    ids=str,
+)
 def test_clip_grad_norm_refuses_a_bad_max_norm_and_changes_nothing(max_norm, error, pattern):
     params = _with_grads()
     grads = [p.grad.data.copy() for p in params]
@@ -307,6 +324,7 @@ def test_clip_grad_norm_takes_a_generator_and_an_infinite_max_norm():
 
 
 # ----- against torch: several steps, float32 and float64, a parameter without a grad ---
+
 
 def run_against_torch(name, kwargs, dtype, skip, steps=6, seed=3):
     """Step ours and torch's optimizer side by side on the same random grads; (step, k) in

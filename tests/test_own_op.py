@@ -17,7 +17,7 @@ def x64(*shape, seed=0):
 class Cube(Function):  # z = a^3;  dz/da = 3 a^2: the input saved under a name of its own
     def forward(self, a):
         self.saved_x = a
-        return a ** 3
+        return a**3
 
     def backward(self, grad):
         return (grad * 3 * self.saved_x * self.saved_x,)
@@ -103,13 +103,16 @@ class AString(Function):
         return "grad"
 
 
-@pytest.mark.parametrize("op, message", [
-    (TwoGradsForOne, "TwoGradsForOne.backward returned 2 gradients for its 1 inputs"),
-    (OneGradForTwo, "OneGradForTwo.backward returned one gradient for its 2 inputs; return a tuple"),
-    (AString, "AString.backward must return the inputs' gradients"),
-])
+@pytest.mark.parametrize(
+    "op, message",
+    [
+        (TwoGradsForOne, "TwoGradsForOne.backward returned 2 gradients for its 1 inputs"),
+        (OneGradForTwo, "OneGradForTwo.backward returned one gradient for its 2 inputs; return a tuple"),
+        (AString, "AString.backward must return the inputs' gradients"),
+    ],
+)
 def test_a_rule_that_returns_the_wrong_count_is_refused_naming_the_op(op, message):
-    inputs = [x64(3), x64(3, seed=1)][:2 if op is OneGradForTwo else 1]
+    inputs = [x64(3), x64(3, seed=1)][: 2 if op is OneGradForTwo else 1]
     with pytest.raises(TypeError, match=message):
         op.apply(*inputs).sum().backward()
 
@@ -137,8 +140,11 @@ def test_a_saved_float_that_is_neither_input_nor_output_is_refused_under_create_
     x = x64(3)
     op.apply(x).sum().backward()  # first derivatives need nothing more
     np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() if op is SquareOfDerived else np.exp(x.numpy()))
-    with pytest.raises(RuntimeError, match=rf"create_graph: {op.__name__} saved self\.{name}, a float array that is "
-                                           r"neither one of its inputs nor its output \(self\.out\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=rf"create_graph: {op.__name__} saved self\.{name}, a float array that is "
+        r"neither one of its inputs nor its output \(self\.out\)",
+    ):
         tl.grad(op.apply(x).sum(), [x], create_graph=True)
 
 
@@ -167,7 +173,7 @@ def test_a_rule_calling_numpy_under_create_graph_is_refused_naming_the_op():
             return self.out
 
         def backward(self, grad):
-            return (grad * np.subtract(1, self.out ** 2),)
+            return (grad * np.subtract(1, self.out**2),)
 
     x = x64(3)
     NumpyTanh.apply(x).sum().backward()  # on arrays it works
@@ -204,6 +210,7 @@ def test_own_op_md_runs():
     """docs/own_op.md's code, run as a learner would paste it."""
     import pathlib
     import re
+
     text = (pathlib.Path(__file__).parent.parent / "docs" / "own_op.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert len(blocks) >= 3
@@ -212,10 +219,17 @@ def test_own_op_md_runs():
         exec(compile(block, "docs/own_op.md", "exec"), namespace)
 
 
-@pytest.mark.parametrize("name, fn", [("relu", lambda x: x.relu()), ("abs", lambda x: abs(x)),
-                                      ("leaky_relu", lambda x: x.leaky_relu(0.1)),
-                                      ("clamp", lambda x: x.clamp(-0.5, 0.5)), ("max", lambda x: x.max()),
-                                      ("maximum", lambda x: x.maximum(x * 0.5))])
+@pytest.mark.parametrize(
+    "name, fn",
+    [
+        ("relu", lambda x: x.relu()),
+        ("abs", lambda x: abs(x)),
+        ("leaky_relu", lambda x: x.leaky_relu(0.1)),
+        ("clamp", lambda x: x.clamp(-0.5, 0.5)),
+        ("max", lambda x: x.max()),
+        ("maximum", lambda x: x.maximum(x * 0.5)),
+    ],
+)
 def test_the_hessian_of_a_piecewise_linear_function_is_zeros(name, fn):
     """Flat between kinks: the second derivative is 0, given as zeros, not "does not require
     grad". torch gives the same zeros for relu and leaky_relu (its rule reads the input); for

@@ -26,15 +26,15 @@ def carrier():
     jobs = [task.vocab.index(j) for j in JOBS]
     emb = model.embed.weight.data
     emb[:, :2] = 0
-    emb[jobs, 0] = 1                                        # "this is a job"
-    emb[jobs, 1] = (np.arange(len(JOBS)) + 1) / len(JOBS)   # which one
+    emb[jobs, 0] = 1  # "this is a job"
+    emb[jobs, 1] = (np.arange(len(JOBS)) + 1) / len(JOBS)  # which one
     rnn = model.rnn
     rows = {gate: k * HIDDEN + CARRIER for k, gate in enumerate("ifgo")}  # torch's gate order
     for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
         getattr(rnn, name).data[list(rows.values())] = 0
     rnn.bias_ih_l0.data[rows["i"]], rnn.weight_ih_l0.data[rows["i"], 0] = -30, 60  # i: 1 on a job, else 0
-    rnn.bias_ih_l0.data[rows["f"]] = 30                                            # f: 1
-    rnn.weight_ih_l0.data[rows["g"], 1] = 1                                        # g: the job's code
+    rnn.bias_ih_l0.data[rows["f"]] = 30  # f: 1
+    rnn.weight_ih_l0.data[rows["g"], 1] = 1  # g: the job's code
     inputs, answers = task.sample(200, np.random.default_rng(0))
     return task, model, inputs, answers
 
@@ -42,17 +42,22 @@ def carrier():
 def test_correlation_ratio_is_the_share_of_variance_the_class_explains():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 4, size=500)
-    values = np.stack([labels * 2.0 - 1,                          # fixed by the class
-                       rng.standard_normal(500),                  # unrelated
-                       labels + rng.standard_normal(500),         # partly
-                       np.full(500, 3.0)], axis=1)                # constant
+    values = np.stack(
+        [
+            labels * 2.0 - 1,  # fixed by the class
+            rng.standard_normal(500),  # unrelated
+            labels + rng.standard_normal(500),  # partly
+            np.full(500, 3.0),
+        ],
+        axis=1,
+    )  # constant
     eta = plots.correlation_ratio(values, labels)
     # the same share computed another way: R² of a least-squares fit on the class's one-hot columns
     onehot = np.eye(4)[labels]
     fitted = onehot @ np.linalg.lstsq(onehot, values, rcond=None)[0]
     centred = values - values.mean(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r2 = 1 - ((values - fitted) ** 2).sum(axis=0) / (centred ** 2).sum(axis=0)
+        r2 = 1 - ((values - fitted) ** 2).sum(axis=0) / (centred**2).sum(axis=0)
     np.testing.assert_allclose(eta[:3] ** 2, r2[:3], atol=1e-12)
     assert eta[0] == pytest.approx(1) and eta[1] < 0.15 and 0.6 < eta[2] < 0.9 and eta[3] == 0
 
@@ -97,8 +102,11 @@ def test_plot_memory_draws_the_chosen_units_c_f_i_per_sentence(carrier):
     axes = np.array(fig.axes[:6]).reshape(3, 2)
     assert [ax.get_title() for ax in axes[0]] == [f"unit {u}: η = {eta[u]:.2f}" for u in units]
     assert axes[0, 0].get_title() == f"unit {CARRIER}: η = 1.00"
-    assert [ax.get_ylabel() for ax in axes[:, 0]] == ["cell state c_t", "forget gate f_t (1 = keep)",
-                                                     "input gate i_t (1 = write)"]
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == [
+        "cell state c_t",
+        "forget gate f_t (1 = keep)",
+        "input gate i_t (1 = write)",
+    ]
     values = plots.lstm_values(model, inputs[:10], ("c", "f", "i"))
     for row, name in enumerate("cfi"):
         for column, unit in enumerate(units):
@@ -116,8 +124,9 @@ def test_plot_gates_sorted_draws_the_columns_in_the_given_order(carrier):
     _, eta = plots.memory_units(model, inputs, answers)
     order = np.argsort(-eta, kind="stable")
     activations = {n: v[0] for n, v in plots.lstm_values(model, inputs[:1], ("c", "f", "i", "o")).items()}
-    fig = plots.plot_gates(activations, words=task.decode(inputs[0]).split(), order=order,
-                           order_label="unit, by η", marked=2, key=eta)
+    fig = plots.plot_gates(
+        activations, words=task.decode(inputs[0]).split(), order=order, order_label="unit, by η", marked=2, key=eta
+    )
     heatmaps = [ax for ax in fig.axes if ax.images and ax.get_title()]
     assert [ax.get_title() for ax in heatmaps] == [plots.GATE_TITLES[n] for n in "cfio"]
     np.testing.assert_allclose(heatmaps[0].images[0].get_array(), np.tanh(activations["c"][:, order]), rtol=1e-6)

@@ -17,8 +17,18 @@ def loss_like():
 
 # ----- numbers -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("reduce", [lambda t: t.sum(), lambda t: t.mean(), lambda t: t.max(),
-                                    lambda t: t.sum(axis=(0, 1)), lambda t: t[0, 0] * 2, lambda t: t.T[0, 0]])
+
+@pytest.mark.parametrize(
+    "reduce",
+    [
+        lambda t: t.sum(),
+        lambda t: t.mean(),
+        lambda t: t.max(),
+        lambda t: t.sum(axis=(0, 1)),
+        lambda t: t[0, 0] * 2,
+        lambda t: t.T[0, 0],
+    ],
+)
 def test_a_full_reduction_holds_a_0d_array(reduce):
     t = reduce(Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True))
     assert type(t.data) is np.ndarray and t.shape == ()
@@ -31,7 +41,8 @@ def test_losses_go_into_numpy_and_matplotlib():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    line, = plt.plot(losses)
+
+    (line,) = plt.plot(losses)
     np.testing.assert_allclose(line.get_ydata(), [1.3125] * 3)
     plt.close("all")
 
@@ -42,7 +53,7 @@ def test_python_number_protocols():
     assert f"{loss:.2f}" == "1.31" and f"{Tensor([3.0]):>5.1f}" == "  3.0"
     assert round(loss, 3) == 1.312 and round(Tensor(2.6)) == 3
     assert range(Tensor(3, dtype=np.int64)) == range(3) and [10, 20, 30][Tensor(1, dtype=np.int32)] == 20
-    assert math.isclose(math.sqrt(loss), 1.3125 ** 0.5)
+    assert math.isclose(math.sqrt(loss), 1.3125**0.5)
     assert "1.3125" in f"{loss}"  # no format spec: the tensor itself
 
 
@@ -64,6 +75,7 @@ def test_only_integer_tensors_are_indices():
 
 # ----- sequences ---------------------------------------------------------------------
 
+
 def test_iteration_and_unpacking_give_rows_with_gradients():
     x = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
     rows = list(x)
@@ -80,10 +92,21 @@ def test_a_0d_tensor_is_not_iterable():
         iter(Tensor(1.0))
 
 
-@pytest.mark.parametrize("bad", [lambda x: x[3], lambda x: x[0, 5], lambda x: x[-4], lambda x: x.sum(axis=2),
-                                 lambda x: x.max(axis=-3), lambda x: x.split(1, axis=2), lambda x: x.unbind(5),
-                                 lambda x: x.transpose(0, 2), lambda x: tl.stack([x, x], axis=4),
-                                 lambda x: tl.concat([x, x], axis=2)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda x: x[3],
+        lambda x: x[0, 5],
+        lambda x: x[-4],
+        lambda x: x.sum(axis=2),
+        lambda x: x.max(axis=-3),
+        lambda x: x.split(1, axis=2),
+        lambda x: x.unbind(5),
+        lambda x: x.transpose(0, 2),
+        lambda x: tl.stack([x, x], axis=4),
+        lambda x: tl.concat([x, x], axis=2),
+    ],
+)
 def test_an_index_or_axis_out_of_range_is_an_index_error(bad):
     x = Tensor(np.zeros((3, 2)), requires_grad=True)
     with pytest.raises(IndexError) as info:
@@ -99,10 +122,18 @@ def test_a_0d_tensor_takes_axis_0_as_torch():
 
 # ----- comparisons -------------------------------------------------------------------
 
-@pytest.mark.parametrize("op, expected", [
-    (lambda a, b: a == b, [False, True, False]), (lambda a, b: a != b, [True, False, True]),
-    (lambda a, b: a < b, [True, False, False]), (lambda a, b: a <= b, [True, True, False]),
-    (lambda a, b: a > b, [False, False, True]), (lambda a, b: a >= b, [False, True, True])])
+
+@pytest.mark.parametrize(
+    "op, expected",
+    [
+        (lambda a, b: a == b, [False, True, False]),
+        (lambda a, b: a != b, [True, False, True]),
+        (lambda a, b: a < b, [True, False, False]),
+        (lambda a, b: a <= b, [True, True, False]),
+        (lambda a, b: a > b, [False, False, True]),
+        (lambda a, b: a >= b, [False, True, True]),
+    ],
+)
 def test_comparisons_are_elementwise_bool_tensors_without_grad(op, expected):
     a = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     for result in (op(a, Tensor([2.0, 2.0, 2.0])), op(a, 2.0), op(a, np.array([2.0, 2.0, 2.0]))):
@@ -115,7 +146,7 @@ def test_comparisons_keep_hashing_by_identity():
     assert len({a, b}) == 2 and {a: 1}[a] == 1
     assert (a == None) is False and (a != None) is True  # noqa: E711
     with pytest.raises(tl.ShapeError, match=r"\(2,\) and \(3,\)"):
-        Tensor([1.0, 2.0]) < Tensor([1.0, 2.0, 3.0])
+        _ = Tensor([1.0, 2.0]) < Tensor([1.0, 2.0, 3.0])
 
 
 def test_a_bool_mask_from_a_comparison_indexes():
@@ -126,13 +157,27 @@ def test_a_bool_mask_from_a_comparison_indexes():
 
 # ----- dtypes ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make", [
-    lambda: Tensor([1j, 2]), lambda: Tensor(np.array([1 + 1j])), lambda: Tensor([1, 2], dtype=np.complex64),
-    lambda: Tensor(["a", "b"]), lambda: Tensor([1, 2], dtype="U3"), lambda: Tensor(np.array([b"x"])),
-    lambda: Tensor([None, 1]), lambda: Tensor([1, 2], dtype=object), lambda: Tensor(np.datetime64("2024-01-01")),
-    lambda: Tensor(np.array([1, 2], dtype="timedelta64[s]")), lambda: Tensor([1.0]) ** 1j,
-    lambda: Tensor([1.0]) + np.array([1j]), lambda: Tensor([1.0]) * np.array(["a"]), lambda: 1j ** Tensor([1.0]),
-    lambda: Tensor([1.0]).fill_(1j)])
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Tensor([1j, 2]),
+        lambda: Tensor(np.array([1 + 1j])),
+        lambda: Tensor([1, 2], dtype=np.complex64),
+        lambda: Tensor(["a", "b"]),
+        lambda: Tensor([1, 2], dtype="U3"),
+        lambda: Tensor(np.array([b"x"])),
+        lambda: Tensor([None, 1]),
+        lambda: Tensor([1, 2], dtype=object),
+        lambda: Tensor(np.datetime64("2024-01-01")),
+        lambda: Tensor(np.array([1, 2], dtype="timedelta64[s]")),
+        lambda: Tensor([1.0]) ** 1j,
+        lambda: Tensor([1.0]) + np.array([1j]),
+        lambda: Tensor([1.0]) * np.array(["a"]),
+        lambda: 1j ** Tensor([1.0]),
+        lambda: Tensor([1.0]).fill_(1j),
+    ],
+)
 def test_only_bool_integer_and_float_data_make_tensors(make):
     with pytest.raises((TypeError, ValueError), match="bool, int or float|real"):
         make()
@@ -141,7 +186,7 @@ def test_only_bool_integer_and_float_data_make_tensors(make):
 @pytest.mark.parametrize("exponent", [2, 2.0, np.float64(2.0), np.int64(2)])
 def test_a_numpy_scalar_exponent_keeps_float32(exponent):
     x = Tensor([1.0, 3.0], requires_grad=True)
-    y = x ** exponent
+    y = x**exponent
     assert y.dtype == np.float32
     y.sum().backward()
     assert x.grad.dtype == np.float32
@@ -168,8 +213,16 @@ def test_mean_of_integers_is_refused_and_of_an_empty_axis_is_nan():
 
 # ----- modules and their inputs ------------------------------------------------------
 
-@pytest.mark.parametrize("module, shape", [(lambda: tl.nn.Linear(3, 2), (4, 3)), (lambda: tl.nn.LSTM(3, 2), (5, 1, 3)),
-                                           (lambda: tl.nn.GRUCell(3, 2), (1, 3)), (lambda: tl.nn.RNN(3, 2), (5, 3))])
+
+@pytest.mark.parametrize(
+    "module, shape",
+    [
+        (lambda: tl.nn.Linear(3, 2), (4, 3)),
+        (lambda: tl.nn.LSTM(3, 2), (5, 1, 3)),
+        (lambda: tl.nn.GRUCell(3, 2), (1, 3)),
+        (lambda: tl.nn.RNN(3, 2), (5, 3)),
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.int64])
 def test_a_float32_module_refuses_a_tensor_of_another_dtype(module, shape, dtype):
     m = module()
@@ -195,8 +248,11 @@ def test_an_empty_sequence_is_refused(kind):
 
 # ----- op arguments ------------------------------------------------------------------
 
-@pytest.mark.parametrize("sizes, message", [(0, "positive"), (-1, "positive"), ([-1, 4], ">= 0"), ([1.5, 1.5], ">= 0"),
-                                            ([1, 1], "add up"), ("2", "int")])
+
+@pytest.mark.parametrize(
+    "sizes, message",
+    [(0, "positive"), (-1, "positive"), ([-1, 4], ">= 0"), ([1.5, 1.5], ">= 0"), ([1, 1], "add up"), ("2", "int")],
+)
 def test_split_refuses_bad_sizes(sizes, message):
     with pytest.raises((ValueError, TypeError), match=message):
         Tensor(np.zeros(3)).split(sizes)
@@ -223,6 +279,7 @@ def test_stack_and_concat_take_arrays_and_numbers_and_refuse_nothing_clearly():
 
 # ----- numerics, against float64 math (no torch needed) --------------------------------
 
+
 @pytest.mark.parametrize("dtype, rtol", [(np.float16, None), (np.float32, 1e-6), (np.float64, 1e-13)])
 def test_sigmoid_keeps_its_relative_precision_over_the_whole_range(dtype, rtol):
     x = np.linspace(-80, 80, 4001).astype(dtype)
@@ -245,23 +302,27 @@ def test_binary_cross_entropy_gradient_at_a_zero_logit_is_half_minus_the_target(
 
 # ----- bad calls name what was wrong ---------------------------------------------------
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda x: x.reshape("a"), TypeError, r"reshape: the new shape must be integers, got \('a',\)"),
-    (lambda x: x.reshape(2.0, 3), TypeError, "reshape: the new shape must be integers"),
-    (lambda x: x.transpose(1.0, 0), TypeError, "transpose: axes must be integers"),
-    (lambda x: tl.stack([x, x], axis=1.0), TypeError, "stack: an axis must be an integer"),
-    (lambda x: tl.concat([x, x], axis="0"), TypeError, "concat: an axis must be an integer"),
-    (lambda x: x.sum(axis=1.5), TypeError, "sum: an axis must be an integer"),
-    (lambda x: x ** 10**400, OverflowError, "pow: the exponent is a Python int too large"),
-    (lambda x: x ** "2", TypeError, "pow: the exponent must be a real scalar"),
-    (lambda x: "2" ** x, TypeError, "pow: the base must be a real number"),
-    (lambda x: tl.nn.Dropout("a"), TypeError, "Dropout: p must be a number in"),
-    (lambda x: tl.nn.LSTM(3, 4, dropout=None), TypeError, "LSTM: dropout must be a number"),
-    (lambda x: tl.nn.LSTM(3, 4)(np.ones((2, 1, 3)), 5), TypeError, r"LSTM: expected the initial state \(h, c\)"),
-    (lambda x: tl.viz.draw_graph(np.ones(2)), TypeError, "draw_graph: expected the Tensor"),
-    (lambda x: tl.viz.draw_graph(x * 2, params=[x]), TypeError, "draw_graph: params must be a Module or a dict"),
-    (lambda x: tl.viz.render("digraph {}", "a.svg"), TypeError, "render: expected a graph from draw_graph"),
-])
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda x: x.reshape("a"), TypeError, r"reshape: the new shape must be integers, got \('a',\)"),
+        (lambda x: x.reshape(2.0, 3), TypeError, "reshape: the new shape must be integers"),
+        (lambda x: x.transpose(1.0, 0), TypeError, "transpose: axes must be integers"),
+        (lambda x: tl.stack([x, x], axis=1.0), TypeError, "stack: an axis must be an integer"),
+        (lambda x: tl.concat([x, x], axis="0"), TypeError, "concat: an axis must be an integer"),
+        (lambda x: x.sum(axis=1.5), TypeError, "sum: an axis must be an integer"),
+        (lambda x: x**10**400, OverflowError, "pow: the exponent is a Python int too large"),
+        (lambda x: x ** "2", TypeError, "pow: the exponent must be a real scalar"),
+        (lambda x: "2" ** x, TypeError, "pow: the base must be a real number"),
+        (lambda x: tl.nn.Dropout("a"), TypeError, "Dropout: p must be a number in"),
+        (lambda x: tl.nn.LSTM(3, 4, dropout=None), TypeError, "LSTM: dropout must be a number"),
+        (lambda x: tl.nn.LSTM(3, 4)(np.ones((2, 1, 3)), 5), TypeError, r"LSTM: expected the initial state \(h, c\)"),
+        (lambda x: tl.viz.draw_graph(np.ones(2)), TypeError, "draw_graph: expected the Tensor"),
+        (lambda x: tl.viz.draw_graph(x * 2, params=[x]), TypeError, "draw_graph: params must be a Module or a dict"),
+        (lambda x: tl.viz.render("digraph {}", "a.svg"), TypeError, "render: expected a graph from draw_graph"),
+    ],
+)
 def test_a_bad_call_says_what_was_wrong_and_what_was_expected(call, error, message):
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises(error, match=message):

@@ -11,11 +11,16 @@ from tinygrad_lstm.tasks.base import PARTS, part_of
 from tinygrad_lstm.tasks.context import JOBS, NAMES
 from tinygrad_lstm.train import SequenceModel, Training, evaluate
 
-SMALL = [("adding", dict(seq_len=12)), ("copy", dict(seq_len=5)), ("context", dict(seq_len=3)),
-         ("sine", dict(seq_len=8))]
+SMALL = [
+    ("adding", dict(seq_len=12)),
+    ("copy", dict(seq_len=5)),
+    ("context", dict(seq_len=3)),
+    ("sine", dict(seq_len=8)),
+]
 
 
 # ----- the split ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name, options", SMALL)
 def test_every_key_falls_in_one_part_and_every_part_has_some(name, options):
@@ -78,8 +83,14 @@ def test_a_task_too_small_to_hold_some_out_is_refused():
         tasks.make("copy", n_symbols=2, length=1)
 
 
-@pytest.mark.parametrize("bad, error", [(dict(n=-1), "n must be an integer >= 0"), (dict(n=2.0), "n must be"),
-                                        (dict(n=3, part="held"), "part must be one of train, validation, test")])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (dict(n=-1), "n must be an integer >= 0"),
+        (dict(n=2.0), "n must be"),
+        (dict(n=3, part="held"), "part must be one of train, validation, test"),
+    ],
+)
 def test_sample_refuses_a_bad_count_or_part(bad, error):
     with pytest.raises(ValueError, match=error):
         tasks.make("adding", seq_len=4).sample(rng=np.random.default_rng(0), **bad)
@@ -95,6 +106,7 @@ def test_sample_of_none_is_empty_with_the_right_shapes():
 
 # ----- the recipe ---------------------------------------------------------------------------
 
+
 def context_model(seed=0, seq_len=4, hidden=8, kind="lstm"):
     task = tasks.make("context", seq_len=seq_len)
     tl.manual_seed(seed)
@@ -107,6 +119,7 @@ def Scripted(values):
 
     def validate(training):
         return {training.stage_task.metric: values.pop(0)}
+
     return validate
 
 
@@ -146,15 +159,18 @@ def test_stage_steps_may_be_given_per_stage_and_is_checked(monkeypatch):
         Training(task, model, curriculum=True, stage_steps=[3, 0])
 
 
-@pytest.mark.parametrize("bad, error, message", [
-    (dict(curriculum="yes"), TypeError, "curriculum must be True, False or a list of tasks"),
-    (dict(schedule="cosine"), ValueError, "schedule must be one of constant, plateau"),
-    (dict(until=float("nan")), ValueError, "until must be a value of the task's accuracy"),
-    (dict(until="0.9"), TypeError, "until must be"),
-    (dict(validate_every=0), ValueError, "validate_every must be a positive integer"),
-    (dict(validation_size=-5), ValueError, "validation_size must be a positive integer"),
-    (dict(stage_steps=0), ValueError, "stage_steps must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (dict(curriculum="yes"), TypeError, "curriculum must be True, False or a list of tasks"),
+        (dict(schedule="cosine"), ValueError, "schedule must be one of constant, plateau"),
+        (dict(until=float("nan")), ValueError, "until must be a value of the task's accuracy"),
+        (dict(until="0.9"), TypeError, "until must be"),
+        (dict(validate_every=0), ValueError, "validate_every must be a positive integer"),
+        (dict(validation_size=-5), ValueError, "validation_size must be a positive integer"),
+        (dict(stage_steps=0), ValueError, "stage_steps must be a positive integer"),
+    ],
+)
 def test_bad_recipes_are_refused_naming_the_argument(bad, error, message):
     task, model = context_model()
     before = {k: v.copy() for k, v in model.state_dict().items()}
@@ -169,8 +185,9 @@ def test_the_plateau_schedule_halves_the_lr_as_torchs_reduce_lr_on_plateau():
     ours = tl.optim.Adam([tl.nn.Parameter(np.zeros(2))], lr=0.01)
     schedule = tl.optim.ReduceLROnPlateau(ours, mode="max", factor=0.5, patience=3, min_lr=0.01 / 100)
     theirs = torch.optim.Adam([torch.zeros(2, requires_grad=True)], lr=0.01)
-    reference = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs, mode="max", factor=0.5, patience=3,
-                                                           min_lr=0.01 / 100)
+    reference = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        theirs, mode="max", factor=0.5, patience=3, min_lr=0.01 / 100
+    )
     lrs = []
     for value in metrics:
         schedule.step(value)
@@ -180,10 +197,15 @@ def test_the_plateau_schedule_halves_the_lr_as_torchs_reduce_lr_on_plateau():
     assert min(lrs) < 0.01 / 4  # it did halve, more than once
 
 
-@pytest.mark.parametrize("bad, message", [(dict(mode="up"), "mode must be 'max' or 'min'"),
-                                          (dict(factor=1.0), "factor must be a number in"),
-                                          (dict(patience=-1), "patience must be an integer >= 0"),
-                                          (dict(min_lr=-1), "min_lr must be positive or 0")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(mode="up"), "mode must be 'max' or 'min'"),
+        (dict(factor=1.0), "factor must be a number in"),
+        (dict(patience=-1), "patience must be an integer >= 0"),
+        (dict(min_lr=-1), "min_lr must be positive or 0"),
+    ],
+)
 def test_the_plateau_schedule_refuses_bad_arguments(bad, message):
     with pytest.raises(ValueError, match=message):
         tl.optim.ReduceLROnPlateau(tl.optim.SGD([tl.nn.Parameter(np.zeros(1))], lr=0.1), **bad)
@@ -202,8 +224,19 @@ def test_until_stops_at_the_check_that_reaches_it_and_metrics_lower_is_better(mo
 def resumable(seed=1):
     task, model = context_model(seed=seed, seq_len=2, hidden=6)
     model.rnn.dropout = 0.0
-    return Training(task, model, lr=3e-2, batch_size=8, seed=seed, curriculum=True, stage_steps=7,
-                    schedule="plateau", until=0.999, validate_every=3, validation_size=40)
+    return Training(
+        task,
+        model,
+        lr=3e-2,
+        batch_size=8,
+        seed=seed,
+        curriculum=True,
+        stage_steps=7,
+        schedule="plateau",
+        until=0.999,
+        validate_every=3,
+        validation_size=40,
+    )
 
 
 def test_a_recipe_run_saved_mid_curriculum_and_resumed_is_the_run_that_never_stopped(tmp_path):
@@ -237,11 +270,35 @@ def test_a_saved_state_with_a_stage_this_run_lacks_is_refused():
 
 # ----- the command line ---------------------------------------------------------------------
 
+
 def test_train_with_a_recipe_prints_where_it_stopped_and_saves_its_phases(tmp_path, capsys):
     path = tmp_path / "c.npz"
-    assert main(["train", "context", "--seq-len", "2", "--hidden", "8", "--steps", "40", "--stage-steps", "10",
-                 "--until", "0.999", "--schedule", "plateau", "--validate-every", "5", "--no-progress",
-                 "--checkpoint", str(path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "context",
+                "--seq-len",
+                "2",
+                "--hidden",
+                "8",
+                "--steps",
+                "40",
+                "--stage-steps",
+                "10",
+                "--until",
+                "0.999",
+                "--schedule",
+                "plateau",
+                "--validate-every",
+                "5",
+                "--no-progress",
+                "--checkpoint",
+                str(path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "curriculum seq-len 0 first, lr schedule plateau, until validation accuracy 0.999" in out
     assert "validation accuracy did not reach 0.999" in out
@@ -250,13 +307,16 @@ def test_train_with_a_recipe_prints_where_it_stopped_and_saves_its_phases(tmp_pa
     assert [k for _, k in meta["training"]["stage_starts"]] == [0, 1]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--until", "abc"], "expected a number, got 'abc'"),
-    (["--until", "nan"], "expected a number, got nan"),
-    (["--stage-steps", "0"], "expected a positive integer"),
-    (["--schedule", "cosine"], "invalid choice"),
-    (["--threads", "0"], "expected a positive integer"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--until", "abc"], "expected a number, got 'abc'"),
+        (["--until", "nan"], "expected a number, got nan"),
+        (["--stage-steps", "0"], "expected a positive integer"),
+        (["--schedule", "cosine"], "invalid choice"),
+        (["--threads", "0"], "expected a positive integer"),
+    ],
+)
 def test_bad_recipe_options_exit_2_naming_them(argv, message, capsys, tmp_path):
     with pytest.raises(SystemExit) as info:
         main(["train", "context", "--checkpoint", str(tmp_path / "c.npz"), *argv])
@@ -265,8 +325,26 @@ def test_bad_recipe_options_exit_2_naming_them(argv, message, capsys, tmp_path):
 
 def test_until_none_trains_every_step(tmp_path, capsys):
     path = tmp_path / "c.npz"
-    assert main(["train", "context", "--seq-len", "0", "--hidden", "4", "--steps", "3", "--until", "none",
-                 "--no-progress", "--checkpoint", str(path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "context",
+                "--seq-len",
+                "0",
+                "--hidden",
+                "4",
+                "--steps",
+                "3",
+                "--until",
+                "none",
+                "--no-progress",
+                "--checkpoint",
+                str(path),
+            ]
+        )
+        == 0
+    )
     assert "trained all 3 steps" in capsys.readouterr().out and checkpoint.load_meta(path)["until"] is None
 
 
@@ -281,16 +359,50 @@ def test_threads_sets_numpys_blas_threads_within_the_command(monkeypatch, tmp_pa
 
     monkeypatch.setattr(Training, "run", run)
     for threads in ("1", "2"):
-        assert main(["train", "sine", "--seq-len", "4", "--hidden", "4", "--steps", "1", "--no-progress",
-                     "--threads", threads, "--checkpoint", str(tmp_path / "s.npz")]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "sine",
+                    "--seq-len",
+                    "4",
+                    "--hidden",
+                    "4",
+                    "--steps",
+                    "1",
+                    "--no-progress",
+                    "--threads",
+                    threads,
+                    "--checkpoint",
+                    str(tmp_path / "s.npz"),
+                ]
+            )
+            == 0
+        )
     assert seen == [{1}, {2}]
 
 
 def test_resuming_a_solved_run_says_there_is_nothing_left(tmp_path, capsys, monkeypatch):
     path = tmp_path / "c.npz"
     monkeypatch.setattr(Training, "validate", Scripted([1.0]))
-    assert main(["train", "context", "--seq-len", "0", "--hidden", "4", "--steps", "500", "--no-progress",
-                 "--checkpoint", str(path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "context",
+                "--seq-len",
+                "0",
+                "--hidden",
+                "4",
+                "--steps",
+                "500",
+                "--no-progress",
+                "--checkpoint",
+                str(path),
+            ]
+        )
+        == 0
+    )
     assert "validation accuracy reached 0.995 at step 100" in capsys.readouterr().out
     before = path.read_bytes()
     with pytest.raises(SystemExit) as info:
@@ -303,9 +415,17 @@ def test_resuming_a_solved_run_says_there_is_nothing_left(tmp_path, capsys, monk
 def test_the_plot_shades_the_curriculums_phases_and_marks_the_solved_step():
     pytest.importorskip("matplotlib")
     from tinygrad_lstm.viz.plots import plot_history
-    figure = plot_history([(1, 1.0), (30, 0.5)], [(30, {"accuracy": 0.9})], "accuracy", 0.5,
-                          validation=[(10, 0, 0.99), (20, 1, 0.6), (30, 1, 0.995)],
-                          stages=[(0, "seq-len 0"), (10, "seq-len 8")], solved_at=30, until=0.995)
+
+    figure = plot_history(
+        [(1, 1.0), (30, 0.5)],
+        [(30, {"accuracy": 0.9})],
+        "accuracy",
+        0.5,
+        validation=[(10, 0, 0.99), (20, 1, 0.6), (30, 1, 0.995)],
+        stages=[(0, "seq-len 0"), (10, "seq-len 8")],
+        solved_at=30,
+        until=0.995,
+    )
     loss, metric = figure.axes
     assert [t.get_text() for t in metric.texts] == ["seq-len 0", "seq-len 8"]
     assert len(metric.patches) == 2 and any(line.get_label() == "solved at step 30" for line in metric.lines)
@@ -317,8 +437,11 @@ def test_the_demo_shows_the_lstm_remembering_and_the_rnn_not(capsys):
     or less, trained at least as many steps on the same stream, each line naming its model."""
     assert main(["demo", "--no-progress"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    report = {line.split("%")[0].rsplit(None, 1)[0].strip(): line for line in lines
-              if " of 1000 held-out sentences right" in line}
+    report = {
+        line.split("%")[0].rsplit(None, 1)[0].strip(): line
+        for line in lines
+        if " of 1000 held-out sentences right" in line
+    }
     assert set(report) == {"LSTM", "plain RNN"}
     accuracy = {name: float(line.split("%")[0].split()[-1]) for name, line in report.items()}
     steps = {name: int(line.split("(")[1].split()[0]) for name, line in report.items()}
@@ -330,8 +453,24 @@ def test_the_demo_shows_the_lstm_remembering_and_the_rnn_not(capsys):
 
 
 def test_a_run_with_no_validation_check_says_so_not_that_it_failed_one(tmp_path, capsys):
-    assert main(["train", "adding", "--seq-len", "8", "--steps", "20", "--hidden", "4", "--no-progress",
-                 "--checkpoint", str(tmp_path / "a.npz")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "adding",
+                "--seq-len",
+                "8",
+                "--steps",
+                "20",
+                "--hidden",
+                "4",
+                "--no-progress",
+                "--checkpoint",
+                str(tmp_path / "a.npz"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "curriculum" not in out.splitlines()[0]  # seq-len 8 has no shorter form
     assert "no validation check in 20 steps (one every 100)" in out
@@ -339,7 +478,25 @@ def test_a_run_with_no_validation_check_says_so_not_that_it_failed_one(tmp_path,
 
 def test_the_plain_rnn_on_the_context_task_gets_its_own_learning_rate_by_default(tmp_path, capsys):
     for model, lr in (("rnn", "0.001"), ("gru", "0.01"), ("lstm", "0.01")):
-        assert main(["train", "context", "--model", model, "--seq-len", "0", "--hidden", "4", "--steps", "1",
-                     "--no-progress", "--checkpoint", str(tmp_path / f"{model}.npz")]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "context",
+                    "--model",
+                    model,
+                    "--seq-len",
+                    "0",
+                    "--hidden",
+                    "4",
+                    "--steps",
+                    "1",
+                    "--no-progress",
+                    "--checkpoint",
+                    str(tmp_path / f"{model}.npz"),
+                ]
+            )
+            == 0
+        )
         assert f", lr {lr}, seed 0" in capsys.readouterr().out.splitlines()[0]
         assert checkpoint.load_meta(tmp_path / f"{model}.npz")["lr"] == float(lr)

@@ -66,14 +66,26 @@ def test_checkpoint_keeps_training_arrays_apart_from_the_state_dict(tmp_path):
     assert os.listdir(tmp_path) == ["m.npz"]
 
 
-@pytest.mark.parametrize("broken, message", [
-    (lambda arrays, state: arrays.pop("adam.m.head.weight"), "Adam's m for head.weight should have shape (1, 4), found none"),
-    (lambda arrays, state: arrays.update({"adam.v.head.bias": np.zeros(3)}), "Adam's v for head.bias should have shape (1,), found shape (3,)"),
-    (lambda arrays, state: state.pop("streams"), "the training state is damaged (KeyError"),
-    (lambda arrays, state: state.update(streams=[{"bit_generator": "MT19937"}] * 2), "the training state is damaged"),
-    (lambda arrays, state: state.update(adam_steps=[1]), "1 Adam step counts for 10 parameters"),
-    (lambda arrays, state: state.update(streams=state["streams"][:1]), "the training state is damaged"),
-])
+@pytest.mark.parametrize(
+    "broken, message",
+    [
+        (
+            lambda arrays, state: arrays.pop("adam.m.head.weight"),
+            "Adam's m for head.weight should have shape (1, 4), found none",
+        ),
+        (
+            lambda arrays, state: arrays.update({"adam.v.head.bias": np.zeros(3)}),
+            "Adam's v for head.bias should have shape (1,), found shape (3,)",
+        ),
+        (lambda arrays, state: state.pop("streams"), "the training state is damaged (KeyError"),
+        (
+            lambda arrays, state: state.update(streams=[{"bit_generator": "MT19937"}] * 2),
+            "the training state is damaged",
+        ),
+        (lambda arrays, state: state.update(adam_steps=[1]), "1 Adam step counts for 10 parameters"),
+        (lambda arrays, state: state.update(streams=state["streams"][:1]), "the training state is damaged"),
+    ],
+)
 def test_a_training_state_that_does_not_fit_is_refused_and_changes_nothing(broken, message):
     task, model = dropout_model()
     source = Training(task, model)
@@ -113,8 +125,12 @@ def test_200_steps_resumed_for_300_more_end_as_500_steps_did(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", "sine", "--resume", str(resumed), "--steps", "300", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("resuming lstm (hidden 4, layers 1) on sine (seq-len 6) at step 200 for 300 more steps, "
-                          "lr 0.01, seed 0\n") and f"checkpoint saved to {resumed}\n" in out
+    assert (
+        out.startswith(
+            "resuming lstm (hidden 4, layers 1) on sine (seq-len 6) at step 200 for 300 more steps, lr 0.01, seed 0\n"
+        )
+        and f"checkpoint saved to {resumed}\n" in out
+    )
     straight = trained(tmp_path, "straight.npz", "--steps", "500")
     assert report(capsys.readouterr().out) == report(out)
 
@@ -167,15 +183,20 @@ def saved(tmp_path, capsys):
     return path
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "adding", "--steps", "1"], "it holds a model of the sine task, not adding"),
-    (["train", "sine", "--hidden", "8"], "its run has --hidden 4, not 8; a resumed run keeps its options "
-                                         "(leave --hidden out)"),
-    (["train", "sine", "--model", "gru"], "its run has --model lstm, not gru"),
-    (["train", "sine", "--seq-len", "7"], "its run has --seq-len 6, not 7"),
-    (["train", "sine", "--batch-size", "8"], "its run has --batch-size 32, not 8"),
-    (["train", "sine"], "its run finished its 2 steps; say how many more with --steps"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "adding", "--steps", "1"], "it holds a model of the sine task, not adding"),
+        (
+            ["train", "sine", "--hidden", "8"],
+            "its run has --hidden 4, not 8; a resumed run keeps its options (leave --hidden out)",
+        ),
+        (["train", "sine", "--model", "gru"], "its run has --model lstm, not gru"),
+        (["train", "sine", "--seq-len", "7"], "its run has --seq-len 6, not 7"),
+        (["train", "sine", "--batch-size", "8"], "its run has --batch-size 32, not 8"),
+        (["train", "sine"], "its run finished its 2 steps; say how many more with --steps"),
+    ],
+)
 def test_a_resume_that_does_not_fit_is_refused_in_one_line_and_writes_nothing(saved, capsys, argv, message):
     before = saved.read_bytes()
     with pytest.raises(SystemExit) as info:

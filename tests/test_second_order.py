@@ -23,6 +23,7 @@ TOL = dict(rtol=1e-8, atol=1e-8)
 
 # ----- the helper ------------------------------------------------------------------------
 
+
 def _outputs(result):
     return list(result) if isinstance(result, (tuple, list)) else [result]
 
@@ -85,6 +86,7 @@ def helper_test_hvp(inputs, ours, theirs=None, seed=0, params=((), ())):
 
 # ----- every op ----------------------------------------------------------------------------
 
+
 def _rand(shape, seed=0, low=None):
     x = np.random.default_rng(seed).standard_normal(shape)
     return x if low is None else np.abs(x) + low
@@ -113,24 +115,26 @@ UNARY = {  # name: (ours, torch or None for the same, input)
     "leaky_relu": (lambda t: F.leaky_relu(t, 0.2), lambda t: TF.leaky_relu(t, 0.2), _signed((2, 3))),
     "softplus": (lambda t: F.softplus(t), TF.softplus, _rand((2, 3)) * 3),
     "gelu": (lambda t: F.gelu(t), TF.gelu, _rand((2, 3)) * 2),
-    "gelu_tanh": (lambda t: F.gelu(t, approximate="tanh"), lambda t: TF.gelu(t, approximate="tanh"),
-                  _rand((2, 3)) * 2),
+    "gelu_tanh": (lambda t: F.gelu(t, approximate="tanh"), lambda t: TF.gelu(t, approximate="tanh"), _rand((2, 3)) * 2),
     "sin": (lambda t: t.sin(), None, _rand((2, 3)) * 3),
     "cos": (lambda t: t.cos(), None, _rand((2, 3)) * 3),
     "erf": (lambda t: t.erf(), None, _rand((2, 3))),
-    "pow2": (lambda t: t ** 2, None, _rand((2, 3))),
-    "pow3": (lambda t: t ** 3, None, _rand((2, 3))),
-    "pow0": (lambda t: t ** 0, None, _rand((2, 3))),
-    "pow1": (lambda t: t ** 1, None, _rand((2, 3))),
-    "pow-1": (lambda t: t ** -1, None, _signed((2, 3))),
-    "pow0.5": (lambda t: t ** 0.5, None, _rand((2, 3), low=0.3)),
-    "pow-1.5": (lambda t: t ** -1.5, None, _rand((2, 3), low=0.3)),
-    "2**x": (lambda t: 2 ** t, None, _rand((2, 3))),
-    "0.5**x": (lambda t: 0.5 ** t, None, _rand((2, 3))),
+    "pow2": (lambda t: t**2, None, _rand((2, 3))),
+    "pow3": (lambda t: t**3, None, _rand((2, 3))),
+    "pow0": (lambda t: t**0, None, _rand((2, 3))),
+    "pow1": (lambda t: t**1, None, _rand((2, 3))),
+    "pow-1": (lambda t: t**-1, None, _signed((2, 3))),
+    "pow0.5": (lambda t: t**0.5, None, _rand((2, 3), low=0.3)),
+    "pow-1.5": (lambda t: t**-1.5, None, _rand((2, 3), low=0.3)),
+    "2**x": (lambda t: 2**t, None, _rand((2, 3))),
+    "0.5**x": (lambda t: 0.5**t, None, _rand((2, 3))),
     "neg": (lambda t: -t, None, _rand((2, 3))),
     "clamp": (lambda t: t.clamp(-0.5, 0.5) * t, lambda t: t.clamp(-0.5, 0.5) * t, _rand((2, 3), 3)),
-    "to_float32_and_back": (lambda t: (t.to(np.float32) * 2).to(np.float64) * t,
-                            lambda t: (t.float() * 2).double() * t, _rand((2, 3))),
+    "to_float32_and_back": (
+        lambda t: (t.to(np.float32) * 2).to(np.float64) * t,
+        lambda t: (t.float() * 2).double() * t,
+        _rand((2, 3)),
+    ),
     "0d_tanh": (lambda t: t.tanh(), None, _rand(())),
     "empty_exp": (lambda t: t.exp(), None, _rand((0, 3))),
 }
@@ -162,12 +166,13 @@ BINARY = {  # name: (ours, torch or None, shapes)
     "addmm": (lambda c, a: tl.ops.addmm(c, a, a.T * 2), lambda c, a: torch.addmm(c, a, a.T * 2), [(2, 2), (2, 3)]),
     "maximum": (tl.maximum, torch.maximum, [(2, 3), (3,)]),
     "minimum": (tl.minimum, torch.minimum, [(2, 3), (2, 1)]),
-    "maximum_times": (lambda a, b: tl.maximum(a, b) * a * b, lambda a, b: torch.maximum(a, b) * a * b,
-                      [(2, 3), (3,)]),
-    "where": (lambda a, b: tl.where(a > 0, a * b, b * b), lambda a, b: torch.where(a > 0, a * b, b * b),
-              [(2, 3), (3,)]),
-    "where_method": (lambda a, b: (a * a).where(b > 0, b ** 3), lambda a, b: (a * a).where(b > 0, b ** 3),
-                     [(2, 1), (3,)]),
+    "maximum_times": (lambda a, b: tl.maximum(a, b) * a * b, lambda a, b: torch.maximum(a, b) * a * b, [(2, 3), (3,)]),
+    "where": (
+        lambda a, b: tl.where(a > 0, a * b, b * b),
+        lambda a, b: torch.where(a > 0, a * b, b * b),
+        [(2, 3), (3,)],
+    ),
+    "where_method": (lambda a, b: (a * a).where(b > 0, b**3), lambda a, b: (a * a).where(b > 0, b**3), [(2, 1), (3,)]),
 }
 
 
@@ -185,6 +190,7 @@ def _torch_reduce(name):
         if name == "logsumexp":
             return t.logsumexp(dim=dims, keepdim=keepdims)
         return getattr(t, name)(dim=axis, keepdim=keepdims)
+
     return reduce
 
 
@@ -202,14 +208,18 @@ def test_hvp_reductions(name, axis, keepdims):
 @pytest.mark.parametrize("name", ["max", "min"])
 def test_hvp_max_min_with_ties(name):
     x = np.array([[1.0, 3.0, 3.0], [-2.0, -2.0, 0.5]])
-    helper_test_hvp([x], lambda t: getattr(t, name)(axis=1) ** 3 * t.sum(),
-                    lambda t: getattr(t, "a" + name)(dim=1) ** 3 * t.sum())
+    helper_test_hvp(
+        [x], lambda t: getattr(t, name)(axis=1) ** 3 * t.sum(), lambda t: getattr(t, "a" + name)(dim=1) ** 3 * t.sum()
+    )
 
 
 @pytest.mark.parametrize("correction", [0, 1, 2])
 def test_hvp_var_std_correction(correction):
-    helper_test_hvp([_rand((3, 4))], lambda t: t.var(1, correction=correction) * t.std(0, correction=correction).sum(),
-                    lambda t: t.var(1, correction=correction) * t.std(0, correction=correction).sum())
+    helper_test_hvp(
+        [_rand((3, 4))],
+        lambda t: t.var(1, correction=correction) * t.std(0, correction=correction).sum(),
+        lambda t: t.var(1, correction=correction) * t.std(0, correction=correction).sum(),
+    )
 
 
 SHAPES = {  # name: (ours, torch or None, input shape)
@@ -222,17 +232,23 @@ SHAPES = {  # name: (ours, torch or None, input shape)
     "getitem_int": (lambda t: t[1] * t[0], None, (3, 4)),
     "getitem_advanced_repeats": (lambda t: t[[0, 2, 0, 0]] ** 3, lambda t: t[[0, 2, 0, 0]] ** 3, (3, 4)),
     "getitem_paired_arrays": (lambda t: t[[0, 1, 1], [2, 0, 2]] ** 3, lambda t: t[[0, 1, 1], [2, 0, 2]] ** 3, (3, 4)),
-    "getitem_bool": (lambda t: t[np.array([True, False, True])].sin(),
-                     lambda t: t[torch.tensor([True, False, True])].sin(), (3, 4)),
+    "getitem_bool": (
+        lambda t: t[np.array([True, False, True])].sin(),
+        lambda t: t[torch.tensor([True, False, True])].sin(),
+        (3, 4),
+    ),
     "concat": (lambda t: tl.concat([t, t * t, t], 1) ** 2, lambda t: torch.cat([t, t * t, t], 1) ** 2, (2, 3)),
     "concat_dim": (lambda t: tl.concat([t.exp(), t], dim=0) ** 2, lambda t: torch.cat([t.exp(), t], 0) ** 2, (2, 3)),
     "stack": (lambda t: tl.stack([t, t.sin()], 1) ** 2, lambda t: torch.stack([t, t.sin()], 1) ** 2, (2, 3)),
     "stack_dim": (lambda t: tl.stack([t, t * t], dim=-1) ** 2, lambda t: torch.stack([t, t * t], -1) ** 2, (2, 3)),
-    "split": (lambda t: [p ** 3 for p in t.split(2, 1)], lambda t: [p ** 3 for p in t.split(2, 1)], (2, 5)),
+    "split": (lambda t: [p**3 for p in t.split(2, 1)], lambda t: [p**3 for p in t.split(2, 1)], (2, 5)),
     "split_unused": (lambda t: t.split([1, 3, 1], 1)[1] ** 3, lambda t: t.split([1, 3, 1], 1)[1] ** 3, (2, 5)),
-    "split_dim": (lambda t: t.split(1, dim=0)[0] * t.split(1, dim=0)[1],
-                  lambda t: t.split(1, dim=0)[0] * t.split(1, dim=0)[1], (2, 5)),
-    "unbind": (lambda t: [r ** 3 for r in t.unbind(1)], lambda t: [r ** 3 for r in t.unbind(1)], (2, 3)),
+    "split_dim": (
+        lambda t: t.split(1, dim=0)[0] * t.split(1, dim=0)[1],
+        lambda t: t.split(1, dim=0)[0] * t.split(1, dim=0)[1],
+        (2, 5),
+    ),
+    "unbind": (lambda t: [r**3 for r in t.unbind(1)], lambda t: [r**3 for r in t.unbind(1)], (2, 3)),
     "unbind_unused": (lambda t: t.unbind(0)[0] * t.unbind(0)[2], lambda t: t.unbind(0)[0] * t.unbind(0)[2], (3, 2)),
     "iterate": (lambda t: [r * r for r in t], lambda t: [r * r for r in t], (3, 2)),
     "squeeze": (lambda t: t.squeeze() ** 3, None, (2, 1, 3)),
@@ -257,12 +273,21 @@ BITS = np.array([[1.0, 0.0, 1.0, 0.0]] * 3)
 
 LOSSES = {  # name: (ours, torch, shapes of the inputs)
     "mse_loss": (F.mse_loss, TF.mse_loss, [(3, 4), (3, 4)]),
-    "bce_with_logits": (lambda x: F.binary_cross_entropy_with_logits(x, BITS),
-                        lambda x: TF.binary_cross_entropy_with_logits(x, torch.tensor(BITS)), [(3, 4)]),
-    "bce_with_logits_soft_target": (F.binary_cross_entropy_with_logits, TF.binary_cross_entropy_with_logits,
-                                    [(3, 4), (3, 4)]),
-    "cross_entropy": (lambda x: F.cross_entropy(x, LABELS), lambda x: TF.cross_entropy(x, torch.tensor(LABELS)),
-                      [(3, 4)]),
+    "bce_with_logits": (
+        lambda x: F.binary_cross_entropy_with_logits(x, BITS),
+        lambda x: TF.binary_cross_entropy_with_logits(x, torch.tensor(BITS)),
+        [(3, 4)],
+    ),
+    "bce_with_logits_soft_target": (
+        F.binary_cross_entropy_with_logits,
+        TF.binary_cross_entropy_with_logits,
+        [(3, 4), (3, 4)],
+    ),
+    "cross_entropy": (
+        lambda x: F.cross_entropy(x, LABELS),
+        lambda x: TF.cross_entropy(x, torch.tensor(LABELS)),
+        [(3, 4)],
+    ),
     "softmax": (lambda x: F.softmax(x, 1), lambda x: torch.softmax(x, 1), [(3, 4)]),
     "softmax_dim0": (lambda x: F.softmax(x, dim=0), lambda x: torch.softmax(x, 0), [(3, 4)]),
     "log_softmax": (lambda x: F.log_softmax(x, -1), lambda x: torch.log_softmax(x, -1), [(3, 4)]),
@@ -277,6 +302,7 @@ def test_hvp_losses(name):
 
 # ----- recurrent layers and cells ----------------------------------------------------------
 
+
 def _pair(kind, seed=0, **kwargs):
     torch.manual_seed(seed)
     theirs = getattr(torch.nn, kind)(3, 4, **kwargs).double()
@@ -289,8 +315,17 @@ def _params(ours, theirs):
     return list(ours.parameters()), list(theirs.parameters())
 
 
-@pytest.mark.parametrize("kind, kwargs", [("RNN", {}), ("LSTM", {}), ("GRU", {}), ("LSTM", dict(num_layers=2)),
-                                          ("RNN", dict(nonlinearity="relu", batch_first=True))], ids=str)
+@pytest.mark.parametrize(
+    "kind, kwargs",
+    [
+        ("RNN", {}),
+        ("LSTM", {}),
+        ("GRU", {}),
+        ("LSTM", dict(num_layers=2)),
+        ("RNN", dict(nonlinearity="relu", batch_first=True)),
+    ],
+    ids=str,
+)
 def test_hvp_recurrent_layers(kind, kwargs):
     ours, theirs = _pair(kind, **kwargs)
     x = _rand((4, 2, 3), seed=5)
@@ -299,7 +334,9 @@ def test_hvp_recurrent_layers(kind, kwargs):
         def f(x):
             out, final = run(x)
             return [out] + (list(final) if isinstance(final, tuple) else [final])
+
         return f
+
     helper_test_hvp([x], outputs(ours), outputs(theirs), params=_params(ours, theirs))
 
 
@@ -309,8 +346,9 @@ def test_hvp_cells_through_input_and_state(kind):
     x, h, c = _rand((2, 3), seed=6), _rand((2, 4), seed=7), _rand((2, 4), seed=8)
     params = _params(ours, theirs)
     if kind == "LSTMCell":
-        helper_test_hvp([x, h, c], lambda x, h, c: list(ours(x, (h, c))), lambda x, h, c: list(theirs(x, (h, c))),
-                        params=params)
+        helper_test_hvp(
+            [x, h, c], lambda x, h, c: list(ours(x, (h, c))), lambda x, h, c: list(theirs(x, (h, c))), params=params
+        )
     else:
         helper_test_hvp([x, h], lambda x, h: ours(x, h), lambda x, h: theirs(x, h), params=params)
 
@@ -318,10 +356,15 @@ def test_hvp_cells_through_input_and_state(kind):
 @pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
 def test_hvp_cells_without_state_and_unbatched(kind):
     ours, theirs = _pair(kind, seed=2)
-    helper_test_hvp([_rand((2, 3), seed=9)], lambda x: _outputs(ours(x)), lambda x: _outputs(theirs(x)),
-                    params=_params(ours, theirs))
-    helper_test_hvp([_rand((3,), seed=10)], lambda x: _outputs(ours(x)), lambda x: _outputs(theirs(x)),
-                    params=_params(ours, theirs))
+    helper_test_hvp(
+        [_rand((2, 3), seed=9)],
+        lambda x: _outputs(ours(x)),
+        lambda x: _outputs(theirs(x)),
+        params=_params(ours, theirs),
+    )
+    helper_test_hvp(
+        [_rand((3,), seed=10)], lambda x: _outputs(ours(x)), lambda x: _outputs(theirs(x)), params=_params(ours, theirs)
+    )
 
 
 # ----- at kinks and ties: the second derivative of a piecewise op is 0, its first as torch's --
@@ -329,21 +372,26 @@ def test_hvp_cells_without_state_and_unbatched(kind):
 KINKS = np.array([[0.0, -0.0, 1.0], [-1.0, 0.5, -0.5]])
 
 
-@pytest.mark.parametrize("name, ours, theirs", [
-    ("abs", lambda t: t.abs() * t, lambda t: _torch_abs(t) * t),
-    ("relu", lambda t: t.relu() * t, None),
-    ("leaky_relu", lambda t: F.leaky_relu(t, 0.1) * t, lambda t: TF.leaky_relu(t, 0.1) * t),
-    ("clamp", lambda t: t.clamp(-0.5, 0.5) * t, None),
-    ("maximum_tie", lambda t: tl.maximum(t, t.abs()) * t, lambda t: torch.maximum(t, _torch_abs(t)) * t),
-    ("minimum_tie", lambda t: tl.minimum(t * t, t.abs()) * t, lambda t: torch.minimum(t * t, _torch_abs(t)) * t),
-    ("max_tie", lambda t: t.abs().max(axis=1) ** 2, lambda t: _torch_abs(t).amax(dim=1) ** 2),
-    ("where", lambda t: tl.where(t > 0, t * t, t ** 3), lambda t: torch.where(t > 0, t * t, t ** 3)),
-], ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name, ours, theirs",
+    [
+        ("abs", lambda t: t.abs() * t, lambda t: _torch_abs(t) * t),
+        ("relu", lambda t: t.relu() * t, None),
+        ("leaky_relu", lambda t: F.leaky_relu(t, 0.1) * t, lambda t: TF.leaky_relu(t, 0.1) * t),
+        ("clamp", lambda t: t.clamp(-0.5, 0.5) * t, None),
+        ("maximum_tie", lambda t: tl.maximum(t, t.abs()) * t, lambda t: torch.maximum(t, _torch_abs(t)) * t),
+        ("minimum_tie", lambda t: tl.minimum(t * t, t.abs()) * t, lambda t: torch.minimum(t * t, _torch_abs(t)) * t),
+        ("max_tie", lambda t: t.abs().max(axis=1) ** 2, lambda t: _torch_abs(t).amax(dim=1) ** 2),
+        ("where", lambda t: tl.where(t > 0, t * t, t**3), lambda t: torch.where(t > 0, t * t, t**3)),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
 def test_hvp_at_kinks(name, ours, theirs):
     helper_test_hvp([KINKS], ours, theirs)
 
 
 # ----- a gradient penalty through an LSTMCell ------------------------------------------------
+
 
 @pytest.mark.parametrize("via", ["grad", "backward"])
 def test_gradient_penalty_through_an_lstm_cell(via):
@@ -375,14 +423,18 @@ def test_gradient_penalty_through_an_lstm_cell(via):
 
 # ----- gradgradcheck: second derivatives against finite differences of the first ------------
 
-GRADGRAD = {f"unary_{k}": (v[0], [v[2]]) for k, v in UNARY.items()
-            if k not in ("empty_exp", "to_float32_and_back")}  # (finite differences through float32: too coarse)
-GRADGRAD.update({f"binary_{k}": (v[0], [_rand(s, seed=n + 1) for n, s in enumerate(v[2])])
-                 for k, v in BINARY.items()})
+GRADGRAD = {
+    f"unary_{k}": (v[0], [v[2]]) for k, v in UNARY.items() if k not in ("empty_exp", "to_float32_and_back")
+}  # (finite differences through float32: too coarse)
+GRADGRAD.update({f"binary_{k}": (v[0], [_rand(s, seed=n + 1) for n, s in enumerate(v[2])]) for k, v in BINARY.items()})
 GRADGRAD.update({f"shape_{k}": (v[0], [_rand(v[2])]) for k, v in SHAPES.items()})
 GRADGRAD.update({f"loss_{k}": (v[0], [_rand(s, seed=n + 3) for n, s in enumerate(v[2])]) for k, v in LOSSES.items()})
-GRADGRAD.update({f"reduce_{name}": ((lambda name: lambda t: getattr(t, name)(axis=1) ** 2)(name), [_rand((2, 3, 2))])
-                 for name in REDUCTIONS})
+GRADGRAD.update(
+    {
+        f"reduce_{name}": ((lambda op: lambda t: getattr(t, op)(axis=1) ** 2)(name), [_rand((2, 3, 2))])
+        for name in REDUCTIONS
+    }
+)
 GRADGRAD["reduce_var_correction_0"] = (lambda t: t.var(0, correction=0) * t, [_rand((3, 2))])
 
 
@@ -403,11 +455,13 @@ def test_gradgradcheck_recurrent(kind):
     x = Tensor(_rand((3, 1, 2) if kind in ("RNN", "LSTM", "GRU") else (1, 2), seed=12), requires_grad=True)
     params = list(module.parameters())
     # (the parameters are the module's own tensors: changing their data, as gradcheck does, changes the module)
-    assert tl.gradgradcheck(lambda x, *_: _one_tensor(module(x)[0] if kind in ("RNN", "LSTM", "GRU") else module(x)),
-                            [x] + params)
+    assert tl.gradgradcheck(
+        lambda x, *_: _one_tensor(module(x)[0] if kind in ("RNN", "LSTM", "GRU") else module(x)), [x] + params
+    )
 
 
 # ----- tl.grad's semantics, beside torch.autograd.grad's --------------------------------------
+
 
 def _leaf(values, lib):
     data = np.array(values, dtype=np.float64)
@@ -447,7 +501,7 @@ def test_allow_unused_gives_none_and_an_unused_input_is_an_error(lib):
 def test_grad_with_respect_to_non_leaf_tensors(lib):
     x = _leaf([1.0, -2.0, 3.0], lib)
     y = x * 2
-    z = (y ** 3).sum() + (x * y).sum()
+    z = (y**3).sum() + (x * y).sum()
     gy, gx = _grad(lib)(z, [y, x], create_graph=True)
     np.testing.assert_allclose(np.asarray(gy.detach()), 3 * (2 * np.array([1.0, -2.0, 3.0])) ** 2 + [1.0, -2.0, 3.0])
     # z = 8 sum x^3 + 2 sum x^2: dz/dx = 24 x^2 + 4 x; and d(sum dz/dy)/dx = d sum(12 x^2 + x)/dx = 24 x + 1
@@ -462,8 +516,11 @@ def test_several_outputs_add_up_weighted_by_their_grad_outputs(lib):
     x = _leaf([[1.0, 2.0], [3.0, 4.0]], lib)
     a, b, c = x * x, x.sum(), (x * 3).sum()
     weights = [np.array([[1.0, 0.0], [2.0, -1.0]]), np.array(0.5), None]
-    wrap = (lambda w: None if w is None else Tensor(w)) if lib == "ours" else \
-        (lambda w: None if w is None else torch.tensor(w))
+    wrap = (
+        (lambda w: None if w is None else Tensor(w))
+        if lib == "ours"
+        else (lambda w: None if w is None else torch.tensor(w))
+    )
     (g,) = _grad(lib)([a, b, c], [x], [wrap(w) for w in weights])
     np.testing.assert_allclose(np.asarray(g), 2 * np.array([[1.0, 2.0], [3.0, 4.0]]) * weights[0] + 0.5 + 3.0)
 
@@ -502,7 +559,7 @@ CREATE_GRAPH_WARNING = pytest.mark.filterwarnings("ignore:Using backward\\(\\) w
 @pytest.mark.parametrize("lib", ["ours", "torch"])
 def test_backward_with_create_graph_leaves_a_grad_with_a_graph(lib):
     x = _leaf([1.0, -2.0], lib)
-    (x ** 3).sum().backward(create_graph=True)
+    (x**3).sum().backward(create_graph=True)
     g = x.grad
     assert g.requires_grad
     np.testing.assert_allclose(np.asarray(g.detach()), [3.0, 12.0])
@@ -516,8 +573,8 @@ def test_backward_with_create_graph_leaves_a_grad_with_a_graph(lib):
 @pytest.mark.parametrize("lib", ["ours", "torch"])
 def test_backward_with_create_graph_accumulates_into_a_grad_with_a_graph(lib):
     x = _leaf([1.0, 2.0], lib)
-    (x ** 2).sum().backward(create_graph=True)
-    (x ** 3).sum().backward(create_graph=True)  # x.grad = 2x + 3x^2, with a graph
+    (x**2).sum().backward(create_graph=True)
+    (x**3).sum().backward(create_graph=True)  # x.grad = 2x + 3x^2, with a graph
     g = x.grad
     np.testing.assert_allclose(np.asarray(g.detach()), [5.0, 16.0])
     (h,) = _grad(lib)(g.sum(), [x])  # d(2x + 3x^2)/dx = 2 + 6x
@@ -557,8 +614,9 @@ def test_an_output_among_the_inputs_and_an_input_twice(lib):
     np.testing.assert_array_equal(np.asarray(gx2), [2.0, 4.0])
 
 
-@pytest.mark.parametrize("make", [lambda x, c: x + c, lambda x, c: x, lambda x, c: tl.ops.addmm(x, c, c)],
-                         ids=["add", "identity", "addmm"])
+@pytest.mark.parametrize(
+    "make", [lambda x, c: x + c, lambda x, c: x, lambda x, c: tl.ops.addmm(x, c, c)], ids=["add", "identity", "addmm"]
+)
 def test_a_gradient_that_is_grad_outputs_itself_keeps_its_graph(make):
     """torch: g = d(x + c)/dx weighted by v is v itself, so d sum(g)/dv = 1."""
     x, v = Tensor(np.ones((2, 2)), requires_grad=True), Tensor(np.full((2, 2), 2.0), requires_grad=True)
@@ -568,6 +626,7 @@ def test_a_gradient_that_is_grad_outputs_itself_keeps_its_graph(make):
 
 
 # ----- refusals: what was given, and what was expected ------------------------------------------
+
 
 @pytest.mark.parametrize("bad", [np.array(1.0), 3.0, [], [1.0], "y", None], ids=repr)
 @pytest.mark.parametrize("what", ["outputs", "inputs"])

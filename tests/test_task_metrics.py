@@ -20,6 +20,7 @@ def one_hot_scores(guesses, size):
 
 # ----- adding: accuracy within 0.04 and mse, at the last step only ----------------------------
 
+
 def test_adding_metric_by_hand():
     task = tasks.make("adding", seq_len=4)
     targets = np.array([0.52, 0.25, 0.70, 0.61, 0.500, 0.500])
@@ -71,12 +72,17 @@ def test_adding_baseline_on_a_hand_batch():
 
 # ----- copy: symbols right, and whole sequences right, over the last `length` steps ----------
 
+
 def test_copy_metric_by_hand():
     task = tasks.make("copy", seq_len=2, n_symbols=4, length=2)  # 2 symbols + 2 blanks + cue + 1 = 6 steps
     targets = np.array([[0, 2], [1, 1], [3, 0]])
-    guesses = np.array([[1, 1, 1, 1, 0, 2],    # answers (0, 2): both right
-                        [0, 0, 0, 0, 1, 0],    # answers (1, 0): one of two
-                        [0, 0, 0, 0, 0, 1]])   # answers (0, 1): none
+    guesses = np.array(
+        [
+            [1, 1, 1, 1, 0, 2],  # answers (0, 2): both right
+            [0, 0, 0, 0, 1, 0],  # answers (1, 0): one of two
+            [0, 0, 0, 0, 0, 1],
+        ]
+    )  # answers (0, 1): none
     # (the first four steps' guesses, all wrong or right by accident, must not count)
     # symbols right: 2 + 1 + 0 = 3 of 6 = 0.5; sequences right: 1 of 3
     metrics = task.evaluate(one_hot_scores(guesses, 4), targets)
@@ -89,21 +95,26 @@ def test_copy_baseline_is_guessing_symbols():
     """Guessing one of n symbols: right 1/n of the time; a whole sequence of `length`: (1/n)^length.
     Default 5 symbols, 4 long: 0.2 and 0.2^4 = 0.0016; 4 symbols, 3 long: 0.25 and 0.25^3 = 0.015625."""
     default = tasks.make("copy")
-    assert default.baseline() == {"accuracy": pytest.approx(0.2, abs=1e-15),
-                                  "sequences": pytest.approx(0.0016, abs=1e-15)}
+    assert default.baseline() == {
+        "accuracy": pytest.approx(0.2, abs=1e-15),
+        "sequences": pytest.approx(0.0016, abs=1e-15),
+    }
     assert tasks.make("copy", n_symbols=4, length=3).baseline() == {
-        "accuracy": pytest.approx(0.25, abs=1e-15), "sequences": pytest.approx(0.015625, abs=1e-15)}
+        "accuracy": pytest.approx(0.25, abs=1e-15),
+        "sequences": pytest.approx(0.015625, abs=1e-15),
+    }
     assert default.metric == "accuracy" and default.chance() == {}
 
 
 # ----- context: the job asked for, at the last step --------------------------------------------
+
 
 def test_context_metric_by_hand():
     task = tasks.make("context", seq_len=0, n_facts=2)  # 2 facts of 5 words + a question of 5 = 15 steps
     targets = np.array([1, 3, 0, 7])
     guesses = np.zeros((4, 15), dtype=np.int64)
     guesses[:, :-1] = targets[:, None]  # right at every step but the last: does not count
-    guesses[:, -1] = [1, 2, 0, 5]       # right, wrong, right, wrong: 2 of 4
+    guesses[:, -1] = [1, 2, 0, 5]  # right, wrong, right, wrong: 2 of 4
     metrics = task.evaluate(one_hot_scores(guesses, 8), targets)
     assert metrics == {"accuracy": 0.5}
 
@@ -119,6 +130,7 @@ def test_context_baseline_and_chance():
 
 
 # ----- sine: mse over the second half ----------------------------------------------------------
+
 
 def test_sine_metric_by_hand():
     task = tasks.make("sine", seq_len=4)  # scored from step 4 // 2 = 2: steps 2 and 3

@@ -93,13 +93,25 @@ def sine_model(seed=0):
     return task, SequenceModel(task, hidden=4)
 
 
-@pytest.mark.parametrize("bad, name", [
-    (dict(batch_size=0), "batch_size"), (dict(batch_size=2.0), "batch_size"), (dict(batch_size=True), "batch_size"),
-    (dict(log_every=0), "log_every"),
-    (dict(lr=0.0), "lr"), (dict(lr=-1e-3), "lr"), (dict(lr=float("nan")), "lr"), (dict(lr=float("inf")), "lr"),
-    (dict(lr="0.01"), "lr"), (dict(lr=True), "lr"),
-    (dict(clip=-1.0), "clip"), (dict(clip=0), "clip"), (dict(clip=float("inf")), "clip"), (dict(clip=float("nan")), "clip"),
-])
+@pytest.mark.parametrize(
+    "bad, name",
+    [
+        (dict(batch_size=0), "batch_size"),
+        (dict(batch_size=2.0), "batch_size"),
+        (dict(batch_size=True), "batch_size"),
+        (dict(log_every=0), "log_every"),
+        (dict(lr=0.0), "lr"),
+        (dict(lr=-1e-3), "lr"),
+        (dict(lr=float("nan")), "lr"),
+        (dict(lr=float("inf")), "lr"),
+        (dict(lr="0.01"), "lr"),
+        (dict(lr=True), "lr"),
+        (dict(clip=-1.0), "clip"),
+        (dict(clip=0), "clip"),
+        (dict(clip=float("inf")), "clip"),
+        (dict(clip=float("nan")), "clip"),
+    ],
+)
 def test_train_refuses_bad_arguments_naming_them_and_leaves_the_model_as_it_was(bad, name):
     task, model = sine_model()
     before = {k: v.copy() for k, v in model.state_dict().items()}
@@ -143,7 +155,7 @@ def test_ctrl_c_in_a_forward_pass_stops_at_once_with_the_model_of_the_last_step(
     _, same = sine_model()
     expected = train(task, same, steps=4, log_every=2)  # four whole steps, uninterrupted
     assert info.value.history == expected == [(2, expected[0][1]), (4, expected[1][1])]
-    for (k, a), (_, b) in zip(model.state_dict().items(), same.state_dict().items()):
+    for (_k, a), (_, b) in zip(model.state_dict().items(), same.state_dict().items()):
         np.testing.assert_array_equal(a, b)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 

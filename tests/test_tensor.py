@@ -30,14 +30,17 @@ def test_constructor_copies_so_the_callers_array_is_safe():
     np.testing.assert_array_equal(data, [0, 0, 0])
 
 
-@pytest.mark.parametrize("bad, error, pattern", [
-    ([[1, 2], [3]], ValueError, "rectangular"),
-    ("abc", TypeError, "numbers"),
-    (None, TypeError, "numbers"),
-    ([1, "a"], TypeError, "numbers"),
-    ([1 + 2j], TypeError, "complex"),
-    ({"a": 1}, TypeError, "numbers"),
-])
+@pytest.mark.parametrize(
+    "bad, error, pattern",
+    [
+        ([[1, 2], [3]], ValueError, "rectangular"),
+        ("abc", TypeError, "numbers"),
+        (None, TypeError, "numbers"),
+        ([1, "a"], TypeError, "numbers"),
+        ([1 + 2j], TypeError, "complex"),
+        ({"a": 1}, TypeError, "numbers"),
+    ],
+)
 def test_bad_data_is_refused(bad, error, pattern):
     with pytest.raises(error, match=pattern):
         Tensor(bad)

@@ -26,7 +26,7 @@ def test_labels_show_ops_shapes_parameter_names_and_gates():
     for text in ("weight_hh_l0", "(12, 3)", "addmatmul", "sigmoid", "split", "t=0", "t=2", "layer 0", "LSTM"):
         assert text in source, text
     for gate in ("f", "i", "g", "o", "c", "h"):
-        assert f"label=\"{gate}\n" in source or f'label="{gate}\\n' in source, gate
+        assert f'label="{gate}\n' in source or f'label="{gate}\\n' in source, gate
 
 
 def test_same_graph_same_dot_text():
@@ -87,8 +87,10 @@ def test_step_tensors_reads_gates_by_time():
     assert len(forget) == 4 and all(t.shape == (1, 3) for t in forget)
 
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None and not __import__("os").environ.get("CI"),
-                               reason="Graphviz dot not installed (CI installs it and runs these)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and not __import__("os").environ.get("CI"),
+    reason="Graphviz dot not installed (CI installs it and runs these)",
+)
 
 
 @needs_dot
@@ -122,6 +124,7 @@ def test_plots_of_gates_and_gradient_norms():
     pytest.importorskip("matplotlib")
     from tinygrad_lstm.train import SequenceModel
     from tinygrad_lstm.viz import plots
+
     task = tl.tasks.make("adding", seq_len=40)
     inputs, targets = task.sample(8, np.random.default_rng(0))
     norms = {}
@@ -154,7 +157,7 @@ def test_a_gradient_with_a_graph_draws_the_backward_pass_marked_by_its_forward_o
     forward_tanh = re.search(r'(f\d+) \[label=tanh fillcolor="#f0f0f0"', source).group(1)
     backward_ops = re.findall(r'(f\d+) \[label=\w+ fillcolor="#e7d4e8"', source)
     assert len(backward_ops) == 4  # tanh's rule: grad * (1 - z*z) is mul, sub, mul; mul's: grad * 3
-    joined = re.findall(rf'{forward_tanh} -> (f\d+) \[label=backward', source)
+    joined = re.findall(rf"{forward_tanh} -> (f\d+) \[label=backward", source)
     assert len(joined) == 1 and joined[0] in backward_ops
     assert "op of the backward pass" in source
     plain = tl.viz.draw_graph((x * 3.0).tanh().sum()).source
@@ -165,7 +168,7 @@ def test_inputs_named_loss_in_its_box_and_the_legend_lists_only_kinds_drawn():
     source = tl.viz.lstm_training_step_graph(seq_len=3).source
     for name in ("x", "h0", "c0", "target"):  # drawn as named inputs (orange), not as anonymous constants
         assert re.search(rf'label="{name}\n[^"]*" fillcolor="#fdbf6f"', source), name
-    assert 'label=mse_loss' in source
+    assert "label=mse_loss" in source
     plain = draw_graph((Tensor(np.ones(2), requires_grad=True) * 2).sum()).source
     assert "legend_input" in plain and "legend_gate" not in plain and "legend_parameter" not in plain
 

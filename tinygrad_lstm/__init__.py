@@ -12,6 +12,30 @@ from .random import manual_seed
 from .tensor import Tensor
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
-           "gradgradcheck", "GradcheckError", "ShapeError", "IndexOutOfRange", "concat", "stack", "where", "maximum",
-           "minimum", "manual_seed", "load", "save", "compile", "functional", "nn", "optim", "tasks", "viz"]
+__all__ = [
+    "Tensor",
+    "grad",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "gradcheck",
+    "gradgradcheck",
+    "GradcheckError",
+    "ShapeError",
+    "IndexOutOfRange",
+    "concat",
+    "stack",
+    "where",
+    "maximum",
+    "minimum",
+    "manual_seed",
+    "load",
+    "save",
+    "compile",
+    "functional",
+    "nn",
+    "optim",
+    "tasks",
+    "viz",
+]

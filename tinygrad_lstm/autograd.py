@@ -32,8 +32,17 @@ from .higher_order import rule_on_tensors
 from .tensor import Tensor
 from .versions import check_unchanged, last_change, op_number
 
-__all__ = ["Function", "backward", "grad", "walk", "graph_kept", "GradientSums", "unbroadcast", "ShapeError",
-           "IndexOutOfRange"]
+__all__ = [
+    "Function",
+    "backward",
+    "grad",
+    "walk",
+    "graph_kept",
+    "GradientSums",
+    "unbroadcast",
+    "ShapeError",
+    "IndexOutOfRange",
+]
 
 
 class Function:
@@ -60,7 +69,7 @@ class Function:
 
     __slots__ = ("parents", "seq", "scope", "__dict__")  # set once per recorded op: slots are cheaper
     n_outputs = None  # set to the count by ops whose forward returns a tuple (even of one)
-    constants = ()    # saved float arrays that do not change with the inputs (see higher_order.py)
+    constants = ()  # saved float arrays that do not change with the inputs (see higher_order.py)
     piecewise_linear = False  # relu, abs, max...: its derivative is flat between kinks (higher_order.py)
 
     def forward(self, *arrays, **params):
@@ -154,14 +163,14 @@ def unbroadcast(grad, shape):
     every copy contributed to the loss, so the input's gradient is the sum over them.
     """
     extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
 
 
 # ----- backward(): the chain rule, newest op first --------------------------------------------
+
 
 def backward(root, grad=None, retain_graph=None, create_graph=False):
     """Fill .grad of every leaf that requires grad (and of retain_grad() tensors) with
@@ -180,8 +189,10 @@ def walk(roots, grads, retain_graph=None, create_graph=False, caller="backward()
     `wanted`, exactly those. Returns {tensor: gradient}. watch(fn, grad, input_grads), if
     given, is told each op's step as it happens (viz.explore shows them)."""
     if current_tracer() is not None:
-        raise RuntimeError(f"compile: {caller} inside a compiled function: a replay runs the forward ops only. "
-                           "Compile the forward pass and the loss, and call backward() on what it returns")
+        raise RuntimeError(
+            f"compile: {caller} inside a compiled function: a replay runs the forward ops only. "
+            "Compile the forward pass and the loss, and call backward() on what it returns"
+        )
     if retain_graph is None:
         retain_graph = create_graph  # a graph of the gradient uses the forward graph's saved values
     grads = [_start(root, g, caller, create_graph) for root, g in zip(roots, grads)]
@@ -237,7 +248,7 @@ def _chain_rule(roots, grads, retain_graph, create_graph, wanted, caller, watch)
                 g = unbroadcast(g, parent.data.shape)
             made_by = parent._ctx
             if made_by is None or parent._retains_grad or wanted:  # a tensor that may keep its gradient:
-                if wanted is None or parent in wanted:              # a leaf, retain_grad(), or one grad() wants
+                if wanted is None or parent in wanted:  # a leaf, retain_grad(), or one grad() wants
                     sums.add(kept, parent, g)
                 if made_by is None:
                     continue
@@ -258,14 +269,20 @@ def _one_per_input(fn, grads):
     if grads is None or isinstance(grads, (np.ndarray, Tensor)):
         grads = (grads,)
         if n != 1:
-            raise TypeError(f"{name}.backward returned one gradient for its {n} inputs; return a tuple, one per "
-                            "input (None for one that needs none)")
+            raise TypeError(
+                f"{name}.backward returned one gradient for its {n} inputs; return a tuple, one per "
+                "input (None for one that needs none)"
+            )
     if not isinstance(grads, (tuple, list)):
-        raise TypeError(f"{name}.backward must return the inputs' gradients (arrays, or a tuple of them), "
-                        f"got {type(grads).__name__}")
+        raise TypeError(
+            f"{name}.backward must return the inputs' gradients (arrays, or a tuple of them), "
+            f"got {type(grads).__name__}"
+        )
     if len(grads) != n:
-        raise TypeError(f"{name}.backward returned {len(grads)} gradients for its {n} inputs; return one per "
-                        "input, None for one that needs none")
+        raise TypeError(
+            f"{name}.backward returned {len(grads)} gradients for its {n} inputs; return one per "
+            "input, None for one that needs none"
+        )
     return tuple(grads)
 
 
@@ -280,14 +297,18 @@ class _Start(Function):  # where the walk starts: an op that "used" the roots an
 def _start(root, grad, caller, create_graph):
     """dL/d(root) to start from: ones for a one-element root, else the grad given, in root's dtype."""
     if not root.requires_grad:
-        raise RuntimeError(f"{caller}: this tensor does not require grad, so there is no graph to go back "
-                           "through; create an input with Tensor(..., requires_grad=True) "
-                           "(and don't compute it under no_grad)")
+        raise RuntimeError(
+            f"{caller}: this tensor does not require grad, so there is no graph to go back "
+            "through; create an input with Tensor(..., requires_grad=True) "
+            "(and don't compute it under no_grad)"
+        )
     if grad is None:
         if root.data.size != 1:
-            raise RuntimeError(f"{caller}: a scalar (one-element) tensor is needed to start from, got shape "
-                               f"{root.shape}; reduce it first (e.g. .sum()) or pass y.backward(grad) with "
-                               f"grad of shape {root.shape}")
+            raise RuntimeError(
+                f"{caller}: a scalar (one-element) tensor is needed to start from, got shape "
+                f"{root.shape}; reduce it first (e.g. .sum()) or pass y.backward(grad) with "
+                f"grad of shape {root.shape}"
+            )
         grad = np.ones_like(root.data)
     elif not (create_graph and isinstance(grad, Tensor)):  # (a Tensor that may have a graph is kept as is)
         grad = np.asarray(grad)  # a Tensor gives its data (Tensor.__array__)
@@ -352,12 +373,15 @@ def _as_grad(g, like):
     return Tensor._make(np.array(np.asarray(g), dtype=like.data.dtype))
 
 
-_GONE_THROUGH = ("{caller}: this graph was already gone back through, and what its ops saved for it "
-                 "(here {op}) was freed then. Pass retain_graph=True to the first backward() or grad() to go back "
-                 "through the same graph again (or to draw it afterwards), or compute the forward pass again.")
+_GONE_THROUGH = (
+    "{caller}: this graph was already gone back through, and what its ops saved for it "
+    "(here {op}) was freed then. Pass retain_graph=True to the first backward() or grad() to go back "
+    "through the same graph again (or to draw it afterwards), or compute the forward pass again."
+)
 
 
 # ----- grad(): the same walk, the answers handed back ------------------------------------------
+
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
     """The gradients of outputs with respect to inputs, as a tuple of Tensors, as
@@ -371,21 +395,26 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     elif isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = [grad_outputs]
     elif not isinstance(grad_outputs, (list, tuple)):
-        raise TypeError(f"grad(): grad_outputs must be a Tensor, an array, a list of them or None, "
-                        f"got {type(grad_outputs).__name__}")
+        raise TypeError(
+            f"grad(): grad_outputs must be a Tensor, an array, a list of them or None, "
+            f"got {type(grad_outputs).__name__}"
+        )
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     for k, x in enumerate(inputs):
         if not x.requires_grad:
-            raise RuntimeError(f"grad(): input {k} does not require grad, so it has no gradient; "
-                               "create it with requires_grad=True")
+            raise RuntimeError(
+                f"grad(): input {k} does not require grad, so it has no gradient; create it with requires_grad=True"
+            )
     found = walk(outputs, grad_outputs, retain_graph, create_graph, "grad()", wanted=set(inputs))
     results = []
     for k, x in enumerate(inputs):
         g = found.get(x)
         if g is None and not allow_unused:
-            raise RuntimeError(f"grad(): input {k} (shape {x.shape}) was not used to compute the outputs, so it "
-                               "has no gradient; pass allow_unused=True to get None for it")
+            raise RuntimeError(
+                f"grad(): input {k} (shape {x.shape}) was not used to compute the outputs, so it "
+                "has no gradient; pass allow_unused=True to get None for it"
+            )
         results.append(None if g is None else _as_grad(g, x))
     return tuple(results)
 

@@ -38,8 +38,10 @@ def save(state, path, meta=None, training=None):
     for prefix, group in (("", state), (_TRAINING, training or {})):
         for name, value in group.items():
             if not _storable(name):
-                raise ValueError(f"save: keys must be strings of UTF-8 text without NUL, other than {_META_KEY!r} "
-                                 f"and not beginning with {_TRAINING!r}, got {name!r}")
+                raise ValueError(
+                    f"save: keys must be strings of UTF-8 text without NUL, other than {_META_KEY!r} "
+                    f"and not beginning with {_TRAINING!r}, got {name!r}"
+                )
             value = np.asarray(value)
             if value.dtype.kind not in "biuf":
                 raise TypeError(f"save: {name} must be a numeric array, got dtype {value.dtype}")

@@ -28,6 +28,5 @@ def as_indices(who, what, indices, n):
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{who}: {what} must be integers, got dtype {indices.dtype}")
     if indices.size and (indices.min() < 0 or indices.max() >= n):
-        raise IndexError(f"{who}: {what} must lie in [0, {n}), "
-                         f"got values from {indices.min()} to {indices.max()}")
+        raise IndexError(f"{who}: {what} must lie in [0, {n}), got values from {indices.min()} to {indices.max()}")
     return indices

@@ -53,8 +53,17 @@ DEFAULTS = {
     # each stage until validation is 99% right; training stops when the validation sentences (fact
     # combinations never trained on) are 99.5% right: at 99% some seeds scored 96.5% on the test's
     # combinations. Batch 128 and forget-gate bias 5 found it fastest (docs/command_line.md).
-    "context": dict(seq_len=8, steps=3000, lr=1e-2, hidden=48, embedding=32, forget_bias=5.0, batch_size=128,
-                    curriculum=True, until=0.995),
+    "context": dict(
+        seq_len=8,
+        steps=3000,
+        lr=1e-2,
+        hidden=48,
+        embedding=32,
+        forget_bias=5.0,
+        batch_size=128,
+        curriculum=True,
+        until=0.995,
+    ),
     "sine": dict(seq_len=50, steps=1000, lr=1e-2, hidden=32),
 }
 # The plain RNN's own learning rate on the demo's task, tuned over 1e-3, 3e-3 and 1e-2 with the
@@ -64,16 +73,40 @@ DEMO_RNN_LR = 1e-3
 MODEL_DEFAULTS = {("context", "rnn"): dict(lr=DEMO_RNN_LR)}
 DEMO_RNN_STEPS = 1500  # the least the RNN trains in the demo, however soon the LSTM was done
 # The options a run keeps from its start to its end: a resumed run takes them from its checkpoint.
-RUN_SETTINGS = ("model", "hidden", "layers", "seq_len", "lr", "batch_size", "seed", "curriculum", "stage_steps",
-                "schedule", "until", "validate_every")
+RUN_SETTINGS = (
+    "model",
+    "hidden",
+    "layers",
+    "seq_len",
+    "lr",
+    "batch_size",
+    "seed",
+    "curriculum",
+    "stage_steps",
+    "schedule",
+    "until",
+    "validate_every",
+)
 SAVED_SETTINGS = (*RUN_SETTINGS, "embedding", "forget_bias", "steps")  # and the model's sizes; the planned steps
-FOR_EVERY_TASK = dict(model="lstm", layers=1, batch_size=32, seed=0, curriculum=False, stage_steps=1000,
-                      schedule="constant", until=None, validate_every=100, embedding=16, forget_bias=1.0)
+FOR_EVERY_TASK = dict(
+    model="lstm",
+    layers=1,
+    batch_size=32,
+    seed=0,
+    curriculum=False,
+    stage_steps=1000,
+    schedule="constant",
+    until=None,
+    validate_every=100,
+    embedding=16,
+    forget_bias=1.0,
+)
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
 def _number(convert, low, inclusive, expected):
     """An argparse type: convert(text), which must be finite and above (or at) low."""
+
     def parse(text):
         try:
             value = convert(text)
@@ -84,6 +117,7 @@ def _number(convert, low, inclusive, expected):
         if not (np.isfinite(value) and (value >= low if inclusive else value > low)):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
         return value
+
     return parse
 
 
@@ -111,110 +145,211 @@ class Failed(Exception):
 
 def _per_task(setting):
     """The default of a setting for each task, in words: 'adding 32, copy 64, ...'."""
+
     def shown(value):
         return {True: "on", False: "off", None: "none"}.get(value, value) if not isinstance(value, float) else value
+
     return ", ".join(f"{task} {shown({**FOR_EVERY_TASK, **options}[setting])}" for task, options in DEFAULTS.items())
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="tinygrad-lstm", description="Train LSTMs on toy sequence tasks, "
-                                     "use the saved models again, and draw their computation graphs.")
+    parser = argparse.ArgumentParser(
+        prog="tinygrad-lstm",
+        description="Train LSTMs on toy sequence tasks, use the saved models again, and draw their computation graphs.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name, summary, description):
         return commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {description}")
 
-    run = command("train", "train a model on a toy task, report held-out metrics, save it",
-                  "Progress goes to stderr: a bar on a terminal, a line every 10% of the steps in a log. "
-                  "Ctrl-C saves the model so far, and --resume continues it.")
+    run = command(
+        "train",
+        "train a model on a toy task, report held-out metrics, save it",
+        "Progress goes to stderr: a bar on a terminal, a line every 10% of the steps in a log. "
+        "Ctrl-C saves the model so far, and --resume continues it.",
+    )
     run.add_argument("task", choices=list(tasks.TASKS), help="which task")
     run.add_argument("--model", choices=list(RECURRENT), help="recurrent layer (default: lstm)")
     run.add_argument("--hidden", type=positive_int, help=f"hidden units (default: {_per_task('hidden')})")
     run.add_argument("--layers", type=positive_int, help="stacked recurrent layers (default: 1)")
-    run.add_argument("--seq-len", type=non_negative_int, help="sequence length: adding/sine steps, copy gap, "
-                     f"context filler sentences (default: {_per_task('seq_len')})")
-    run.add_argument("--steps", type=positive_int, help=f"training steps (default: {_per_task('steps')}; "
-                     "with --resume, the steps its run had left)")
+    run.add_argument(
+        "--seq-len",
+        type=non_negative_int,
+        help="sequence length: adding/sine steps, copy gap, "
+        f"context filler sentences (default: {_per_task('seq_len')})",
+    )
+    run.add_argument(
+        "--steps",
+        type=positive_int,
+        help=f"training steps (default: {_per_task('steps')}; with --resume, the steps its run had left)",
+    )
     run.add_argument("--batch-size", type=positive_int, help=f"sequences per step (default: {_per_task('batch_size')})")
-    run.add_argument("--lr", type=positive_float, help=f"Adam's learning rate (default: {_per_task('lr')}; "
-                     f"context with --model rnn {DEMO_RNN_LR})")
-    run.add_argument("--seed", type=non_negative_int, help="seeds the weights, the batches and the held-out "
-                     "sequences (default: 0)")
-    run.add_argument("--checkpoint", type=file_path, help="where to save (default: runs/TASK-MODEL.npz; "
-                     "with --resume, the checkpoint it continues)")
-    run.add_argument("--resume", type=file_path, metavar="CHECKPOINT", help="continue the run saved there: "
-                     "its weights, Adam's state, its step count and its batches, as if it had never stopped "
-                     "(--model, --hidden, --layers, --seq-len, --lr, --batch-size and --seed are the run's own: "
-                     "another value is refused)")
-    run.add_argument("--curriculum", action=argparse.BooleanOptionalAction, help="train on the task's easier "
-                     "forms first (context: 0, then half the filler sentences; adding: shorter sequences; copy: "
-                     "shorter gaps), each until its validation reaches the task's mark (context and copy 0.99, "
-                     f"adding 0.95) or --stage-steps (default: {_per_task('curriculum')})")
-    run.add_argument("--stage-steps", type=positive_int, help="the most steps each easier form of the curriculum takes "
-                     "(default: 1000)")
-    run.add_argument("--schedule", choices=SCHEDULES, help="the learning rate: constant, or plateau (halved when "
-                     "validation has not improved for 3 checks, down to lr/100) (default: constant)")
-    run.add_argument("--until", type=until_value, metavar="VALUE", help="stop when the validation metric (sequences "
-                     "never trained on, never the reported ones) reaches VALUE, checked every --validate-every steps; 'none' "
-                     f"trains every step (default: {_per_task('until')})")
-    run.add_argument("--validate-every", type=positive_int, metavar="STEPS", help="how often the validation "
-                     "sequences are scored, for the curriculum, the schedule and --until (default: 100)")
-    run.add_argument("--plot", type=file_path, metavar="PICTURE", help="draw the loss, the validation and held-out "
-                     "metric and the curriculum's phases against the step "
-                     f"({', '.join(PLOT_FORMATS)}; needs matplotlib)")
+    run.add_argument(
+        "--lr",
+        type=positive_float,
+        help=f"Adam's learning rate (default: {_per_task('lr')}; context with --model rnn {DEMO_RNN_LR})",
+    )
+    run.add_argument(
+        "--seed", type=non_negative_int, help="seeds the weights, the batches and the held-out sequences (default: 0)"
+    )
+    run.add_argument(
+        "--checkpoint",
+        type=file_path,
+        help="where to save (default: runs/TASK-MODEL.npz; with --resume, the checkpoint it continues)",
+    )
+    run.add_argument(
+        "--resume",
+        type=file_path,
+        metavar="CHECKPOINT",
+        help="continue the run saved there: "
+        "its weights, Adam's state, its step count and its batches, as if it had never stopped "
+        "(--model, --hidden, --layers, --seq-len, --lr, --batch-size and --seed are the run's own: "
+        "another value is refused)",
+    )
+    run.add_argument(
+        "--curriculum",
+        action=argparse.BooleanOptionalAction,
+        help="train on the task's easier "
+        "forms first (context: 0, then half the filler sentences; adding: shorter sequences; copy: "
+        "shorter gaps), each until its validation reaches the task's mark (context and copy 0.99, "
+        f"adding 0.95) or --stage-steps (default: {_per_task('curriculum')})",
+    )
+    run.add_argument(
+        "--stage-steps",
+        type=positive_int,
+        help="the most steps each easier form of the curriculum takes (default: 1000)",
+    )
+    run.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        help="the learning rate: constant, or plateau (halved when "
+        "validation has not improved for 3 checks, down to lr/100) (default: constant)",
+    )
+    run.add_argument(
+        "--until",
+        type=until_value,
+        metavar="VALUE",
+        help="stop when the validation metric (sequences "
+        "never trained on, never the reported ones) reaches VALUE, checked every --validate-every steps; 'none' "
+        f"trains every step (default: {_per_task('until')})",
+    )
+    run.add_argument(
+        "--validate-every",
+        type=positive_int,
+        metavar="STEPS",
+        help="how often the validation "
+        "sequences are scored, for the curriculum, the schedule and --until (default: 100)",
+    )
+    run.add_argument(
+        "--plot",
+        type=file_path,
+        metavar="PICTURE",
+        help="draw the loss, the validation and held-out "
+        "metric and the curriculum's phases against the step "
+        f"({', '.join(PLOT_FORMATS)}; needs matplotlib)",
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress on stderr")
-    run.add_argument("--eager", action="store_true", help="run each step op by op, not through tl.compile's "
-                     "replay (the same numbers, slower)")
+    run.add_argument(
+        "--eager",
+        action="store_true",
+        help="run each step op by op, not through tl.compile's replay (the same numbers, slower)",
+    )
     _threads_option(run)
 
-    score = command("eval", "report a saved model's held-out metrics", "The model is rebuilt from the "
-                    "checkpoint and scored on the held-out sequences training scored it on: the same numbers.")
+    score = command(
+        "eval",
+        "report a saved model's held-out metrics",
+        "The model is rebuilt from the "
+        "checkpoint and scored on the held-out sequences training scored it on: the same numbers.",
+    )
     score.add_argument("checkpoint", type=file_path, help="a checkpoint `tinygrad-lstm train` saved")
-    score.add_argument("--plot", type=file_path, metavar="PICTURE", help="draw its training history: the "
-                       f"loss and the held-out metric against the step ({', '.join(PLOT_FORMATS)}; needs matplotlib)")
+    score.add_argument(
+        "--plot",
+        type=file_path,
+        metavar="PICTURE",
+        help="draw its training history: the "
+        f"loss and the held-out metric against the step ({', '.join(PLOT_FORMATS)}; needs matplotlib)",
+    )
     _threads_option(score)
 
-    sample = command("sample", "show a saved model's answers to held-out sequences",
-                     "Each line: the sequence, the model's answer and the right one, as the demo shows them.")
+    sample = command(
+        "sample",
+        "show a saved model's answers to held-out sequences",
+        "Each line: the sequence, the model's answer and the right one, as the demo shows them.",
+    )
     sample.add_argument("checkpoint", type=file_path, help="a checkpoint `tinygrad-lstm train` saved")
     sample.add_argument("-n", type=positive_int, default=5, help="how many sequences (default: 5)")
-    sample.add_argument("--text", help="context task only: a sentence of yours for the model to answer, "
-                        "e.g. \"mary is a coder . what does mary do ?\"")
+    sample.add_argument(
+        "--text",
+        help="context task only: a sentence of yours for the model to answer, "
+        'e.g. "mary is a coder . what does mary do ?"',
+    )
     _threads_option(sample)
 
-    demo = command("demo", "train an LSTM and a plain RNN on the context task and compare them",
-                   "The tutorial's claim, measured: both learn to answer 'what does NAME do ?' about facts given "
-                   "8 filler sentences earlier, from the same stream of sentences, each with its own learning "
-                   "rate; then both answer held-out sentences. Under half a minute on one core; nothing is saved.")
-    demo.add_argument("--steps", type=positive_int, default=DEFAULTS["context"]["steps"],
-                      help="the most steps the LSTM trains; it stops once validation is 99.5%% right "
-                           "(default: %(default)s)")
-    demo.add_argument("--seed", type=non_negative_int, default=0, help="seeds the weights, the batches and the "
-                      "held-out sequences (default: %(default)s)")
+    demo = command(
+        "demo",
+        "train an LSTM and a plain RNN on the context task and compare them",
+        "The tutorial's claim, measured: both learn to answer 'what does NAME do ?' about facts given "
+        "8 filler sentences earlier, from the same stream of sentences, each with its own learning "
+        "rate; then both answer held-out sentences. Under half a minute on one core; nothing is saved.",
+    )
+    demo.add_argument(
+        "--steps",
+        type=positive_int,
+        default=DEFAULTS["context"]["steps"],
+        help="the most steps the LSTM trains; it stops once validation is 99.5%% right (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seeds the weights, the batches and the held-out sequences (default: %(default)s)",
+    )
     demo.add_argument("--no-progress", action="store_true", help="no progress on stderr")
-    demo.add_argument("--eager", action="store_true", help="run each step op by op, not through tl.compile's "
-                      "replay (the same numbers, slower)")
+    demo.add_argument(
+        "--eager",
+        action="store_true",
+        help="run each step op by op, not through tl.compile's replay (the same numbers, slower)",
+    )
     _threads_option(demo)
 
-    graph = command("graph", "draw one LSTM training step's computation graph",
-                    "Needs Graphviz's dot, except for the DOT text (-o FILE.dot).")
-    graph.add_argument("-o", "--output", type=file_path, default="lstm_step.svg", help="file to write; its "
-                       "suffix picks the format: .svg (default), .png, .pdf, .dot for the DOT text alone, "
-                       "or .html for a page that steps through backward() one op at a time")
+    graph = command(
+        "graph",
+        "draw one LSTM training step's computation graph",
+        "Needs Graphviz's dot, except for the DOT text (-o FILE.dot).",
+    )
+    graph.add_argument(
+        "-o",
+        "--output",
+        type=file_path,
+        default="lstm_step.svg",
+        help="file to write; its "
+        "suffix picks the format: .svg (default), .png, .pdf, .dot for the DOT text alone, "
+        "or .html for a page that steps through backward() one op at a time",
+    )
     graph.add_argument("--seq-len", type=positive_int, default=3, help="time steps (default: %(default)s)")
     graph.add_argument("--hidden", type=positive_int, default=4, help="hidden units (default: %(default)s)")
-    graph.add_argument("--collapse", action="store_true", help="show one time step, marked x T (long "
-                       "sequences are collapsed without it too)")
-    graph.add_argument("--timeout", type=positive_float, default=60,
-                       help="seconds Graphviz's dot may take (default: %(default)s)")
+    graph.add_argument(
+        "--collapse",
+        action="store_true",
+        help="show one time step, marked x T (long sequences are collapsed without it too)",
+    )
+    graph.add_argument(
+        "--timeout", type=positive_float, default=60, help="seconds Graphviz's dot may take (default: %(default)s)"
+    )
     return parser
 
 
 def _threads_option(command):
-    command.add_argument("--threads", type=positive_int, default=1, help="BLAS threads for numpy's matrix "
-                         "products (default: %(default)s: these models are small, and a second thread costs more "
-                         "in handing work over than it saves, and much more on a busy machine)")
+    command.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="BLAS threads for numpy's matrix "
+        "products (default: %(default)s: these models are small, and a second thread costs more "
+        "in handing work over than it saves, and much more on a busy machine)",
+    )
 
 
 def main(argv=None):
@@ -246,6 +381,7 @@ def _blas_threads(n):
         yield
         return
     from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=n, user_api="blas"):
         yield
 
@@ -254,12 +390,15 @@ def run_train(args):
     if args.resume:
         task, settings, training = _resumed(args)
         if training.finished:
-            raise ValueError(f"--resume {args.resume}: its run stopped at step {training.solved_at}, when validation "
-                             f"reached --until {settings['until']}; there is nothing left to train")
+            raise ValueError(
+                f"--resume {args.resume}: its run stopped at step {training.solved_at}, when validation "
+                f"reached --until {settings['until']}; there is nothing left to train"
+            )
         steps = args.steps or settings["steps"] - training.step  # by default, what the run had left
         if steps <= 0:
-            raise ValueError(f"--resume {args.resume}: its run finished its {training.step} steps; "
-                             "say how many more with --steps")
+            raise ValueError(
+                f"--resume {args.resume}: its run finished its {training.step} steps; say how many more with --steps"
+            )
     else:
         given = _given(args)
         model = given.get("model", FOR_EVERY_TASK["model"])
@@ -273,8 +412,11 @@ def run_train(args):
         manual_seed(settings["seed"])
         training = _training(task, _make_model(task, settings["model"], settings), settings, not args.eager)
     model = training.model
-    doing, more = ("resuming", f" at step {training.step} for {steps} more steps") if args.resume else \
-        ("training", f" for at most {steps} steps" if settings["until"] is not None else f" for {steps} steps")
+    doing, more = (
+        ("resuming", f" at step {training.step} for {steps} more steps")
+        if args.resume
+        else ("training", f" for at most {steps} steps" if settings["until"] is not None else f" for {steps} steps")
+    )
     print(f"{doing} {_describe(args.task, settings)}{more}, lr {settings['lr']}, seed {settings['seed']}")
     settings = {**settings, "steps": training.step + steps}  # the run's planned end
     start = time.perf_counter()
@@ -284,14 +426,19 @@ def run_train(args):
         return dict(meta={"task": args.task, **settings, "training": state, **outcome}, training=arrays)
 
     try:
-        training.run(steps, progress=None if args.no_progress else sys.stderr,  # curves of 100 and 20 points:
-                     log_every=max(1, steps // 100), evaluate_every=max(1, steps // 20))  # evaluating costs more
+        training.run(
+            steps,
+            progress=None if args.no_progress else sys.stderr,  # curves of 100 and 20 points:
+            log_every=max(1, steps // 100),
+            evaluate_every=max(1, steps // 20),
+        )  # evaluating costs more
     except TrainingInterrupted as stop:  # the model so far is kept, and can be resumed
         save(model.state_dict(), checkpoint, **meta(interrupted_at=stop.step))
         raise KeyboardInterrupt(f"{stop}; the model so far is saved to {checkpoint}") from None
     except KeyboardInterrupt:  # a second Ctrl-C, half-way through an update: no whole model to keep
-        raise KeyboardInterrupt("stopped at once by a second Ctrl-C, half-way through a step; "
-                                "nothing was saved") from None
+        raise KeyboardInterrupt(
+            "stopped at once by a second Ctrl-C, half-way through a step; nothing was saved"
+        ) from None
     seconds, (_, metrics) = time.perf_counter() - start, training.held_out[-1]
     # saved before anything more is printed: a closed or full output cannot lose the model
     save(model.state_dict(), checkpoint, **meta(metrics=metrics))
@@ -314,8 +461,10 @@ def run_eval(args):
     stopped = " (stopped by Ctrl-C)" if "interrupted_at" in meta else ""
     if isinstance(history, dict) and history.get("solved_at") is not None:
         step, stopped = history["solved_at"], f" (solved: validation reached {meta['until']:g})"
-    print(f"{args.checkpoint}: {_describe(meta['task'], meta)}, trained {step} steps{stopped}, "
-          f"lr {meta['lr']}, seed {meta['seed']}")
+    print(
+        f"{args.checkpoint}: {_describe(meta['task'], meta)}, trained {step} steps{stopped}, "
+        f"lr {meta['lr']}, seed {meta['seed']}"
+    )
     _report(task, evaluate(task, model, seed=meta["seed"]))
     if args.plot:
         _plot(args.plot, task, history, meta)
@@ -328,8 +477,10 @@ def run_sample(args):
         _show_examples(task, model, args.n, meta["seed"])
         return 0
     if task.name != "context":
-        raise ValueError(f"--text: only a model of the context task answers sentences; "
-                         f"{args.checkpoint!r} holds one of the {task.name} task")
+        raise ValueError(
+            f"--text: only a model of the context task answers sentences; "
+            f"{args.checkpoint!r} holds one of the {task.name} task"
+        )
     words = re.findall(r"[^\s.?]+|[.?]", args.text.lower())  # "coder." is "coder" and "."
     unknown = [w for w in dict.fromkeys(words) if w not in task.vocab]
     if not words or unknown:
@@ -348,14 +499,17 @@ def run_demo(args):
     print(f"'what does NAME do ?' about two facts given {task.n_fillers} filler sentences ({words} words) earlier,")
     print("from the same stream of training sentences, easier ones first (0, then 4 fillers), each with its")
     print("own learning rate. Held out: pairs of facts that no training sentence ever put together.\n")
-    runs = demo_runs(args.seed, args.steps, compiled=not args.eager,
-                     progress=False if args.no_progress else sys.stderr, say=print)
+    runs = demo_runs(
+        args.seed, args.steps, compiled=not args.eager, progress=False if args.no_progress else sys.stderr, say=print
+    )
     print()
     baseline, chance = task.baseline()["accuracy"], task.chance()["accuracy"]
     for kind, (training, seconds) in runs.items():
         accuracy = evaluate(task, training.model, seed=args.seed)["accuracy"]
-        print(f"{NAMES[kind]:9s} {accuracy:6.1%} of 1000 held-out sentences right   ({training.step} steps, "
-              f"{seconds:.1f}s; {_how_it_ended(training)})")
+        print(
+            f"{NAMES[kind]:9s} {accuracy:6.1%} of 1000 held-out sentences right   ({training.step} steps, "
+            f"{seconds:.1f}s; {_how_it_ended(training)})"
+        )
         if not task.beats_baseline({"accuracy": accuracy}):
             print(f"{'':16s} no better than the baseline: it did not learn whose job is whose")
     print(f"{'':16s} baseline {baseline:.1%}: {task.baseline_meaning}")
@@ -364,18 +518,23 @@ def run_demo(args):
     print("\nheld-out accuracy by the filler sentences between the facts and the question:")
     print(f"{'':9s}" + "".join(f"{d:>8d}" for d in distances))
     for kind, (training, _) in runs.items():
-        scores = [evaluate(tasks.make("context", seq_len=d), training.model, seed=args.seed)["accuracy"]
-                  for d in distances]
+        scores = [
+            evaluate(tasks.make("context", seq_len=d), training.model, seed=args.seed)["accuracy"] for d in distances
+        ]
         print(f"{NAMES[kind]:9s}" + "".join(f"{a:8.1%}" for a in scores))
     print("\nheld-out examples (the fillers shortened to ...):")
     inputs, targets = task.sample(4, held_out_stream(args.seed + 1), "test")
     answers = {kind: predict(training.model, inputs)[:, -1].argmax(axis=-1) for kind, (training, _) in runs.items()}
     for k in range(len(inputs)):
-        said = "   ".join(f"{NAMES[kind]}: {tasks.context.JOBS[a[k]]} {'right' if a[k] == targets[k] else 'wrong'}"
-                           for kind, a in answers.items())
+        said = "   ".join(
+            f"{NAMES[kind]}: {tasks.context.JOBS[a[k]]} {'right' if a[k] == targets[k] else 'wrong'}"
+            for kind, a in answers.items()
+        )
         print(f"  {task.decode(inputs[k], short=True)}   {said}")
-    print(f"\n({time.perf_counter() - start:.1f}s in all. The curve over more distances, with a GRU too: "
-          "python benchmarks/memory_span.py)")
+    print(
+        f"\n({time.perf_counter() - start:.1f}s in all. The curve over more distances, with a GRU too: "
+        "python benchmarks/memory_span.py)"
+    )
     return 0
 
 
@@ -387,8 +546,9 @@ def demo_runs(seed, steps=DEFAULTS["context"]["steps"], compiled=True, progress=
     return {"lstm": lstm, "rnn": rnn}
 
 
-def demo_run(kind, seed, steps=DEFAULTS["context"]["steps"], lr=None, follow=None, compiled=True, progress=False,
-             say=None):
+def demo_run(
+    kind, seed, steps=DEFAULTS["context"]["steps"], lr=None, follow=None, compiled=True, progress=False, say=None
+):
     """One of the demo's runs: (Training, seconds). The LSTM trains with the context task's defaults
     (a curriculum of 0, 4, then 8 filler sentences; until validation is 99.5% right, at most `steps`).
     A run that follows another (the plain RNN follows the LSTM) trains with its own learning rate
@@ -427,21 +587,32 @@ def _how_it_ended(training):
     if not training.validation:
         return f"no validation check in {training.step} steps (one every {training.validate_every})"
     last = [value for _, stage, value in training.validation if stage == len(training.stages) - 1]
-    best = f" (best {max(last) if task.metric not in LOWER_IS_BETTER else min(last):.4g})" if last else \
-        " (it never got past the curriculum's easier stages)"
+    best = (
+        f" (best {max(last) if task.metric not in LOWER_IS_BETTER else min(last):.4g})"
+        if last
+        else " (it never got past the curriculum's easier stages)"
+    )
     return f"validation {task.metric} did not reach {training.until:g}{best}"
 
 
 def run_graph(args):
     from .viz import GraphTooLarge, write_training_step
+
     text_only = f"`-o {os.path.splitext(args.output)[0]}.dot` writes the DOT text, which needs no Graphviz"
     try:
-        written = write_training_step(args.output, seq_len=args.seq_len, hidden=args.hidden,
-                                      collapse=True if args.collapse else "auto", timeout=args.timeout)
+        written = write_training_step(
+            args.output,
+            seq_len=args.seq_len,
+            hidden=args.hidden,
+            collapse=True if args.collapse else "auto",
+            timeout=args.timeout,
+        )
     except GraphTooLarge as err:  # said in the command's own options
-        raise Failed(f"the graph has {err.nodes} nodes, more than {err.max_nodes} can be drawn; "
-                     + ("pass --collapse to draw one time step, or " if err.collapsible else "")
-                     + "use a smaller --seq-len") from None
+        raise Failed(
+            f"the graph has {err.nodes} nodes, more than {err.max_nodes} can be drawn; "
+            + ("pass --collapse to draw one time step, or " if err.collapsible else "")
+            + "use a smaller --seq-len"
+        ) from None
     except RuntimeError as err:  # Graphviz's dot is missing, or failed
         raise Failed(f"{err}; {text_only}") from None
     except TimeoutError as err:
@@ -468,8 +639,10 @@ def _resumed(args):
     for key, value in _given(args).items():
         if value != meta[key]:
             flag = "--" + key.replace("_", "-")
-            raise ValueError(f"{where}: its run has {flag} {_shown(meta[key])}, not {_shown(value)}; a resumed run "
-                             f"keeps its options (leave {flag} out)")
+            raise ValueError(
+                f"{where}: its run has {flag} {_shown(meta[key])}, not {_shown(value)}; a resumed run "
+                f"keeps its options (leave {flag} out)"
+            )
     if "training" not in meta:
         raise ValueError(f"{where}: it holds no training state to continue (it was saved without one)")
     training = _training(task, model, meta, not args.eager)
@@ -481,14 +654,27 @@ def _resumed(args):
 
 
 def _shown(value):
-    return {True: "on", False: "off", None: "none"}.get(value, value) if not isinstance(value, (int, float)) \
-        or isinstance(value, bool) else value
+    return (
+        {True: "on", False: "off", None: "none"}.get(value, value)
+        if not isinstance(value, (int, float)) or isinstance(value, bool)
+        else value
+    )
 
 
 def _training(task, model, settings, compiled):
-    return Training(task, model, lr=settings["lr"], batch_size=settings["batch_size"], seed=settings["seed"],
-                    compiled=compiled, curriculum=settings["curriculum"], stage_steps=settings["stage_steps"],
-                    schedule=settings["schedule"], until=settings["until"], validate_every=settings["validate_every"])
+    return Training(
+        task,
+        model,
+        lr=settings["lr"],
+        batch_size=settings["batch_size"],
+        seed=settings["seed"],
+        compiled=compiled,
+        curriculum=settings["curriculum"],
+        stage_steps=settings["stage_steps"],
+        schedule=settings["schedule"],
+        until=settings["until"],
+        validate_every=settings["validate_every"],
+    )
 
 
 def _open(path):
@@ -497,10 +683,11 @@ def _open(path):
         state, meta, training = read(path)
     except OSError as err:  # the user's path, in words (not an errno in brackets)
         raise type(err)(f"cannot read {path!r}: {err.strerror or err}") from None
-    needed = [k for k in ("task", *RUN_SETTINGS[:RUN_SETTINGS.index("curriculum")], "steps") if k not in meta]
+    needed = [k for k in ("task", *RUN_SETTINGS[: RUN_SETTINGS.index("curriculum")], "steps") if k not in meta]
     if needed:
-        raise NotACheckpointError(f"{path!r} holds no model `tinygrad-lstm train` saved (its metadata lacks "
-                                  f"{', '.join(needed)})")
+        raise NotACheckpointError(
+            f"{path!r} holds no model `tinygrad-lstm train` saved (its metadata lacks {', '.join(needed)})"
+        )
     meta = {**FOR_EVERY_TASK, **meta}  # (a run saved before the recipe's settings existed had none of them)
     try:
         task = tasks.make(meta["task"], seq_len=meta["seq_len"])
@@ -520,8 +707,10 @@ def _describe(task, settings):
         recipe += f", lr schedule {settings['schedule']}"
     if settings["until"] is not None:
         recipe += f", until validation {tasks.make(task, seq_len=settings['seq_len']).metric} {settings['until']:g}"
-    return (f"{settings['model']} (hidden {settings['hidden']}, layers {settings['layers']}) on {task} "
-            f"(seq-len {settings['seq_len']}){recipe}")
+    return (
+        f"{settings['model']} (hidden {settings['hidden']}, layers {settings['layers']}) on {task} "
+        f"(seq-len {settings['seq_len']}){recipe}"
+    )
 
 
 def _show_examples(task, model, n, seed):
@@ -539,6 +728,7 @@ def _check_plot(path):
         raise ValueError(f"--plot {path}: unknown picture format; use {', '.join(PLOT_FORMATS)}")
     try:
         from .viz.plots import _pyplot
+
         _pyplot()
     except ImportError as err:
         raise Failed(err) from None
@@ -548,11 +738,20 @@ def _check_plot(path):
 def _plot(path, task, history, settings):
     """Draw a run's history (Training.state()'s) and its curriculum's phases."""
     from .viz.plots import _pyplot, plot_history
+
     stages = [*task.easier(), task] if settings["curriculum"] else [task]
     phases = [(step, f"seq-len {stages[k].seq_len}") for step, k in history.get("stage_starts", [(0, 0)])]
-    figure = plot_history(history["losses"], history["held_out"], task.metric, task.baseline()[task.metric],
-                          _describe(task.name, settings), validation=history.get("validation", ()), stages=phases,
-                          solved_at=history.get("solved_at"), until=settings["until"])
+    figure = plot_history(
+        history["losses"],
+        history["held_out"],
+        task.metric,
+        task.baseline()[task.metric],
+        _describe(task.name, settings),
+        validation=history.get("validation", ()),
+        stages=phases,
+        solved_at=history.get("solved_at"),
+        until=settings["until"],
+    )
     try:
         write_atomically(path, lambda f: figure.savefig(f, format=os.path.splitext(path)[1][1:].lower()))
     finally:
@@ -561,8 +760,14 @@ def _plot(path, task, history, settings):
 
 
 def _make_model(task, kind, settings):
-    return SequenceModel(task, kind=kind, num_layers=settings["layers"], hidden=settings["hidden"],
-                         embedding=settings["embedding"], forget_bias=settings["forget_bias"])
+    return SequenceModel(
+        task,
+        kind=kind,
+        num_layers=settings["layers"],
+        hidden=settings["hidden"],
+        embedding=settings["embedding"],
+        forget_bias=settings["forget_bias"],
+    )
 
 
 def _shown_metric(value):
@@ -575,11 +780,15 @@ def _report(task, metrics):
     print("held-out metrics (1000 sequences never trained on):")
     for name, value in metrics.items():
         also = f"; chance {chance[name]:.4f}: {task.chance_meaning}" if name in chance else ""
-        print(f"  {name:10s} {_shown_metric(value)}   (baseline {_shown_metric(baseline[name])}: "
-              f"{task.baseline_meaning}{also})")
+        print(
+            f"  {name:10s} {_shown_metric(value)}   (baseline {_shown_metric(baseline[name])}: "
+            f"{task.baseline_meaning}{also})"
+        )
     if not task.beats_baseline(metrics):
-        print(f"The model is no better than the baseline on {task.metric}: it has not learned the task "
-              "(more --steps, another --seed or --lr may help).")
+        print(
+            f"The model is no better than the baseline on {task.metric}: it has not learned the task "
+            "(more --steps, another --seed or --lr may help)."
+        )
 
 
 if __name__ == "__main__":

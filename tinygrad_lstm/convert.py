@@ -14,8 +14,9 @@ def to_array(data, dtype):
     try:
         array = np.array(data)  # let numpy say what it is, then check
     except ValueError as err:
-        raise ValueError(f"Tensor: data must be a rectangular nest of numbers "
-                         f"(every inner list the same length): {err}") from None
+        raise ValueError(
+            f"Tensor: data must be a rectangular nest of numbers (every inner list the same length): {err}"
+        ) from None
     if dtype is not None or not from_numpy:  # Python numbers and lists default to float32
         try:
             wanted = np.dtype(dtype if dtype is not None else np.float32)

@@ -16,9 +16,13 @@ import secrets
 import stat
 
 # What stands at a path that is not a regular file, in the words of an error message.
-_NOT_FILES = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
-              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-              (stat.S_ISSOCK, "a socket"))
+_NOT_FILES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def write_atomically(path, write):
@@ -126,7 +130,7 @@ def _remove_stale_temporaries(target):
     except FileNotFoundError:
         return
     for name in names:
-        pid = name[len(start):].partition("-")[0] if name.startswith(start) else ""
+        pid = name[len(start) :].partition("-")[0] if name.startswith(start) else ""
         if pid.isdecimal() and not _running(int(pid)):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(folder, name))

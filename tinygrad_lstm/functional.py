@@ -17,10 +17,12 @@ from .grad_mode import scope
 
 def _a_loss(loss):
     """The loss's ops run in a scope of its name: a picture of the graph draws them in one box."""
+
     @functools.wraps(loss)
     def run(*args, **kwargs):
         with scope(loss.__name__):
             return loss(*args, **kwargs)
+
     return run
 
 
@@ -77,8 +79,9 @@ def cross_entropy(logits, target):
     logits (N, C) scores; target (N,) class indices in [0, C)."""
     target = np.asarray(target)
     if logits.ndim != 2 or target.shape != logits.shape[:1]:
-        raise ShapeError(f"cross_entropy: expected logits (N, C) and target (N,), got {logits.shape} and "
-                         f"{target.shape}")
+        raise ShapeError(
+            f"cross_entropy: expected logits (N, C) and target (N,), got {logits.shape} and {target.shape}"
+        )
     target = as_indices("cross_entropy", "target class indices", target, logits.shape[1])
     picked = log_softmax(logits, axis=1)[np.arange(len(target)), target]
     return -picked.mean()

@@ -31,11 +31,14 @@ _scope = contextvars.ContextVar("scope", default=())
 
 is_grad_enabled = _grad_enabled.get  # is_grad_enabled(): whether ops record a graph now
 current_scope = _scope.get  # current_scope(): where an op runs now, a tuple of names, outermost first
+
+
 class _Hook:
     """hook.tracer: the tracer of the trace in progress (tl.compile traces one function at a
     time), or None. An object's slot rather than a context variable: Function.apply reads it for
     every op, and numpy's own context variable (np.errstate) gets slower to read with every one
     of ours that is set."""
+
     __slots__ = ("tracer",)
 
 
@@ -83,6 +86,7 @@ class _GradMode:
 
     def __call__(self, func):
         if inspect.isgeneratorfunction(func):
+
             @functools.wraps(func)
             def generator(*args, **kwargs):
                 gen = func(*args, **kwargs)
@@ -101,22 +105,26 @@ class _GradMode:
                         raise
                     except BaseException as err:  # thrown in by the caller: pass it on
                         value, resume = err, gen.throw
+
             return generator
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with self:
                 return func(*args, **kwargs)
+
         return wrapper
 
 
 class no_grad(_GradMode):
     """Inside `with no_grad():` (or in a function decorated with `@no_grad()`) ops record no graph."""
+
     mode = False
 
 
 class enable_grad(_GradMode):
     """Record the graph again inside a no_grad block."""
+
     mode = True
 
 

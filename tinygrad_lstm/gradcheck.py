@@ -33,8 +33,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
         raise ValueError("gradcheck: no input has requires_grad=True, nothing to check")
     for x in checked:
         if x.data.dtype != np.float64:
-            raise TypeError(f"gradcheck: inputs must be float64 (finite differences in float32 are too coarse), "
-                            f"got {x.data.dtype}")
+            raise TypeError(
+                f"gradcheck: inputs must be float64 (finite differences in float32 are too coarse), got {x.data.dtype}"
+            )
         if not x.data.flags.writeable:
             x.data = x.data.copy()
     out = fn(*inputs)
@@ -67,7 +68,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
             worst = np.unravel_index(np.argmax(np.abs(auto - numeric)), x.shape) if x.shape else ()
             raise GradcheckError(
                 f"gradcheck: input {number} (shape {x.shape}) autograd and finite differences disagree; "
-                f"worst at index {worst}: autograd {auto[worst]:.8g}, numeric {numeric[worst]:.8g}")
+                f"worst at index {worst}: autograd {auto[worst]:.8g}, numeric {numeric[worst]:.8g}"
+            )
     return True
 
 

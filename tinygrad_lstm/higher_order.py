@@ -33,10 +33,12 @@ def rule_on_tensors(fn, grad):
         except TypeError as err:
             if "Tensor" not in str(err):
                 raise
-            raise TypeError(f"create_graph: {type(fn).__name__}.backward ran on Tensors, to record the second "
-                            f"derivative, and a numpy function refused them ({err}). Write the rule with operators "
-                            "and ops (x.exp(), x.tanh(), ...) rather than np.* calls, or do not ask for "
-                            "create_graph through this op") from None
+            raise TypeError(
+                f"create_graph: {type(fn).__name__}.backward ran on Tensors, to record the second "
+                f"derivative, and a numpy function refused them ({err}). Write the rule with operators "
+                "and ops (x.exp(), x.tanh(), ...) rather than np.* calls, or do not ask for "
+                "create_graph through this op"
+            ) from None
     if not isinstance(grads, (tuple, list)):
         grads = (grads,)
     grads = [Tensor._make(g) if type(g) is np.ndarray else g for g in grads]  # (a constant: zeros, say)
@@ -53,6 +55,7 @@ def _connected(g, inputs):
     if not isinstance(g, Tensor) or g.requires_grad or not inputs:
         return g
     from .ops import ConstantOf  # (ops.py builds on autograd.py, which builds on this file)
+
     return ConstantOf.apply(g, *inputs)
 
 
@@ -75,7 +78,8 @@ def _lifted(fn):
                     f"inputs nor its output (self.out). Its rule would treat it as a constant, and the second "
                     f"derivative would be wrong if it depends on the inputs. Compute it in backward from the inputs "
                     f"or self.out, or, if it does not change with them (a mask, a sign), list it in the class's "
-                    f"constants = ({name!r},)")
+                    f"constants = ({name!r},)"
+                )
     twin.__dict__ = saved
     return twin
 
@@ -87,18 +91,20 @@ def _input_of(fn, name, value):
     found = [k for k, t in enumerate(fn.parents) if t.data is value]
     if len({id(fn.parents[k]) for k in found}) <= 1:
         return found[0] if found else None
-    by_name = [k for k in found if _parameter_names(type(fn))[k:k + 1] == [name]]
+    by_name = [k for k in found if _parameter_names(type(fn))[k : k + 1] == [name]]
     if by_name:
         return by_name[0]
-    raise RuntimeError(f"create_graph: {type(fn).__name__} saved self.{name}, the array of its inputs "
-                       f"{' and '.join(map(str, found))}, which are different tensors (x and x.detach(), say): "
-                       "save it under forward's name for the input it is, so its gradient goes to the right one")
+    raise RuntimeError(
+        f"create_graph: {type(fn).__name__} saved self.{name}, the array of its inputs "
+        f"{' and '.join(map(str, found))}, which are different tensors (x and x.detach(), say): "
+        "save it under forward's name for the input it is, so its gradient goes to the right one"
+    )
 
 
 def _parameter_names(cls):
     """forward's parameter names, self left out: forward(self, a, b) -> ['a', 'b']."""
     code = cls.forward.__code__
-    return list(code.co_varnames[1:code.co_argcount])
+    return list(code.co_varnames[1 : code.co_argcount])
 
 
 class BackwardOf(str):

@@ -35,6 +35,7 @@ _EXP_LIMIT = {np.dtype(np.float32): np.array(88.7, np.float32), np.dtype(np.floa
 
 # ----- elementwise, two inputs ---------------------------------------------------------
 
+
 class Add(Function):  # z = a + b;  dz/da = 1, dz/db = 1
     def forward(self, a, b):
         return a + b
@@ -101,8 +102,10 @@ def _tie_shares(a, b):
     and the share b gets; where either is nan (no order) both get all of it, as torch."""
     dtype = np.result_type(a, b)
     tie = a == b
-    return (np.where(tie, 0.5, np.where(a < b, 0, 1)).astype(dtype),
-            np.where(tie, 0.5, np.where(a > b, 0, 1)).astype(dtype))
+    return (
+        np.where(tie, 0.5, np.where(a < b, 0, 1)).astype(dtype),
+        np.where(tie, 0.5, np.where(a > b, 0, 1)).astype(dtype),
+    )
 
 
 class Where(Function):  # z = a where condition else b;  dz/da = 1 where condition, dz/db = 1 elsewhere
@@ -129,6 +132,7 @@ class ConstantOf(Function):
 
 # ----- elementwise, one input ----------------------------------------------------------
 
+
 class Neg(Function):  # z = -a;  dz/da = -1
     def forward(self, a):
         return -a
@@ -140,7 +144,7 @@ class Neg(Function):  # z = -a;  dz/da = -1
 class Pow(Function):  # z = a^p (p a constant);  dz/da = p a^(p-1)  (0 for p = 0, even at a = 0)
     def forward(self, a, exponent):
         self.a, self.exponent = a, exponent
-        return a ** exponent
+        return a**exponent
 
     def backward(self, grad):
         p = self.exponent
@@ -370,6 +374,7 @@ class Cast(Function):  # z = a in another dtype;  dz/da = 1 (the gradient goes b
 
 # ----- matrix product ------------------------------------------------------------------
 
+
 class MatMul(Function):
     """z = a @ b, 2-D or batched (leading axes broadcast as in numpy); 1-D vectors allowed.
 
@@ -378,13 +383,17 @@ class MatMul(Function):
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
-            raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}; "
-                             "use * to scale by a scalar")
+            raise ShapeError(
+                f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}; "
+                "use * to scale by a scalar"
+            )
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             inner = b.shape[-2 if b.ndim > 1 else 0]
-            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not line up: the last axis of the left "
-                             f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
-                             f"axis of the right ({inner})")
+            raise ShapeError(
+                f"matmul: shapes {a.shape} and {b.shape} do not line up: the last axis of the left "
+                f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
+                f"axis of the right ({inner})"
+            )
         self.a, self.b = a, b
         # With a 2-D b, np.dot is the same product as @ with less dispatch overhead (it
         # matters for small matrices: 0.6 us against 0.9 us for a 1x16 @ 16x64).
@@ -456,13 +465,16 @@ def addmm(c, a, b):
 
 # ----- reductions ----------------------------------------------------------------------
 
+
 def normalize_axis(axis, ndim, op):
     """One axis (negatives count from the end) as a non-negative int, checked against ndim."""
     check_int_axis(axis, op)
     if not -ndim <= axis < ndim:
-        raise IndexOutOfRange(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions "
-                              f"(expected {-ndim} to {ndim - 1})" if ndim else
-                              f"{op}: axis {axis} is out of range: a 0-d tensor has no axes")
+        raise IndexOutOfRange(
+            f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions (expected {-ndim} to {ndim - 1})"
+            if ndim
+            else f"{op}: axis {axis} is out of range: a 0-d tensor has no axes"
+        )
     return axis % ndim
 
 
@@ -511,8 +523,9 @@ class Max(Function):
     def forward(self, a, axis, keepdims):
         self.axes = normalize_axes(axis, a.ndim, self.name)
         if any(a.shape[ax] == 0 for ax in self.axes):
-            raise ShapeError(f"{self.name}: cannot take the {self.name} over an empty axis of a tensor of "
-                             f"shape {a.shape}")
+            raise ShapeError(
+                f"{self.name}: cannot take the {self.name} over an empty axis of a tensor of shape {a.shape}"
+            )
         self.a = a
         self.peak = self.find(a, axis=self.axes, keepdims=True)
         return self.peak if keepdims else np.squeeze(self.peak, axis=self.axes)
@@ -551,6 +564,7 @@ class LogSumExp(Function):
 
 # ----- shape ---------------------------------------------------------------------------
 
+
 class Reshape(Function):  # same numbers, new shape; the gradient takes the old shape back
     def forward(self, a, shape):
         self.shape = a.shape
@@ -569,8 +583,10 @@ class Expand(Function):  # z = a repeated along size-1 and new leading axes (a v
         try:
             return np.broadcast_to(a, shape)
         except ValueError:
-            raise ShapeError(f"expand: cannot expand shape {a.shape} to {tuple(shape)}: only axes of size 1 "
-                             "can grow, and new axes go in front") from None
+            raise ShapeError(
+                f"expand: cannot expand shape {a.shape} to {tuple(shape)}: only axes of size 1 "
+                "can grow, and new axes go in front"
+            ) from None
 
     def backward(self, grad):
         return (unbroadcast(grad, self.shape),)
@@ -584,8 +600,12 @@ class Transpose(Function):
     transposed (Fortran-order) right operand up to 2.5x slower."""
 
     def forward(self, a, axes):
-        if axes is not None and sorted(ax % a.ndim if -a.ndim <= ax < a.ndim else -1 for ax in axes) != list(range(a.ndim)):
-            raise IndexOutOfRange(f"transpose: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of {a.shape}")
+        if axes is not None and sorted(ax % a.ndim if -a.ndim <= ax < a.ndim else -1 for ax in axes) != list(
+            range(a.ndim)
+        ):
+            raise IndexOutOfRange(
+                f"transpose: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of {a.shape}"
+            )
         self.axes = axes
         out = np.transpose(a, axes)
         return out if out.flags.c_contiguous else out.copy()  # (np.ascontiguousarray makes 0-d 1-d)
@@ -738,7 +758,7 @@ class Unbind(Function):
 
     def backward(self, grads):
         if some_missing(grads):  # an unused slice's gradient is zeros
-            zeros = np.zeros(self.shape[:self.axis] + self.shape[self.axis + 1:], self.dtype)
+            zeros = np.zeros(self.shape[: self.axis] + self.shape[self.axis + 1 :], self.dtype)
             grads = [zeros if g is None else g for g in grads]
         return (_stack(grads, self.axis),)
 
@@ -756,12 +776,13 @@ def _check_same_except(arrays, axis, op):
     ndim = arrays[0].ndim
     if not -ndim <= axis < ndim:
         raise IndexOutOfRange(f"{op}: axis {axis} is out of range for tensors with {ndim} dimensions")
-    rest = {a.shape[:axis % ndim] + a.shape[axis % ndim + 1:] if a.ndim == ndim else None for a in arrays}
+    rest = {a.shape[: axis % ndim] + a.shape[axis % ndim + 1 :] if a.ndim == ndim else None for a in arrays}
     if len(rest) != 1 or None in rest:
         raise ShapeError(f"{op}: shapes {[a.shape for a in arrays]} must match on every axis but {axis}")
 
 
 # ----- ops without a gradient: run as ops so that a compiled function replays them too ----
+
 
 class Compare(Function):  # z = a == b, a < b, ...: bool, with no gradient (made under no_grad)
     def forward(self, a, *b, compare, number=None):
@@ -780,6 +801,7 @@ class ArgFind(Function):  # z = where the max (min) is, as int64, with no gradie
 
 
 # ----- functions over several tensors --------------------------------------------------
+
 
 def concat(tensors, axis=0, *, dim=None):
     axis = axis if dim is None else dim
@@ -819,6 +841,7 @@ def _some_tensors(tensors, axis, op):
 
 
 # ----- functions a derivative rule may call: numpy on arrays, the op on Tensors -------------
+
 
 def _exp(x):
     return Exp.apply(x) if isinstance(x, Tensor) else np.exp(x)

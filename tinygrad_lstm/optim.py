@@ -29,11 +29,14 @@ def _parameter_list(who, params):
     if isinstance(params, Tensor):
         raise TypeError(f"{who}: params must be an iterable of Tensors, got a single Tensor; pass [w]")
     if isinstance(params, np.ndarray):
-        raise TypeError(f"{who}: params must be an iterable of Tensors, got a numpy array; "
-                        "make it Tensor(array, requires_grad=True) and pass [that]")
+        raise TypeError(
+            f"{who}: params must be an iterable of Tensors, got a numpy array; "
+            "make it Tensor(array, requires_grad=True) and pass [that]"
+        )
     if isinstance(params, (set, frozenset, dict)):
-        raise TypeError(f"{who}: params must be in a fixed order (a list, or model.parameters()), "
-                        f"got a {type(params).__name__}")
+        raise TypeError(
+            f"{who}: params must be in a fixed order (a list, or model.parameters()), got a {type(params).__name__}"
+        )
     try:
         params = list(params)
     except TypeError:
@@ -48,8 +51,10 @@ def _parameter_list(who, params):
         if p.dtype.kind != "f":
             raise TypeError(f"{who}: params[{k}] must be floating, got dtype {p.dtype}")
         if not p.is_leaf:
-            raise ValueError(f"{who}: params[{k}] is not a leaf (it was made by {type(p.grad_fn).__name__}); "
-                             "optimize the tensors it was computed from")
+            raise ValueError(
+                f"{who}: params[{k}] is not a leaf (it was made by {type(p.grad_fn).__name__}); "
+                "optimize the tensors it was computed from"
+            )
         j = first_seen.setdefault(id(p), k)  # by identity: equal values are not the same parameter
         if j != k:
             raise ValueError(f"{who}: params[{j}] and params[{k}] are the same Tensor; list each parameter once")
@@ -77,7 +82,9 @@ class Optimizer:
             if self.weight_decay:  # torch's L2 penalty: (wd/2) |p|^2 in the loss adds wd p to g
                 g = g + self.weight_decay * p.data
             self._update(k, p.data, g)
-            mark_changed(p, f"{type(self).__name__}.step() (its params[{k}])")  # a graph made before this step can't go back
+            mark_changed(
+                p, f"{type(self).__name__}.step() (its params[{k}])"
+            )  # a graph made before this step can't go back
 
     def _grads(self):
         """(index, parameter, grad array in the parameter's dtype) for each parameter with a
@@ -88,8 +95,10 @@ class Optimizer:
                 continue  # as torch: no grad, no step (Adam's step count stays too)
             _check_grad_is_tensor(who, k, p, " (no parameter was changed)")
             if p.grad.shape != p.shape:
-                raise ValueError(f"{who}: params[{k}] has shape {p.shape} but its .grad has shape "
-                                 f"{p.grad.shape} (no parameter was changed)")
+                raise ValueError(
+                    f"{who}: params[{k}] has shape {p.shape} but its .grad has shape "
+                    f"{p.grad.shape} (no parameter was changed)"
+                )
             found.append((k, p, p.grad.data.astype(p.dtype, copy=False)))
         return found
 
@@ -112,8 +121,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba): running means of g and g^2, bias-corrected for their zero start,
 
-        m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
-        p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
+    p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
@@ -133,8 +142,8 @@ class Adam(Optimizer):
         t = self.steps[k]
         self.m[k] = b1 * self.m[k] + (1 - b1) * g
         self.v[k] = b2 * self.v[k] + (1 - b2) * g * g
-        m_hat = self.m[k] / (1 - b1 ** t)
-        v_hat = self.v[k] / (1 - b2 ** t)
+        m_hat = self.m[k] / (1 - b1**t)
+        v_hat = self.v[k] / (1 - b2**t)
         p -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
 
 
@@ -142,8 +151,9 @@ def clip_grad_norm_(params, max_norm):
     """Scale all gradients by one factor so that their joint L2 norm is at most max_norm.
     params: a Tensor or an iterable of them. Returns the norm before clipping (as torch does);
     max_norm=inf measures it and clips nothing."""
-    max_norm = check_number("clip_grad_norm_", "max_norm", max_norm, "positive or 0 (inf: no clipping)",
-                            lambda v: v >= 0)  # a negative one would flip the gradients: training uphill
+    max_norm = check_number(
+        "clip_grad_norm_", "max_norm", max_norm, "positive or 0 (inf: no clipping)", lambda v: v >= 0
+    )  # a negative one would flip the gradients: training uphill
     params = [params] if isinstance(params, Tensor) else list(params)
     for k, p in enumerate(params):
         if not isinstance(p, Tensor):
@@ -185,8 +195,11 @@ class ReduceLROnPlateau:
 
     def step(self, metric):
         metric = check_number("ReduceLROnPlateau.step", "metric", metric, "a number", lambda v: True)
-        if self.best is None or (metric > self.best * (1 + self.threshold) if self.mode == "max"
-                                 else metric < self.best * (1 - self.threshold)):
+        if self.best is None or (
+            metric > self.best * (1 + self.threshold)
+            if self.mode == "max"
+            else metric < self.best * (1 - self.threshold)
+        ):
             self.best, self.bad_checks = metric, 0
             return
         self.bad_checks += 1

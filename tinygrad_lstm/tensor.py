@@ -41,8 +41,10 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = to_array(data, dtype)
         if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"Tensor: requires_grad needs a floating dtype, got {self.data.dtype}; "
-                            "pass dtype=np.float32 or np.float64")
+            raise TypeError(
+                f"Tensor: requires_grad needs a floating dtype, got {self.data.dtype}; "
+                "pass dtype=np.float32 or np.float64"
+            )
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         if name is not None:
@@ -94,6 +96,7 @@ class Tensor:
         self.grad = None
 
     # ----- arithmetic: Python operators and their reflected forms ----------------------
+    # fmt: off
     def __add__(self, other): return ops.Add.apply(self, other)
     def __radd__(self, other): return ops.Add.apply(other, self)
     def __sub__(self, other): return ops.Sub.apply(self, other)
@@ -107,12 +110,15 @@ class Tensor:
     def __neg__(self): return ops.Neg.apply(self)
     def __pos__(self): return self
     def __getitem__(self, index): return ops.GetItem.apply(self, index=index)
+    # fmt: on
 
     def __pow__(self, exponent):
         check_fits(exponent, "pow: the exponent")
         if not is_real_number(exponent):
-            raise TypeError(f"pow: the exponent must be a real scalar (an int or float), got {exponent!r}; "
-                            "for a tensor exponent write (b.log() * e).exp()")
+            raise TypeError(
+                f"pow: the exponent must be a real scalar (an int or float), got {exponent!r}; "
+                "for a tensor exponent write (b.log() * e).exp()"
+            )
         # a Python number, so that float32 ** np.float64(2) stays float32, as for the other operators
         return ops.Pow.apply(self, exponent=exponent.item() if isinstance(exponent, np.generic) else exponent)
 
@@ -123,6 +129,7 @@ class Tensor:
         return ops.PowOf.apply(self, base=base.item() if isinstance(base, np.generic) else base)
 
     # ----- comparisons: elementwise, bool tensors without grad (hashing stays by identity) --
+    # fmt: off
     def __eq__(self, other): return self._compare(other, np.equal)
     def __ne__(self, other): return self._compare(other, np.not_equal)
     def __lt__(self, other): return self._compare(other, np.less)
@@ -130,6 +137,7 @@ class Tensor:
     def __gt__(self, other): return self._compare(other, np.greater)
     def __ge__(self, other): return self._compare(other, np.greater_equal)
     __hash__ = object.__hash__
+    # fmt: on
 
     def _compare(self, other, ufunc):
         if other is None or isinstance(other, str):
@@ -144,6 +152,7 @@ class Tensor:
             raise ShapeError(f"{ufunc.__name__}: cannot compare shapes {self.shape} and {np.shape(other)}") from None
 
     # ----- elementwise functions -------------------------------------------------------
+    # fmt: off
     def exp(self): return ops.Exp.apply(self)
     def log(self): return ops.Log.apply(self)
     def sigmoid(self): return ops.Sigmoid.apply(self)
@@ -160,6 +169,7 @@ class Tensor:
     def minimum(self, other): return ops.Minimum.apply(self, other)
     def where(self, condition, other): return ops.where(condition, self, other)  # (torch's x.where(c, y))
     __abs__ = abs
+    # fmt: on
 
     def leaky_relu(self, negative_slope=0.01):
         if not is_real_number(negative_slope):
@@ -173,7 +183,7 @@ class Tensor:
             return ops.GELU.apply(self)
         if approximate != "tanh":
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return 0.5 * self * (1 + (math.sqrt(2 / math.pi) * (self + 0.044715 * self ** 3)).tanh())
+        return 0.5 * self * (1 + (math.sqrt(2 / math.pi) * (self + 0.044715 * self**3)).tanh())
 
     def clamp(self, min=None, max=None):
         """Each element limited to [min, max] (either may be None); the gradient passes where
@@ -226,8 +236,9 @@ class Tensor:
         """sum / n, n the count of elements each output averages over (n = 0 gives nan, as numpy and torch)."""
         axis, keepdims = axis_of(axis, dim), keepdims or keepdim
         if self.data.dtype.kind != "f":
-            raise TypeError(f"mean: needs a floating dtype, got {self.data.dtype}; "
-                            "convert first, e.g. x.to(np.float32)")
+            raise TypeError(
+                f"mean: needs a floating dtype, got {self.data.dtype}; convert first, e.g. x.to(np.float32)"
+            )
         if self.data.dtype == np.float16:  # as torch: add up and divide in float32, round once
             return self.to(np.float32).mean(axis, keepdims).to(np.float16)
         n = self._count(axis, "mean")
@@ -256,7 +267,9 @@ class Tensor:
         """ln sum e^x over axis, without overflow; its gradient is the softmax."""
         return ops.LogSumExp.apply(self, axis=axis_of(axis, dim), keepdims=keepdims or keepdim)
 
+    # fmt: off
     def _count(self, axis, op):  # how many elements each output of a reduction over axis takes
+    # fmt: on
         return math.prod(self.shape[a] for a in ops.normalize_axes(axis, self.ndim, op))
 
     # ----- shape -----------------------------------------------------------------------
@@ -318,10 +331,12 @@ class Tensor:
         return ops.Unbind.apply(self, axis=axis_of(axis, dim))
 
     # ----- in place: records no op, so refused where the graph would need to know -------
+    # fmt: off
     def copy_(self, source): return self._change_in_place("copy_()", source)
     def fill_(self, value): return self._change_in_place("fill_()", value)
     def zero_(self): return self._change_in_place("zero_()", 0)
     def mul_(self, other): return self._change_in_place("mul_()", other, np.multiply)
+    # fmt: on
 
     def add_(self, other, alpha=1):
         if not is_real_number(alpha):
@@ -331,10 +346,12 @@ class Tensor:
     # x += y changes x in place, as in torch (`p -= lr * p.grad` under no_grad is an SGD step).
     # A tensor in a graph that needs its value gets a new tensor x + y instead: the same numbers
     # and gradients (only another name for the old tensor keeps the old value).
+    # fmt: off
     def __iadd__(self, other): return self._operator_in_place("+=", other, np.add, ops.Add)
     def __isub__(self, other): return self._operator_in_place("-=", other, np.subtract, ops.Sub)
     def __imul__(self, other): return self._operator_in_place("*=", other, np.multiply, ops.Mul)
     def __itruediv__(self, other): return self._operator_in_place("/=", other, np.divide, ops.Div)
+    # fmt: on
 
     def _operator_in_place(self, symbol, other, ufunc, op):
         if is_grad_enabled() and (self._ctx is not None or needs_grad(other)):
@@ -347,14 +364,20 @@ class Tensor:
         steps under no_grad). The change is stamped (mark_changed), so that backward
         through a graph that saved the old values refuses rather than use the new ones."""
         if is_grad_enabled() and needs_grad(value):
-            raise RuntimeError(f"{method}: the value requires grad, and an in-place change records no op, so its "
-                               "gradient would be lost; write x = x + value (or change it under no_grad)")
+            raise RuntimeError(
+                f"{method}: the value requires grad, and an in-place change records no op, so its "
+                "gradient would be lost; write x = x + value (or change it under no_grad)"
+            )
         if self.requires_grad and is_grad_enabled():
             if self._ctx is not None:
-                raise RuntimeError(f"{method}: this tensor was made by an op ({type(self._ctx).__name__}) and "
-                                   "requires grad: compute a new tensor instead (x = x * 2)")
-            raise RuntimeError(f"{method}: a leaf tensor that requires grad is being changed in place; "
-                               "do it inside `with no_grad():`, as an optimizer step does")
+                raise RuntimeError(
+                    f"{method}: this tensor was made by an op ({type(self._ctx).__name__}) and "
+                    "requires grad: compute a new tensor instead (x = x * 2)"
+                )
+            raise RuntimeError(
+                f"{method}: a leaf tensor that requires grad is being changed in place; "
+                "do it inside `with no_grad():`, as an optimizer step does"
+            )
         if not self.data.flags.writeable:
             raise ValueError(f"{method}: this tensor's data is read-only; change a copy instead")
         value, data = operand(value), self.data
@@ -366,11 +389,14 @@ class Tensor:
             else:  # same_kind: a float result is not silently truncated into ints
                 ufunc(data, value, out=data, casting="same_kind")
         except TypeError as err:  # numpy's UFuncTypeError: the result's dtype does not fit ours
-            raise TypeError(f"{method}: the result (dtype {np.result_type(data, value)}) cannot be stored in "
-                            f"a tensor of dtype {data.dtype}: {err}") from None
+            raise TypeError(
+                f"{method}: the result (dtype {np.result_type(data, value)}) cannot be stored in "
+                f"a tensor of dtype {data.dtype}: {err}"
+            ) from None
         except ValueError as err:  # a value whose shape does not broadcast to ours
-            raise ShapeError(f"{method}: cannot change a tensor of shape {self.shape} "
-                                      f"with a value of shape {np.shape(value)}: {err}") from None
+            raise ShapeError(
+                f"{method}: cannot change a tensor of shape {self.shape} with a value of shape {np.shape(value)}: {err}"
+            ) from None
         mark_changed(self, method)
         return self
 
@@ -396,10 +422,14 @@ class Tensor:
     def item(self):
         return self._one_number("item()").item()
 
+    # fmt: off
     def __float__(self): return float(self._one_number("float()").item())
     def __int__(self): return int(self._one_number("int()").item())
+    # fmt: on
 
+    # fmt: off
     def __index__(self):  # range(t), lst[t]: integer tensors only
+    # fmt: on
         if self.data.dtype.kind not in "biu":
             raise TypeError(f"only integer tensors of a single element can be used as an index, got {self.data.dtype}")
         return int(self._one_number("index").item())
@@ -414,7 +444,9 @@ class Tensor:
     def __round__(self, ndigits=None):
         return round(self._one_number("round()").item(), ndigits)
 
+    # fmt: off
     def __format__(self, spec):  # f"{loss:.4f}" formats the number; a bare f"{x}" prints the tensor
+    # fmt: on
         if self.data.size == 1 and spec:
             return format(self.data.item(), spec)
         if spec:
@@ -434,7 +466,9 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    # fmt: off
     def __iter__(self):  # `for row in x`, `a, b = x`: one op for all rows, as torch
+    # fmt: on
         if self.data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))

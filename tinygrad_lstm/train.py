@@ -58,8 +58,8 @@ class SequenceModel(nn.Module):
             # al. 2000; Jozefowicz et al. 2015). With torch's init, f ≈ σ(0) = 0.5 halves the memory
             # every step, and on the copy and context tasks training sits at chance for thousands of steps.
             for layer in range(num_layers):
-                getattr(self.rnn, f"bias_ih_l{layer}").data[hidden:2 * hidden] = forget_bias
-                getattr(self.rnn, f"bias_hh_l{layer}").data[hidden:2 * hidden] = 0.0
+                getattr(self.rnn, f"bias_ih_l{layer}").data[hidden : 2 * hidden] = forget_bias
+                getattr(self.rnn, f"bias_hh_l{layer}").data[hidden : 2 * hidden] = 0.0
 
     def forward(self, inputs):
         x = self.embed(inputs) if self.embed is not None else Tensor._make(np.asarray(inputs, np.float32))
@@ -90,8 +90,19 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.step, self.history = step, history
 
 
-def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, progress=False, log_every=50,
-          compiled=True, **recipe):
+def train(
+    task,
+    model,
+    steps=1000,
+    lr=1e-2,
+    batch_size=32,
+    clip=1.0,
+    seed=0,
+    progress=False,
+    log_every=50,
+    compiled=True,
+    **recipe,
+):
     """Adam on fresh batches; gradients clipped to norm `clip` (None: not clipped).
     Returns [(step, loss)] every log_every steps and at the last. compiled: the step's forward
     pass and loss run through tl.compile (the same numbers, faster); False runs them eagerly.
@@ -101,8 +112,9 @@ def train(task, model, steps=1000, lr=1e-2, batch_size=32, clip=1.0, seed=0, pro
     forward or backward pass in hand is dropped, an optimizer update in hand is finished first.
     (A second Ctrl-C during that update stops at once, as Ctrl-C does.)
     progress: False, or a file (e.g. sys.stderr) for progress (see Training.run)."""
-    return Training(task, model, lr=lr, batch_size=batch_size, clip=clip, seed=seed, compiled=compiled,
-                    **recipe).run(steps, progress, log_every)
+    return Training(task, model, lr=lr, batch_size=batch_size, clip=clip, seed=seed, compiled=compiled, **recipe).run(
+        steps, progress, log_every
+    )
 
 
 SCHEDULES = ("constant", "plateau")
@@ -129,21 +141,36 @@ class Training:
       By default 100 steps and 1000 sequences, where the recipe needs checks; none otherwise.
     """
 
-    def __init__(self, task, model, lr=1e-2, batch_size=32, clip=1.0, seed=0, compiled=True,
-                 curriculum=False, stage_steps=1000, schedule="constant", until=None,
-                 validate_every=None, validation_size=1000):
+    def __init__(
+        self,
+        task,
+        model,
+        lr=1e-2,
+        batch_size=32,
+        clip=1.0,
+        seed=0,
+        compiled=True,
+        curriculum=False,
+        stage_steps=1000,
+        schedule="constant",
+        until=None,
+        validate_every=None,
+        validation_size=1000,
+    ):
         """compiled: the forward pass and the loss are traced once (tl.compile) and replayed at
         every step: the same numbers to the last bit, less Python bookkeeping per step."""
         check_positive_ints("train", batch_size=batch_size, validation_size=validation_size)
         check_number("train", "lr", lr, "a positive finite number", lambda v: 0 < v < math.inf)
         if clip is not None:  # 0 would zero every gradient; a negative clip would train uphill
-            check_number("train", "clip", clip, "a positive finite number, or None for no clipping",
-                         lambda v: 0 < v < math.inf)
+            check_number(
+                "train", "clip", clip, "a positive finite number, or None for no clipping", lambda v: 0 < v < math.inf
+            )
         if schedule not in SCHEDULES:
             raise ValueError(f"train: schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
         if until is not None:
-            check_number("train", "until", until, f"a value of the task's {task.metric}, or None",
-                         lambda v: math.isfinite(v))
+            check_number(
+                "train", "until", until, f"a value of the task's {task.metric}, or None", lambda v: math.isfinite(v)
+            )
         self.stages = _stages(task, curriculum)
         self.stage_steps = _stage_steps(stage_steps, len(self.stages) - 1)
         needs_checks = len(self.stages) > 1 or until is not None or schedule != "constant"
@@ -155,16 +182,24 @@ class Training:
         self.until, self.compiled = until, compiled
         self.validate_every, self.validation_size = validate_every, validation_size
         self.optimizer = optim.Adam(model.parameters(), lr=lr)
-        self.schedule = optim.ReduceLROnPlateau(self.optimizer, mode="min" if task.metric in LOWER_IS_BETTER
-                                                else "max", factor=0.5, patience=3, min_lr=lr / 100) \
-            if schedule == "plateau" else None
+        self.schedule = (
+            optim.ReduceLROnPlateau(
+                self.optimizer,
+                mode="min" if task.metric in LOWER_IS_BETTER else "max",
+                factor=0.5,
+                patience=3,
+                min_lr=lr / 100,
+            )
+            if schedule == "plateau"
+            else None
+        )
         self.data = training_stream(seed)
         random.manual_seed(seed)  # dropout, if any, repeats too
         self.step = 0
         self.stage, self.stage_start = 0, 0  # the curriculum's stage, and the step it started after
         self.solved_at = None  # the step at which validation reached `until`
-        self.losses = []      # [(step, loss of that step's batch)]
-        self.held_out = []    # [(step, {metric: value})]: the test part, for the record; nothing decides by it
+        self.losses = []  # [(step, loss of that step's batch)]
+        self.held_out = []  # [(step, {metric: value})]: the test part, for the record; nothing decides by it
         self.validation = []  # [(step, stage, value of the metric)]: what the recipe decides by
         self.stage_starts = [(0, 0)]  # [(step after which it started, stage)]
         self._losses, self._validation_sets = {}, {}
@@ -223,8 +258,9 @@ class Training:
             self.step = step
         value = loss.item()
         if not np.isfinite(value):
-            raise FloatingPointError(f"train: the loss became {value} at step {step}; "
-                                     f"try a smaller lr (now {self.optimizer.lr})")
+            raise FloatingPointError(
+                f"train: the loss became {value} at step {step}; try a smaller lr (now {self.optimizer.lr})"
+            )
         return value
 
     def _loss(self, inputs, targets):
@@ -258,7 +294,8 @@ class Training:
         """The current stage's metrics on its validation sequences (the same ones at every check)."""
         if self.stage not in self._validation_sets:
             self._validation_sets[self.stage] = self.stage_task.sample(
-                self.validation_size, validation_stream(self.seed, self.stage), "validation")
+                self.validation_size, validation_stream(self.seed, self.stage), "validation"
+            )
         inputs, targets = self._validation_sets[self.stage]
         return self.stage_task.evaluate(predict(self.model, inputs), targets)
 
@@ -268,13 +305,24 @@ class Training:
         and everything else as JSON-able values. checkpoint.save(..., training=arrays) keeps
         the arrays; the state goes in the checkpoint's meta."""
         names = [name for name, _ in self.model.named_parameters()]
-        arrays = {**{f"adam.m.{n}": m for n, m in zip(names, self.optimizer.m)},
-                  **{f"adam.v.{n}": v for n, v in zip(names, self.optimizer.v)}}
-        state = {"step": self.step, "adam_steps": list(self.optimizer.steps), "streams": self._streams(),
-                 "losses": self.losses, "held_out": self.held_out, "lr": self.optimizer.lr,
-                 "stage": self.stage, "stage_start": self.stage_start, "stage_starts": self.stage_starts,
-                 "validation": self.validation, "solved_at": self.solved_at,
-                 "schedule": self.schedule.state_dict() if self.schedule is not None else None}
+        arrays = {
+            **{f"adam.m.{n}": m for n, m in zip(names, self.optimizer.m)},
+            **{f"adam.v.{n}": v for n, v in zip(names, self.optimizer.v)},
+        }
+        state = {
+            "step": self.step,
+            "adam_steps": list(self.optimizer.steps),
+            "streams": self._streams(),
+            "losses": self.losses,
+            "held_out": self.held_out,
+            "lr": self.optimizer.lr,
+            "stage": self.stage,
+            "stage_start": self.stage_start,
+            "stage_starts": self.stage_starts,
+            "validation": self.validation,
+            "solved_at": self.solved_at,
+            "schedule": self.schedule.state_dict() if self.schedule is not None else None,
+        }
         return arrays, state
 
     def load_state(self, arrays, state):
@@ -287,8 +335,10 @@ class Training:
                 value = arrays.get(f"adam.{moment}.{name}")
                 if value is None or np.shape(value) != p.shape:
                     found = "none" if value is None else f"shape {np.shape(value)}"
-                    raise ValueError(f"the training state does not fit this model: Adam's {moment} for {name} "
-                                     f"should have shape {p.shape}, found {found}")
+                    raise ValueError(
+                        f"the training state does not fit this model: Adam's {moment} for {name} "
+                        f"should have shape {p.shape}, found {found}"
+                    )
                 moments.append(np.array(value, dtype=p.dtype))
         try:
             step, adam_steps, streams = int(state["step"]), [int(t) for t in state["adam_steps"]], state["streams"]
@@ -311,9 +361,11 @@ class Training:
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(f"the training state is damaged ({type(err).__name__}: {err})") from None
         if len(adam_steps) != len(names):
-            raise ValueError(f"the training state does not fit this model: {len(adam_steps)} Adam step counts "
-                             f"for {len(names)} parameters")
-        self.optimizer.m, self.optimizer.v = moments[:len(names)], moments[len(names):]
+            raise ValueError(
+                f"the training state does not fit this model: {len(adam_steps)} Adam step counts "
+                f"for {len(names)} parameters"
+            )
+        self.optimizer.m, self.optimizer.v = moments[: len(names)], moments[len(names) :]
         self.optimizer.steps, self.step, self.losses, self.held_out = adam_steps, step, losses, held_out
         self.optimizer.lr, self.stage, self.stage_start, self.stage_starts = lr, stage, stage_start, stage_starts
         self.validation, self.solved_at = validation, solved_at
@@ -335,8 +387,9 @@ def _stage_steps(stage_steps, easier):
         check_positive_ints("train", stage_steps=stage_steps)
         return [stage_steps] * easier
     if len(stage_steps) != easier:
-        raise ValueError(f"train: stage_steps must give one number for each of the {easier} easier stages, "
-                         f"got {len(stage_steps)}")
+        raise ValueError(
+            f"train: stage_steps must give one number for each of the {easier} easier stages, got {len(stage_steps)}"
+        )
     check_positive_ints("train", **{f"stage_steps[{k}]": n for k, n in enumerate(stage_steps)})
     return list(stage_steps)
 
@@ -364,8 +417,9 @@ class _CtrlC:
         self.training, self.step, self.streams = training, None, None
         self.pressed = self.holding = self.broken = False
         self.previous = signal.getsignal(signal.SIGINT)
-        self.catching = self.previous not in (signal.SIG_IGN, None) and \
-            threading.current_thread() is threading.main_thread()
+        self.catching = (
+            self.previous not in (signal.SIG_IGN, None) and threading.current_thread() is threading.main_thread()
+        )
 
     def __enter__(self):
         if self.catching:
@@ -437,6 +491,7 @@ class _progress:
         if self.terminal:
             try:
                 from tqdm import tqdm
+
                 self.tqdm = tqdm(initial=first, total=last, file=stream, unit="step", leave=True)
             except ImportError:
                 pass

@@ -28,8 +28,10 @@ def mark_changed(tensor, by):
     """Record that `by` (e.g. "Adam.step()") changed tensor.data in place."""
     global _last_change
     if current_tracer() is not None:
-        raise RuntimeError(f"compile: {by} changes a tensor in place inside a compiled function, which a replay "
-                           "would not repeat; write x = x + y rather than x += y (and step the optimizer outside)")
+        raise RuntimeError(
+            f"compile: {by} changes a tensor in place inside a compiled function, which a replay "
+            "would not repeat; write x = x + y rather than x += y (and step the optimizer outside)"
+        )
     tensor._version += 1
     _last_change = stamp = op_number()
     owner = _memory_owner(tensor.data)
@@ -76,6 +78,8 @@ def changed_after(value, seq):
 
 
 def changed_error(change, saved_by):
-    return (f"backward(): {change} after {saved_by} for its backward, so the gradient would come out wrong. "
-            "Compute the forward pass again after the change, or make the change after backward(). "
-            "(Writing into .data, or into an array you passed in, is not tracked.)")
+    return (
+        f"backward(): {change} after {saved_by} for its backward, so the gradient would come out wrong. "
+        "Compute the forward pass again after the change, or make the change after backward(). "
+        "(Writing into .data, or into an array you passed in, is not tracked.)"
+    )

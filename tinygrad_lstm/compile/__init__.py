@@ -114,8 +114,10 @@ def _signature(value, arrays):
     try:
         hash(value)
     except TypeError:
-        raise TypeError(f"compile: arguments must be Tensors, arrays, tuples or lists of them, or hashable "
-                        f"values, got {type(value).__name__}") from None
+        raise TypeError(
+            f"compile: arguments must be Tensors, arrays, tuples or lists of them, or hashable "
+            f"values, got {type(value).__name__}"
+        ) from None
     return (type(value), value)
 
 

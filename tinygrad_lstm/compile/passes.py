@@ -33,12 +33,19 @@ def fuse_gate_activations(steps, returned):
         if step.op is not ops.Split:
             continue
         users = [readers.get(slot, []) for slot in step.outputs]
-        if not all(len(u) == 1 and steps[u[0]].op in kinds and steps[u[0]].inputs == [slot] and slot not in returned
-                   for u, slot in zip(users, step.outputs)):
+        if not all(
+            len(u) == 1 and steps[u[0]].op in kinds and steps[u[0]].inputs == [slot] and slot not in returned
+            for u, slot in zip(users, step.outputs)
+        ):
             continue
         activations = [steps[u[0]] for u in users]
-        fused[k] = Step(GateActivations, step.inputs, dict(step.params, kinds=tuple(kinds[a.op] for a in activations)),
-                        [a.outputs[0] for a in activations], True)
+        fused[k] = Step(
+            GateActivations,
+            step.inputs,
+            dict(step.params, kinds=tuple(kinds[a.op] for a in activations)),
+            [a.outputs[0] for a in activations],
+            True,
+        )
         dropped.update(u[0] for u in users)
     return [fused.get(k, step) for k, step in enumerate(steps) if k not in dropped]
 
@@ -50,8 +57,9 @@ class GateActivations(Function):
     (sigmoid's rule) or 1 - z^2 (tanh's), the very formulas of Sigmoid and Tanh."""
 
     def forward(self, a, sizes, axis, kinds):
-        self.pieces = ops.split_slices(a.shape, sizes if isinstance(sizes, int) else tuple(sizes),
-                                       ops.normalize_axis(axis, a.ndim, "split"))
+        self.pieces = ops.split_slices(
+            a.shape, sizes if isinstance(sizes, int) else tuple(sizes), ops.normalize_axis(axis, a.ndim, "split")
+        )
         self.axis, self.kinds = axis, kinds
         z = ops.sigmoid_array(a) if "sigmoid" in kinds else np.empty_like(a)
         for where, kind in zip(self.pieces, kinds):

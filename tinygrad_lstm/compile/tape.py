@@ -22,13 +22,14 @@ from .trace import Argument, Tracer, from_slots, slots_in
 
 class ForwardStep(NamedTuple):
     """One op of a replay's forward pass."""
-    forward: object     # the op instance's forward method
-    inputs: tuple       # the slots it reads
-    params: object      # its parameters, or None
-    tied: bool          # whether a parameter is read from a slot (SlotRef)
-    outputs: tuple      # the slots it fills
-    several: bool       # whether forward returns a tuple
-    let_go: tuple       # the slots no later step reads: emptied once this step is done
+
+    forward: object  # the op instance's forward method
+    inputs: tuple  # the slots it reads
+    params: object  # its parameters, or None
+    tied: bool  # whether a parameter is read from a slot (SlotRef)
+    outputs: tuple  # the slots it fills
+    several: bool  # whether forward returns a tuple
+    let_go: tuple  # the slots no later step reads: emptied once this step is done
 
 
 class InputGradient(NamedTuple):  # where an op's input k sends its gradient
@@ -39,10 +40,11 @@ class InputGradient(NamedTuple):  # where an op's input k sends its gradient
 
 class BackwardStep(NamedTuple):
     """One op of a replay's backward pass (newest first): only ops whose output needs a gradient."""
-    op: Function        # the op instance, which its saved values are handed to
-    index: int          # its place in the forward pass (which saved values are its)
-    output: object      # its output slot, or a tuple of them
-    inputs: tuple       # an InputGradient for each input that needs one
+
+    op: Function  # the op instance, which its saved values are handed to
+    index: int  # its place in the forward pass (which saved values are its)
+    output: object  # its output slot, or a tuple of them
+    inputs: tuple  # an InputGradient for each input that needs one
 
 
 class Tape:
@@ -50,15 +52,19 @@ class Tape:
         many = isinstance(result, (tuple, list))
         outputs = list(result) if many else [result]
         if not outputs or not all(isinstance(t, Tensor) for t in outputs):
-            raise TypeError("compile: the function must return a Tensor, or a flat tuple or list of Tensors "
-                            f"(return out, h, c rather than out, (h, c)), got {_describe(result)}")
+            raise TypeError(
+                "compile: the function must return a Tensor, or a flat tuple or list of Tensors "
+                f"(return out, h, c rather than out, (h, c)), got {_describe(result)}"
+            )
         self.output_slots = [tracer.slot(t) for t in outputs]
         self.container = type(result) if many else None
         for t, source in zip(tracer.keep, tracer.sources):
             if source is None and t._retains_grad:
-                raise RuntimeError("compile: retain_grad() inside a compiled function is not replayed (a replay "
-                                   "keeps no gradient but those of the tensors passed in and the parameters); "
-                                   "return that tensor and call retain_grad() on it, or run the function uncompiled")
+                raise RuntimeError(
+                    "compile: retain_grad() inside a compiled function is not replayed (a replay "
+                    "keeps no gradient but those of the tensors passed in and the parameters); "
+                    "return that tensor and call retain_grad() on it, or run the function uncompiled"
+                )
         sources, needs = tracer.sources, tracer.needs_grad
         self.n_slots, self.needs_grad, self.shapes = len(sources), needs, tracer.shapes
         self.arguments = [(slot, s.k) for slot, s in enumerate(sources) if isinstance(s, Argument)]
@@ -73,13 +79,28 @@ class Tape:
         self.ops = [object.__new__(step.op) for step in steps]  # one instance per op, for every replay
         self.needs_input_grad = [tuple(needs[s] for s in step.inputs) for step in steps]  # each op's, for its rule
         let_go = _last_readers(steps, sources, self.output_slots)
-        self.forward_steps = [ForwardStep(op.forward, tuple(step.inputs), step.params or None, bool(slots_in(step.params)),
-                                          tuple(step.outputs), step.several, tuple(let_go[k]))
-                              for k, (op, step) in enumerate(zip(self.ops, steps))]
-        self.backward_steps = [BackwardStep(self.ops[k], k, tuple(step.outputs) if step.several else step.outputs[0],
-                                            tuple(InputGradient(i, slot, tracer.shapes[slot])
-                                                  for i, slot in enumerate(step.inputs) if needs[slot]))
-                               for k, step in reversed(list(enumerate(steps))) if any(needs[s] for s in step.outputs)]
+        self.forward_steps = [
+            ForwardStep(
+                op.forward,
+                tuple(step.inputs),
+                step.params or None,
+                bool(slots_in(step.params)),
+                tuple(step.outputs),
+                step.several,
+                tuple(let_go[k]),
+            )
+            for k, (op, step) in enumerate(zip(self.ops, steps))
+        ]
+        self.backward_steps = [
+            BackwardStep(
+                self.ops[k],
+                k,
+                tuple(step.outputs) if step.several else step.outputs[0],
+                tuple(InputGradient(i, slot, tracer.shapes[slot]) for i, slot in enumerate(step.inputs) if needs[slot]),
+            )
+            for k, step in reversed(list(enumerate(steps)))
+            if any(needs[s] for s in step.outputs)
+        ]
         self.verified, self.last_slots, self.lock = False, None, threading.Lock()
 
     def still_fits(self):
@@ -121,9 +142,11 @@ class Tape:
             if tied:  # an index read from an argument: a boolean mask's count of True can change the shape
                 for s in outs:
                     if slots[s].shape != self.shapes[s]:
-                        raise RuntimeError(f"compile: an op's output has shape {slots[s].shape} now and had "
-                                           f"{self.shapes[s]} when traced: its shape depends on the values (a "
-                                           "boolean mask?), which a trace cannot follow. Run it uncompiled.")
+                        raise RuntimeError(
+                            f"compile: an op's output has shape {slots[s].shape} now and had "
+                            f"{self.shapes[s]} when traced: its shape depends on the values (a "
+                            "boolean mask?), which a trace cannot follow. Run it uncompiled."
+                        )
             if keep is None:
                 for s in let_go:
                     slots[s] = None
@@ -154,10 +177,12 @@ class Tape:
         with tracing(tracer):
             fn(*args, **kwargs)
         if [step.op for step in tracer.steps] != self.traced_ops:
-            raise RuntimeError(f"compile: the function ran other ops this time ({len(tracer.steps)}) than when "
-                               f"it was traced ({len(self.traced_ops)}): it takes a different path for different "
-                               "values (Python control flow on values), which a trace cannot follow, or a mode "
-                               "changed (after model.eval() or .train(), call .retrace()). Run it uncompiled.")
+            raise RuntimeError(
+                f"compile: the function ran other ops this time ({len(tracer.steps)}) than when "
+                f"it was traced ({len(self.traced_ops)}): it takes a different path for different "
+                "values (Python control flow on values), which a trace cannot follow, or a mode "
+                "changed (after model.eval() or .train(), call .retrace()). Run it uncompiled."
+            )
         eager = [t.data for t, source in zip(tracer.keep, tracer.sources) if source is None]
         owner = [step.op for step in tracer.steps for _ in step.outputs]
         for a, slot, cls in zip(eager, self.op_output_slots, owner):
@@ -165,11 +190,13 @@ class Tape:
             if b is None:  # a piece a fused op never makes on its own (passes.fuse_gate_activations)
                 continue
             if a.shape != b.shape or a.dtype != b.dtype or a.tobytes() != b.tobytes():  # (to the bit: -0.0 too)
-                raise RuntimeError(f"compile: replaying the trace gives other numbers than running the function "
-                                   f"(the output of a {cls.__name__}, of shape {a.shape}): the function uses "
-                                   "something the trace froze at its first value, e.g. a number read from an "
-                                   "argument, or an argument changed with NumPy before use. Run it uncompiled, or "
-                                   "make that value a Tensor argument.")
+                raise RuntimeError(
+                    f"compile: replaying the trace gives other numbers than running the function "
+                    f"(the output of a {cls.__name__}, of shape {a.shape}): the function uses "
+                    "something the trace froze at its first value, e.g. a number read from an "
+                    "argument, or an argument changed with NumPy before use. Run it uncompiled, or "
+                    "make that value a Tensor argument."
+                )
         self.verified = True
 
 
@@ -200,8 +227,10 @@ class Replay(Function):
 
     def backward(self, grads):
         if any(isinstance(g, Tensor) for g in grads):
-            raise RuntimeError("backward(create_graph=True) cannot go through a compiled function: its replay "
-                               "keeps arrays, not the graph a second derivative needs; call the function uncompiled")
+            raise RuntimeError(
+                "backward(create_graph=True) cannot go through a compiled function: its replay "
+                "keeps arrays, not the graph a second derivative needs; call the function uncompiled"
+            )
         with self.tape.lock:
             return self._backward(grads)
 

@@ -25,11 +25,12 @@ from ..tensor import Tensor
 
 class Step(NamedTuple):
     """One op as the trace saw it run."""
-    op: type            # the Function class
-    inputs: list        # the slots it read
-    params: dict        # its keyword parameters (SlotRef for one tied to a slot)
-    outputs: list       # the slots it made
-    several: bool       # whether forward returned a tuple (split, unbind)
+
+    op: type  # the Function class
+    inputs: list  # the slots it read
+    params: dict  # its keyword parameters (SlotRef for one tied to a slot)
+    outputs: list  # the slots it made
+    several: bool  # whether forward returned a tuple (split, unbind)
 
 
 @dataclass(frozen=True)

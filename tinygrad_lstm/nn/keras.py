@@ -32,24 +32,32 @@ class KerasWeights:
         weights, wrong shapes or count) is refused, naming what was expected, and then no
         parameter has been changed."""
         layer, who = self._keras_layer(layer), f"{type(self).__name__}.load_keras_weights"
-        expected = _keras_shapes(self.n_gates, not self.fold_hidden_bias, self.bias,
-                                 self.input_size if layer == 0 else self.hidden_size, self.hidden_size)
+        expected = _keras_shapes(
+            self.n_gates,
+            not self.fold_hidden_bias,
+            self.bias,
+            self.input_size if layer == 0 else self.hidden_size,
+            self.hidden_size,
+        )
         if not isinstance(weights, (list, tuple)):
-            raise TypeError(f"{who}: expected the list Keras's layer.get_weights() returns, got {type(weights).__name__}")
+            raise TypeError(
+                f"{who}: expected the list Keras's layer.get_weights() returns, got {type(weights).__name__}"
+            )
         arrays = [np.asarray(w) for w in weights]
         got = [a.shape for a in arrays]
         if got != expected or any(a.dtype.kind not in "biuf" for a in arrays):
-            raise ValueError(f"{who}: expected the weights of a Keras {self.keras_name} for layer {layer}, "
-                             f"[kernel, recurrent_kernel{', bias' if self.bias else ''}] of shapes "
-                             f"{', '.join(map(str, expected))}; got {_describe_weights(arrays, self.bias)}"
-                             " (no parameter was changed)")
+            raise ValueError(
+                f"{who}: expected the weights of a Keras {self.keras_name} for layer {layer}, "
+                f"[kernel, recurrent_kernel{', bias' if self.bias else ''}] of shapes "
+                f"{', '.join(map(str, expected))}; got {_describe_weights(arrays, self.bias)}"
+                " (no parameter was changed)"
+            )
         from_keras = np.asarray(self.keras_gates)
         kernel, recurrent, *bias = [_gate_blocks(a, from_keras, self.hidden_size) for a in arrays]
         values = {"weight_ih": kernel.T, "weight_hh": recurrent.T}
         if bias:
             two = not self.fold_hidden_bias  # Keras's one bias goes in b_ih; ours add b_hh to it
-            values.update(bias_ih=bias[0][0] if two else bias[0],
-                          bias_hh=bias[0][1] if two else np.zeros_like(bias[0]))
+            values.update(bias_ih=bias[0][0] if two else bias[0], bias_hh=bias[0][1] if two else np.zeros_like(bias[0]))
         for name, value in values.items():
             param = getattr(self, f"{name}_l{layer}")
             param.data[...] = value  # in place: optimizers keep pointing at the same arrays
@@ -57,14 +65,16 @@ class KerasWeights:
 
     def _keras_layer(self, layer):
         if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < self.num_layers:
-            raise ValueError(f"{type(self).__name__}: layer must be an integer from 0 to {self.num_layers - 1} "
-                             f"(num_layers is {self.num_layers}), got {layer!r}")
+            raise ValueError(
+                f"{type(self).__name__}: layer must be an integer from 0 to {self.num_layers - 1} "
+                f"(num_layers is {self.num_layers}), got {layer!r}"
+            )
         return int(layer)
 
 
 def _gate_blocks(w, order, hidden):
     """w with its gate blocks (of `hidden` columns each, along the last axis) taken in `order`."""
-    return np.concatenate([w[..., k * hidden:(k + 1) * hidden] for k in order], axis=-1)
+    return np.concatenate([w[..., k * hidden : (k + 1) * hidden] for k in order], axis=-1)
 
 
 def _keras_shapes(n_gates, two_biases, bias, inputs, hidden):
@@ -81,8 +91,12 @@ def _describe_weights(arrays, bias):
         return f"{got} and dtype {', '.join(bad)}, not numbers"
     if len(arrays) == 2 + bias and all(a.ndim == 2 for a in arrays[:2]):
         inputs, hidden = arrays[0].shape[0], arrays[1].shape[0]
-        for name, n_gates, two_biases in (("LSTM", 4, False), ("GRU (reset_after=True)", 3, True),
-                                          ("SimpleRNN", 1, False), ("GRU with reset_after=False", 3, False)):
+        for name, n_gates, two_biases in (
+            ("LSTM", 4, False),
+            ("GRU (reset_after=True)", 3, True),
+            ("SimpleRNN", 1, False),
+            ("GRU with reset_after=False", 3, False),
+        ):
             if [a.shape for a in arrays] == _keras_shapes(n_gates, two_biases, bias, inputs, hidden):
                 return f"{got}, as a Keras {name} of {hidden} units holds them"
     return got

@@ -65,4 +65,3 @@ def dropout(x, p, training):
     if not training or p == 0:
         return x
     return ops.Dropout.apply(x, p=p)
-

@@ -75,8 +75,10 @@ class Module:
             return Tensor(x, dtype=dtype)
         if x.dtype != dtype:
             other_module = f" or build the module with dtype=np.{x.dtype}" if x.dtype.kind == "f" else ""
-            raise TypeError(f"{type(self).__name__}: {what} has dtype {x.dtype}, but the parameters are {dtype}; "
-                            f"convert it with x.to(np.{dtype}){other_module}")
+            raise TypeError(
+                f"{type(self).__name__}: {what} has dtype {x.dtype}, but the parameters are {dtype}; "
+                f"convert it with x.to(np.{dtype}){other_module}"
+            )
         return x
 
     def modules(self):
@@ -109,8 +111,10 @@ class Module:
         fails half-way (a read-only array, Ctrl-C), those already written are put back.
         """
         if not isinstance(state, Mapping):
-            raise TypeError(f"load_state_dict into {type(self).__name__}: expected a dict of name -> array, "
-                            f"got {type(state).__name__}")
+            raise TypeError(
+                f"load_state_dict into {type(self).__name__}: expected a dict of name -> array, "
+                f"got {type(state).__name__}"
+            )
         params = dict(self.named_parameters())
         problems = []
         missing = sorted(set(params) - set(state))
@@ -129,8 +133,9 @@ class Module:
             else:
                 arrays[name] = value
         if problems:
-            raise ValueError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems)
-                             + " (no parameter was changed)")
+            raise ValueError(
+                f"load_state_dict into {type(self).__name__}: " + "; ".join(problems) + " (no parameter was changed)"
+            )
         written = {}
         try:
             for name, value in arrays.items():
@@ -142,11 +147,14 @@ class Module:
             for done, old in written.items():
                 params[done].data[...] = old
             if isinstance(err, ValueError):  # numpy's "assignment destination is read-only"
-                raise ValueError(f"load_state_dict into {type(self).__name__}: cannot write {failed}: {err} "
-                                 "(no parameter was changed)") from None
+                raise ValueError(
+                    f"load_state_dict into {type(self).__name__}: cannot write {failed}: {err} "
+                    "(no parameter was changed)"
+                ) from None
             raise
         for name in written:  # a graph recorded before this used the old values: it must not go back
             mark_changed(params[name], f"load_state_dict ({name})")
+
     def __repr__(self):
         lines = [f"{type(self).__name__}({self.extra_repr()})"]
         for name, child in self.named_children():

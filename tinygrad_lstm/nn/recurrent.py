@@ -28,6 +28,7 @@ from .module import Module, uniform
 
 # ----- one time step of each cell: the equations, in the tutorial's names ----------------
 
+
 def lstm_step(x_gates, state, w_hh_t):
     """One LSTM step, the tutorial's factory line.
 
@@ -63,10 +64,10 @@ def rnn_step(x_gates, state, w_hh_t, nonlinearity="tanh"):
 def gru_step(x_gates, state, w_hh_t, b_hh):
     """One GRU step (torch's form; gate order r, z, n):
 
-        r_t = σ(W_r x_t + U_r h_{t-1} + b_r)            reset gate
-        z_t = σ(W_z x_t + U_z h_{t-1} + b_z)            update gate
-        n_t = tanh(W_n x_t + b_in + r_t ⊙ (U_n h_{t-1} + b_hn))
-        h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+    r_t = σ(W_r x_t + U_r h_{t-1} + b_r)            reset gate
+    z_t = σ(W_z x_t + U_z h_{t-1} + b_z)            update gate
+    n_t = tanh(W_n x_t + b_in + r_t ⊙ (U_n h_{t-1} + b_hn))
+    h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
     """
     (h,) = state
     hidden = h.shape[-1]
@@ -84,8 +85,8 @@ def gru_step(x_gates, state, w_hh_t, b_hh):
 
 # ----- cells: one step, parameters of their own -------------------------------------------
 
-class _CellBase(Module):
 
+class _CellBase(Module):
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
         super().__init__()
         check_positive_ints(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
@@ -98,8 +99,10 @@ class _CellBase(Module):
         if unbatched:
             x = x.reshape(1, -1)
         if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ShapeError(f"{type(self).__name__}: expected input of shape (batch, {self.input_size}) "
-                             f"or ({self.input_size},), got {x.shape}")
+            raise ShapeError(
+                f"{type(self).__name__}: expected input of shape (batch, {self.input_size}) "
+                f"or ({self.input_size},), got {x.shape}"
+            )
         state = _initial_state(self, state, x.shape[0], unbatched, (), self.n_states)
         w_ih, w_hh, b_ih, b_hh = _layer_weights(self, "")
         new_state = self._step(_project(x, w_ih, b_ih, b_hh, self.fold_hidden_bias), state, w_hh.T, b_hh)
@@ -154,6 +157,7 @@ class GRUCell(_GRUEquations, _CellBase):
 
 # ----- layers over whole sequences ----------------------------------------------------
 
+
 class _RecurrentBase(KerasWeights, Module):
     """Runs a cell over a sequence, layer by layer, as torch.nn.RNN/LSTM/GRU do.
 
@@ -163,8 +167,9 @@ class _RecurrentBase(KerasWeights, Module):
     feed the next layer.
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 dtype=np.float32):
+    def __init__(
+        self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, dtype=np.float32
+    ):
         super().__init__()
         name = type(self).__name__
         check_positive_ints(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
@@ -172,8 +177,9 @@ class _RecurrentBase(KerasWeights, Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         for layer in range(num_layers):
-            _init_weights(self, f"_l{layer}", input_size if layer == 0 else hidden_size,
-                          hidden_size, self.n_gates, bias, dtype)
+            _init_weights(
+                self, f"_l{layer}", input_size if layer == 0 else hidden_size, hidden_size, self.n_gates, bias, dtype
+            )
 
     def forward(self, x, state=None):
         given, x = x, self.as_input(x)
@@ -183,11 +189,13 @@ class _RecurrentBase(KerasWeights, Module):
         unbatched = x.ndim == 2
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(batch, seq, " if self.batch_first else "(seq, batch, "
-            raise ShapeError(f"{name}: expected input of shape {layout}{self.input_size}) "
-                             f"or (seq, {self.input_size}), got {x.shape}")
+            raise ShapeError(
+                f"{name}: expected input of shape {layout}{self.input_size}) or (seq, {self.input_size}), got {x.shape}"
+            )
         if x.shape[1 if self.batch_first and not unbatched else 0] == 0:
-            raise ShapeError(f"{name}: the sequence has length 0, got input of shape {x.shape}; "
-                             "give at least one time step")
+            raise ShapeError(
+                f"{name}: the sequence has length 0, got input of shape {x.shape}; give at least one time step"
+            )
         if unbatched:
             x = x.reshape(x.shape[0], 1, x.shape[1])
         elif self.batch_first:
@@ -226,17 +234,28 @@ class _RecurrentBase(KerasWeights, Module):
         return _layer_weights(self, f"_l{layer}")
 
     def extra_repr(self):
-        extra = "".join(f", {k}={getattr(self, k)}" for k, default in
-                        (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0.0))
-                        if getattr(self, k) != default)
+        extra = "".join(
+            f", {k}={getattr(self, k)}"
+            for k, default in (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0.0))
+            if getattr(self, k) != default
+        )
         return f"{self.input_size}, {self.hidden_size}{extra}"
 
 
 class RNN(_RNNEquations, _RecurrentBase):
     """Elman RNN with tanh (or relu). Call: output, h_n = rnn(x, h0)."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, dtype=np.float32):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        dtype=np.float32,
+    ):
         _check_nonlinearity(nonlinearity)
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, dtype)
@@ -251,6 +270,7 @@ class GRU(_GRUEquations, _RecurrentBase):
 
 
 # ----- shared pieces --------------------------------------------------------------------
+
 
 def _init_weights(module, suffix, input_size, hidden_size, n_gates, bias, dtype):
     """torch's names, shapes and init: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))."""
@@ -288,8 +308,10 @@ def _initial_state(module, state, batch, unbatched, leading, n_states):
             raise TypeError(f"{name}: expected the initial state {what} as tensors, got {type(state).__name__}")
         state = (state,) if isinstance(state, (Tensor, np.ndarray)) else tuple(state)
         if len(state) != n_states:
-            raise ValueError(f"{name}: expected a state of {n_states} tensor(s) "
-                             f"{'(h, c)' if n_states == 2 else 'h'}, got {len(state)}")
+            raise ValueError(
+                f"{name}: expected a state of {n_states} tensor(s) "
+                f"{'(h, c)' if n_states == 2 else 'h'}, got {len(state)}"
+            )
         state = tuple(module.as_input(s, "initial state") for s in state)
         for s in state:
             if s.shape != expected:

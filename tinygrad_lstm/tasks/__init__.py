@@ -6,6 +6,8 @@ from .context import Context
 from .copy import Copy
 from .sine import Sine
 
+__all__ = ["Task", "Adding", "Copy", "Context", "Sine", "TASKS", "make"]
+
 TASKS = {task.name: task for task in (Adding, Copy, Context, Sine)}
 
 

@@ -54,15 +54,18 @@ class Adding(Task):
 
     def easier(self):
         """Shorter sequences first: a quarter and half the length (each at least 10 steps)."""
-        return [Adding(length) for length in sorted({max(10, self.seq_len // 4), max(10, self.seq_len // 2)})
-                if length < self.seq_len]
+        return [
+            Adding(length)
+            for length in sorted({max(10, self.seq_len // 4), max(10, self.seq_len // 2)})
+            if length < self.seq_len
+        ]
 
     def loss(self, outputs, targets):
         return mse_loss(outputs[:, -1, 0], targets)  # only the answer at the last step counts
 
     def evaluate(self, outputs, targets):
         error = np.abs(outputs[:, -1, 0] - targets)
-        return {"accuracy": float(np.mean(error < TOLERANCE)), "mse": float(np.mean(error ** 2))}
+        return {"accuracy": float(np.mean(error < TOLERANCE)), "mse": float(np.mean(error**2))}
 
     def baseline(self):
         """Always answering 0.5, the mean target. The target is 0.5 + (x1 + x2)/4 with x1 + x2
@@ -72,5 +75,6 @@ class Adding(Task):
 
     def describe(self, inputs, targets, outputs, k):
         marked = inputs[k, :, 0][inputs[k, :, 1] == 1]
-        return (f"marked values {marked[0]:+.3f} {marked[1]:+.3f} -> target {targets[k]:.3f}, "
-                f"model {outputs[k, -1, 0]:.3f}")
+        return (
+            f"marked values {marked[0]:+.3f} {marked[1]:+.3f} -> target {targets[k]:.3f}, model {outputs[k, -1, 0]:.3f}"
+        )

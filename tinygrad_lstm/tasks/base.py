@@ -24,15 +24,15 @@ BINS = 1000  # a continuous key (a value in [-1, 1]) is split by its bin, of wid
 
 class Task:
     name = ""
-    tokens = False        # inputs are integer token ids (B, T) rather than vectors (B, T, input_size)
-    input_size = 0        # features per step (vector inputs)
-    vocab = ()            # the words (token inputs)
+    tokens = False  # inputs are integer token ids (B, T) rather than vectors (B, T, input_size)
+    input_size = 0  # features per step (vector inputs)
+    vocab = ()  # the words (token inputs)
     output_size = 1
     baseline_meaning = ""  # what the baseline model does, in a few words
-    chance_meaning = ""   # what guessing at random means, where it scores apart from the baseline
-    metric = ""           # the held-out number reported: "accuracy", or "mse" (see LOWER_IS_BETTER)
-    held_out_by = ""      # what the key is, in words: what the held-out parts never share with training
-    solved = None         # the value of `metric` at which the task counts as solved (a curriculum moves on)
+    chance_meaning = ""  # what guessing at random means, where it scores apart from the baseline
+    metric = ""  # the held-out number reported: "accuracy", or "mse" (see LOWER_IS_BETTER)
+    held_out_by = ""  # what the key is, in words: what the held-out parts never share with training
+    solved = None  # the value of `metric` at which the task counts as solved (a curriculum moves on)
 
     def sample(self, n, rng, part="train"):
         """n sequences of one part ("train", "validation" or "test"): (inputs, targets).
@@ -118,8 +118,10 @@ class Task:
             return
         missing = [p for k, p in enumerate(PARTS) if not np.any(part_of(keys) == k)]
         if missing:
-            raise ValueError(f"{self.name}: its {len(keys)} distinct sequences ({self.held_out_by}) are too few to "
-                             f"hold some out; no {' or '.join(missing)} sequence would be left: make the task larger")
+            raise ValueError(
+                f"{self.name}: its {len(keys)} distinct sequences ({self.held_out_by}) are too few to "
+                f"hold some out; no {' or '.join(missing)} sequence would be left: make the task larger"
+            )
 
 
 def part_of(keys):

@@ -61,8 +61,8 @@ class Context(Task):
         self.check_split()
 
     def draw(self, n, rng):
-        people = np.argsort(rng.random((n, len(NAMES))), axis=1)[:, :self.n_facts]  # distinct names
-        jobs = np.argsort(rng.random((n, len(JOBS))), axis=1)[:, :self.n_facts]      # distinct jobs
+        people = np.argsort(rng.random((n, len(NAMES))), axis=1)[:, : self.n_facts]  # distinct names
+        jobs = np.argsort(rng.random((n, len(JOBS))), axis=1)[:, : self.n_facts]  # distinct jobs
         fillers = rng.integers(0, len(FILLERS), size=(n, self.n_fillers))
         asked = rng.integers(0, self.n_facts, size=n)
         word = {w: i for i, w in enumerate(self.vocab)}
@@ -79,7 +79,7 @@ class Context(Task):
 
     def keys(self, inputs, targets):
         """(name, job) of each fact, in order: read from the words at those places."""
-        facts = inputs[:, :self.n_facts * FACT].reshape(len(inputs), self.n_facts, FACT)
+        facts = inputs[:, : self.n_facts * FACT].reshape(len(inputs), self.n_facts, FACT)
         return facts[:, :, [0, 3]].reshape(len(inputs), 2 * self.n_facts)
 
     def key_space(self):
@@ -91,8 +91,11 @@ class Context(Task):
     def easier(self):
         """No filler sentences first (the binding of names to jobs is found on short sentences),
         then half as many as the task has: [0] for up to 3 fillers, [0, n // 2] from 4."""
-        return [Context(n, self.n_facts) for n in sorted({0, self.n_fillers // 2}) if n < self.n_fillers
-                and (n == 0 or self.n_fillers >= 4)]
+        return [
+            Context(n, self.n_facts)
+            for n in sorted({0, self.n_fillers // 2})
+            if n < self.n_fillers and (n == 0 or self.n_fillers >= 4)
+        ]
 
     def loss(self, outputs, targets):
         return cross_entropy(outputs[:, -1, :], targets)

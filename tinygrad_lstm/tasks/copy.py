@@ -42,38 +42,44 @@ class Copy(Task):
     def draw(self, n, rng):
         symbols = rng.integers(0, self.n_symbols, size=(n, self.length))
         blank, cue = 0, 1
-        inputs = np.concatenate([symbols + 2, np.full((n, self.gap), blank), np.full((n, 1), cue),
-                                 np.full((n, self.length - 1), blank)], axis=1)
+        inputs = np.concatenate(
+            [symbols + 2, np.full((n, self.gap), blank), np.full((n, 1), cue), np.full((n, self.length - 1), blank)],
+            axis=1,
+        )
         return inputs, symbols
 
     def keys(self, inputs, targets):
-        return inputs[:, :self.length] - 2
+        return inputs[:, : self.length] - 2
 
     def key_space(self):
-        if self.n_symbols ** self.length > 10 ** 6:  # too many to list, and plenty in every part
+        if self.n_symbols**self.length > 10**6:  # too many to list, and plenty in every part
             return None
         return np.indices((self.n_symbols,) * self.length).reshape(self.length, -1).T
 
     def easier(self):
         """Shorter gaps first: a quarter and half the gap (each at least 5 blanks)."""
-        return [Copy(gap, self.n_symbols, self.length) for gap in sorted({max(5, self.gap // 4), max(5, self.gap // 2)})
-                if gap < self.gap]
+        return [
+            Copy(gap, self.n_symbols, self.length)
+            for gap in sorted({max(5, self.gap // 4), max(5, self.gap // 2)})
+            if gap < self.gap
+        ]
 
     def loss(self, outputs, targets):
-        answers = outputs[:, -self.length:, :]
+        answers = outputs[:, -self.length :, :]
         # (targets reshaped by an op, not by NumPy: a compiled step then follows them to the loss)
         return cross_entropy(answers.reshape(-1, self.n_symbols), as_tensor(targets).reshape(-1))
 
     def evaluate(self, outputs, targets):
-        guesses = outputs[:, -self.length:, :].argmax(axis=-1)
-        return {"accuracy": float(np.mean(guesses == targets)),
-                "sequences": float(np.mean(np.all(guesses == targets, axis=1)))}
+        guesses = outputs[:, -self.length :, :].argmax(axis=-1)
+        return {
+            "accuracy": float(np.mean(guesses == targets)),
+            "sequences": float(np.mean(np.all(guesses == targets, axis=1))),
+        }
 
     def baseline(self):
         """Guessing any one symbol: right 1/n_symbols of the time; whole sequences (1/n)^length."""
         return {"accuracy": 1 / self.n_symbols, "sequences": (1 / self.n_symbols) ** self.length}
 
     def describe(self, inputs, targets, outputs, k):
-        guess = outputs[k, -self.length:, :].argmax(axis=-1)
-        return (f"{self.decode(inputs[k])}  -> target {self.decode(targets[k] + 2)}, "
-                f"model {self.decode(guess + 2)}")
+        guess = outputs[k, -self.length :, :].argmax(axis=-1)
+        return f"{self.decode(inputs[k])}  -> target {self.decode(targets[k] + 2)}, model {self.decode(guess + 2)}"

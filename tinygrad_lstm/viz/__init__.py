@@ -13,6 +13,7 @@ def lstm_training_step(seq_len=3, hidden=4, input_size=2, seed=0):
     from .. import functional, nn
     from ..random import manual_seed
     from ..tensor import Tensor
+
     manual_seed(seed)
     lstm, head = nn.LSTM(input_size, hidden), nn.Linear(hidden, 1)
     rng = np.random.default_rng(seed)
@@ -22,8 +23,10 @@ def lstm_training_step(seq_len=3, hidden=4, input_size=2, seed=0):
     target = Tensor(np.zeros((1, 1), np.float32)).named("target")
     out, _ = lstm(x, (h0, c0))
     loss = functional.mse_loss(head(out[-1]), target).named("loss")  # its pieces drawn in a box "mse_loss"
-    params = {**{f"lstm.{k}": p for k, p in lstm.named_parameters()},
-              **{f"head.{k}": p for k, p in head.named_parameters()}}
+    params = {
+        **{f"lstm.{k}": p for k, p in lstm.named_parameters()},
+        **{f"head.{k}": p for k, p in head.named_parameters()},
+    }
     return loss, params
 
 
@@ -40,11 +43,24 @@ def write_training_step(path, seq_len=3, hidden=4, collapse="auto", timeout=60):
     suffix picks the format, .html for the explorer page (explore), else as render (.svg, .png,
     .pdf, .dot). Returns the path written."""
     import os
+
     if os.path.splitext(os.fsdecode(path))[1].lower() == ".html":
         loss, params = lstm_training_step(seq_len, hidden)
         return explore(loss, params=params, collapse=collapse, timeout=timeout).save(path)
     return render(lstm_training_step_graph(seq_len, hidden, collapse=collapse), path, timeout=timeout)
 
 
-__all__ = ["Explorer", "Graph", "GraphTooLarge", "INSTALL_HINT", "derivative_rule", "draw_graph", "explore", "render",
-           "step_tensors", "lstm_training_step", "lstm_training_step_graph", "write_training_step"]
+__all__ = [
+    "Explorer",
+    "Graph",
+    "GraphTooLarge",
+    "INSTALL_HINT",
+    "derivative_rule",
+    "draw_graph",
+    "explore",
+    "render",
+    "step_tensors",
+    "lstm_training_step",
+    "lstm_training_step_graph",
+    "write_training_step",
+]

@@ -53,8 +53,10 @@ class Explorer:
         return write_atomically(path, lambda f: f.write(self.html.encode()))
 
     def _repr_html_(self):  # a frame of its own: the page's script and styles stay in it
-        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" style="width:100%;height:720px;'
-                'border:1px solid #ccc" sandbox="allow-scripts"></iframe>')
+        return (
+            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" style="width:100%;height:720px;'
+            'border:1px solid #ccc" sandbox="allow-scripts"></iframe>'
+        )
 
 
 @functools.cache  # (inspect reads the source file: once per op class is enough)
@@ -103,10 +105,11 @@ def _copy(g):
 
 def _svg(source, timeout):
     text = run_dot(source, "svg", timeout, "explore", missing="; the page is laid out by it").decode()
-    return text[text.index("<svg"):]  # (the XML prologue and doctype do not belong inside HTML)
+    return text[text.index("<svg") :]  # (the XML prologue and doctype do not belong inside HTML)
 
 
 # ----- the numbers the page shows -------------------------------------------------------
+
 
 def _number(x):
     x = float(x)
@@ -120,8 +123,12 @@ def _summary(a):
     a = np.asarray(a)
     flat = a.astype(np.float64).ravel()
     finite = flat[np.isfinite(flat)]
-    out = {"shape": list(a.shape), "size": int(a.size), "norm": _number(np.sqrt(np.sum(flat ** 2))),
-           "head": [_number(x) for x in flat[:HEAD]]}
+    out = {
+        "shape": list(a.shape),
+        "size": int(a.size),
+        "norm": _number(np.sqrt(np.sum(flat**2))),
+        "head": [_number(x) for x in flat[:HEAD]],
+    }
     if finite.size:
         out.update(min=_number(finite.min()), max=_number(finite.max()))
     if a.size > 1:
@@ -188,8 +195,15 @@ def _data(root, drawn, recorded, leaf_grads, params):
             else:
                 g = None
             handed.append({"tensor": key_of.get(_node(parent)), "label": label(parent), "grad": _summary(g)})
-        steps.append({"op": drawn.drawn_as.get(fn), "name": "start" if seed else type(fn).__name__.lower(),
-                      "scope": _scope_text(fn.scope), "received": received, "handed": handed})
+        steps.append(
+            {
+                "op": drawn.drawn_as.get(fn),
+                "name": "start" if seed else type(fn).__name__.lower(),
+                "scope": _scope_text(fn.scope),
+                "received": received,
+                "handed": handed,
+            }
+        )
 
     tensors = {}
     for t in drawn.tensors:
@@ -199,13 +213,22 @@ def _data(root, drawn, recorded, leaf_grads, params):
         g = leaf_grads.get(t) if t._ctx is None else final.get(_node(t))
         if t is root:
             g = recorded[0][2][0]
-        tensors[node_id] = {"label": label(t), "kind": _tensor_kind(t, root, names), "value": _summary(t.data),
-                            "grad": _summary(g), "norms": norms.get(node_id, [])}
+        tensors[node_id] = {
+            "label": label(t),
+            "kind": _tensor_kind(t, root, names),
+            "value": _summary(t.data),
+            "grad": _summary(g),
+            "norms": norms.get(node_id, []),
+        }
     ops = {}
     for fn in drawn.kept_functions:
         cls = type(fn)
-        ops[drawn.function_id[fn]] = {"name": cls.__name__.lower(), "scope": _scope_text(fn.scope),
-                                      "rule": derivative_rule(cls), "where": f"{cls.__module__}.{cls.__name__}"}
+        ops[drawn.function_id[fn]] = {
+            "name": cls.__name__.lower(),
+            "scope": _scope_text(fn.scope),
+            "rule": derivative_rule(cls),
+            "where": f"{cls.__module__}.{cls.__name__}",
+        }
     return {"steps": steps, "tensors": tensors, "ops": ops, "colors": COLORS}
 
 

@@ -24,12 +24,21 @@ from ..nn.module import Module
 from ..tensor import Tensor
 
 # What to install, in one sentence; each caller adds how to get the DOT text without it.
-INSTALL_HINT = ("Graphviz's `dot` program is not installed; install it with `apt-get install graphviz` "
-                "(Debian/Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz`")
+INSTALL_HINT = (
+    "Graphviz's `dot` program is not installed; install it with `apt-get install graphviz` "
+    "(Debian/Ubuntu), `brew install graphviz` (macOS) or `conda install graphviz`"
+)
 
 # Colours, with the legend drawn on every picture.
-COLORS = {"parameter": "#a6cee3", "input": "#fdbf6f", "constant": "#eeeeee", "gate": "#b2df8a",
-          "state": "#fb9a99", "tensor": "#ffffff", "root": "#cab2d6"}
+COLORS = {
+    "parameter": "#a6cee3",
+    "input": "#fdbf6f",
+    "constant": "#eeeeee",
+    "gate": "#b2df8a",
+    "state": "#fb9a99",
+    "tensor": "#ffffff",
+    "root": "#cab2d6",
+}
 OP_COLOR, BACKWARD_OP_COLOR = "#f0f0f0", "#e7d4e8"  # an op of the forward pass; one computing a derivative
 GATE_ORDER = "figorzn"  # gates left to right in this order in every step: f i g o as in the equations (f*c beside i*g)
 GATES, STATES = set(GATE_ORDER), {"c", "h"}
@@ -45,8 +54,9 @@ class Graph(graphviz.Digraph):
             raise RuntimeError(f"{INSTALL_HINT}; the DOT text needs no Graphviz: it is graph.source") from None
 
 
-def draw_graph(root, params=None, show_values=False, show_grads=False, collapse="auto", max_nodes=1500,
-               max_steps=12, legend=True):
+def draw_graph(
+    root, params=None, show_values=False, show_grads=False, collapse="auto", max_nodes=1500, max_steps=12, legend=True
+):
     """The graph that produced `root`, as a graphviz.Digraph.
 
     params       a Module or {name: Tensor}: parameters are labelled with their names
@@ -69,8 +79,10 @@ class GraphTooLarge(ValueError):
     def __init__(self, caller, nodes, max_nodes, collapsible):
         self.nodes, self.max_nodes, self.collapsible = nodes, max_nodes, collapsible
         hint = "pass collapse=True to draw one time step, or " if collapsible else ""
-        super().__init__(f"{caller}: the graph has {nodes} nodes, more than max_nodes={max_nodes}; "
-                         f"{hint}raise max_nodes (rendering may then take long), or draw a shorter sequence")
+        super().__init__(
+            f"{caller}: the graph has {nodes} nodes, more than max_nodes={max_nodes}; "
+            f"{hint}raise max_nodes (rendering may then take long), or draw a shorter sequence"
+        )
 
 
 class Drawing:
@@ -84,8 +96,17 @@ class Drawing:
         self.drawn_as = drawn_as  # Function -> the id of the node drawn for it (its twin's, when collapsed)
 
 
-def drawing(root, params=None, show_values=False, show_grads=False, collapse="auto", max_nodes=1500,
-            max_steps=12, legend=True, caller="draw_graph"):
+def drawing(
+    root,
+    params=None,
+    show_values=False,
+    show_grads=False,
+    collapse="auto",
+    max_nodes=1500,
+    max_steps=12,
+    legend=True,
+    caller="draw_graph",
+):
     """draw_graph's work, returning a Drawing (draw_graph keeps only its .dot)."""
     if not isinstance(root, Tensor):
         raise TypeError(f"{caller}: expected the Tensor whose graph to draw, got {type(root).__name__}")
@@ -109,11 +130,21 @@ def drawing(root, params=None, show_values=False, show_grads=False, collapse="au
     # ordering=out: an op's outputs keep the order they are listed in (a split's pieces, an
     # unbind's time steps); and a short, final-free crossing reduction (mclimit, remincross)
     # keeps that order: time steps left to right, gates f i g o in each (tried on T=3..20)
-    dot = Graph("computation_graph", graph_attr={"rankdir": "BT", "ordering": "out", "remincross": "false",
-                                                  "mclimit": "0.1", "fontname": "Helvetica", "fontsize": "11",
-                                                  "nodesep": "0.15", "ranksep": "0.25"},
-                node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.2"},
-                edge_attr={"arrowsize": "0.6"})
+    dot = Graph(
+        "computation_graph",
+        graph_attr={
+            "rankdir": "BT",
+            "ordering": "out",
+            "remincross": "false",
+            "mclimit": "0.1",
+            "fontname": "Helvetica",
+            "fontsize": "11",
+            "nodesep": "0.15",
+            "ranksep": "0.25",
+        },
+        node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.2"},
+        edge_attr={"arrowsize": "0.6"},
+    )
     tensor_id = {_node(t): f"t{k}" for k, t in enumerate(tensors)}
     function_id = {fn: f"f{k}" for k, fn in enumerate(functions)}
     clusters = _ClusterTree()
@@ -128,8 +159,9 @@ def drawing(root, params=None, show_values=False, show_grads=False, collapse="au
         kinds.add(kind)
         label = _tensor_label(t, names.get(id(t)), show_values, show_grads)
         place = clusters if t._ctx is None else clusters.node(t._ctx.scope, step_count)
-        place.lines.append((tensor_id[_node(t)], dict(label=label, shape="box", style="filled,rounded",
-                                                    fillcolor=COLORS[kind])))
+        place.lines.append(
+            (tensor_id[_node(t)], dict(label=label, shape="box", style="filled,rounded", fillcolor=COLORS[kind]))
+        )
         if kind == "gate":
             place.gates.append((GATE_ORDER.index(t.name), tensor_id[_node(t)]))
     for fn in sorted(functions, key=lambda f: f.seq):
@@ -137,8 +169,12 @@ def drawing(root, params=None, show_values=False, show_grads=False, collapse="au
             continue
         place = clusters.node(fn.scope, step_count)
         backward = _backward_of(fn)
-        attrs = dict(label=type(fn).__name__.lower(), shape="ellipse", style="filled",
-                     fillcolor=BACKWARD_OP_COLOR if backward else OP_COLOR)
+        attrs = dict(
+            label=type(fn).__name__.lower(),
+            shape="ellipse",
+            style="filled",
+            fillcolor=BACKWARD_OP_COLOR if backward else OP_COLOR,
+        )
         place.lines.append((function_id[fn], attrs))
     clusters.emit(dot)
     _derivative_edges(dot, functions, kept_functions, function_id)
@@ -158,8 +194,7 @@ def drawing(root, params=None, show_values=False, show_grads=False, collapse="au
         dot.edge(function_id[t._ctx], tensor_id[_node(t)])
     drawn_as = {fn: function_id[fn] for fn in kept_functions}
     if collapse:
-        drawn_as.update(_recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id,
-                                         steps))
+        drawn_as.update(_recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, function_id, steps))
     if legend:
         _legend(dot, kinds, any(_backward_of(fn) for fn in kept_functions))
     return Drawing(dot, tensors, functions, tensor_id, function_id, kept_tensors, kept_functions, drawn_as)
@@ -173,7 +208,9 @@ def render(dot, path, timeout=60):
     if not isinstance(dot, graphviz.Digraph):
         raise TypeError(f"render: expected a graph from draw_graph (a graphviz.Digraph), got {type(dot).__name__}")
     if timeout is not None:  # (a day at most: the clock's own limits are not far beyond)
-        check_number("render", "timeout", timeout, "a number of seconds in (0, 86400], or None", lambda t: 0 < t <= 86400)
+        check_number(
+            "render", "timeout", timeout, "a number of seconds in (0, 86400], or None", lambda t: 0 < t <= 86400
+        )
     path = os.fsdecode(path)  # str, bytes or a Path: as a str
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf", "dot", "gv"):
@@ -190,8 +227,9 @@ def run_dot(source, fmt, timeout, who, engine="dot", missing=""):
     if program is None:
         raise RuntimeError(INSTALL_HINT + missing)
     try:
-        done = subprocess.run([program, f"-K{engine}", f"-T{fmt}"], input=source.encode(), capture_output=True,
-                              timeout=timeout)
+        done = subprocess.run(
+            [program, f"-K{engine}", f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:  # run() has killed it
         raise TimeoutError(f"{who}: Graphviz's dot did not finish within {timeout:g} s") from None
     if done.returncode != 0:
@@ -201,6 +239,7 @@ def run_dot(source, fmt, timeout, who, engine="dot", missing=""):
 
 
 # ----- walking the graph ----------------------------------------------------------------
+
 
 def _walk(root):
     """Every tensor and Function that led to root, in a fixed order (breadth-first from root,
@@ -213,8 +252,10 @@ def _walk(root):
         if fn is None or fn in seen_f:
             continue
         if fn.parents is None:
-            raise ValueError("backward() has freed this graph (it forgets each op's inputs as it goes); call "
-                             "backward(retain_graph=True) to look at the graph afterwards, or look before")
+            raise ValueError(
+                "backward() has freed this graph (it forgets each op's inputs as it goes); call "
+                "backward(retain_graph=True) to look at the graph afterwards, or look before"
+            )
         seen_f.add(fn)
         functions.append(fn)
         for parent in fn.parents:
@@ -254,7 +295,7 @@ def _time_steps(functions):
 def _collapse(functions, steps):
     """Keep the first time step of each recurrent loop; return (kept functions, {loop: T})."""
     first, count = {}, {}
-    for fn, (loop, t) in steps.items():
+    for _fn, (loop, t) in steps.items():
         first[loop] = min(first.get(loop, t), t)
         count[loop] = max(count.get(loop, 0), t + 1)
     kept = {fn for fn in functions if fn not in steps or steps[fn][1] == first[steps[fn][0]]}
@@ -302,7 +343,7 @@ def _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, fu
     by_step = {}
     for fn in sorted(steps, key=lambda f: f.seq):
         by_step.setdefault(steps[fn], []).append(fn)
-    for (loop, t), members in by_step.items():
+    for (loop, _t), members in by_step.items():
         for k, fn in enumerate(members):
             position[fn] = (loop, k)
             if fn in kept_functions:
@@ -319,8 +360,15 @@ def _recurrent_edges(dot, functions, kept_functions, kept_tensors, tensor_id, fu
                 edge = (tensor_id[_node(t)], function_id[target])
                 if edge not in drawn:
                     drawn.add(edge)
-                    dot.edge(*edge, style="dashed", color="#e31a1c", constraint="false", label="t+1",
-                             fontsize="8", fontcolor="#e31a1c")
+                    dot.edge(
+                        *edge,
+                        style="dashed",
+                        color="#e31a1c",
+                        constraint="false",
+                        label="t+1",
+                        fontsize="8",
+                        fontcolor="#e31a1c",
+                    )
     return drawn_as
 
 
@@ -337,11 +385,20 @@ def _derivative_edges(dot, functions, kept_functions, function_id):
         if forward is not None and forward in kept_functions and forward not in first:
             first[forward] = fn
     for forward, fn in first.items():
-        dot.edge(function_id[forward], function_id[fn], style="dotted", color="#762a83", constraint="false",
-                 label="backward", fontsize="8", fontcolor="#762a83")
+        dot.edge(
+            function_id[forward],
+            function_id[fn],
+            style="dotted",
+            color="#762a83",
+            constraint="false",
+            label="backward",
+            fontsize="8",
+            fontcolor="#762a83",
+        )
 
 
 # ----- labels and layout ----------------------------------------------------------------
+
 
 def _tensor_kind(t, root, names):
     if t is root:
@@ -366,8 +423,9 @@ def _tensor_label(t, param_name, show_values, show_grads):
         lines.append(f"min {d.min():.3g} max {d.max():.3g}")
     if show_grads and t.grad is not None:
         g = t.grad.data
-        lines.append(f"grad {g.item():.3g}" if g.size == 1 else
-                     f"|grad| {float((g.astype('float64') ** 2).sum() ** 0.5):.3g}")
+        lines.append(
+            f"grad {g.item():.3g}" if g.size == 1 else f"|grad| {float((g.astype('float64') ** 2).sum() ** 0.5):.3g}"
+        )
     return "\n".join(line for line in lines if line is not None)
 
 
@@ -402,8 +460,13 @@ class _ClusterTree:
                     row.edge(a, b, style="invis")
         for k, child in enumerate(self.children.values()):
             with graph.subgraph(name=f"{prefix}_{k}") as sub:
-                sub.attr(label=graphviz.escape(str(child.label)), style="rounded,dashed" if child.backward else
-                         "rounded", color="#762a83" if child.backward else "#999999", fontsize="10", labeljust="l")
+                sub.attr(
+                    label=graphviz.escape(str(child.label)),
+                    style="rounded,dashed" if child.backward else "rounded",
+                    color="#762a83" if child.backward else "#999999",
+                    fontsize="10",
+                    labeljust="l",
+                )
                 child.emit(sub, f"{prefix}_{k}")
 
 
@@ -414,14 +477,26 @@ def _legend(dot, kinds, backward_ops):
         previous = None
         for kind in [k for k in COLORS if k in kinds]:
             node_id = f"legend_{kind}"
-            legend.node(node_id, label=kind if kind != "gate" else "gate (f i g o)", shape="box",
-                        style="filled,rounded", fillcolor=COLORS[kind], fontsize="8")
+            legend.node(
+                node_id,
+                label=kind if kind != "gate" else "gate (f i g o)",
+                shape="box",
+                style="filled,rounded",
+                fillcolor=COLORS[kind],
+                fontsize="8",
+            )
             if previous:
                 legend.edge(previous, node_id, style="invis")
             previous = node_id
         if backward_ops:
-            legend.node("legend_backward", label="op of the backward pass", shape="ellipse", style="filled",
-                        fillcolor=BACKWARD_OP_COLOR, fontsize="8")
+            legend.node(
+                "legend_backward",
+                label="op of the backward pass",
+                shape="ellipse",
+                style="filled",
+                fillcolor=BACKWARD_OP_COLOR,
+                fontsize="8",
+            )
             if previous:
                 legend.edge(previous, "legend_backward", style="invis")
 

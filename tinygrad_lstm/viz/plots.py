@@ -22,11 +22,13 @@ from .graph import step_tensors
 def _pyplot():
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError("plots need matplotlib: pip install matplotlib "
-                          "(or pip install 'tinygrad_lstm[plots]')") from None
+        raise ImportError(
+            "plots need matplotlib: pip install matplotlib (or pip install 'tinygrad_lstm[plots]')"
+        ) from None
     return plt
 
 
@@ -57,7 +59,7 @@ def correlation_ratio(values, labels):
     values, labels = np.asarray(values, np.float64), np.asarray(labels)
     centred = values - values.mean(axis=0)
     between = sum((labels == k).sum() * centred[labels == k].mean(axis=0) ** 2 for k in np.unique(labels))
-    total = (centred ** 2).sum(axis=0)
+    total = (centred**2).sum(axis=0)
     return np.sqrt(np.divide(between, total, out=np.zeros_like(total), where=total > 0))
 
 
@@ -79,8 +81,13 @@ def gradient_norms(task, model, inputs, targets):
     return np.array([np.linalg.norm(h.grad.numpy(), axis=-1).mean() for h in states])
 
 
-GATE_TITLES = {"f": "forget gate f (1 = keep)", "i": "input gate i (1 = write)",
-               "o": "output gate o (1 = show)", "g": "candidate g", "c": "cell state tanh(c), the belt"}
+GATE_TITLES = {
+    "f": "forget gate f (1 = keep)",
+    "i": "input gate i (1 = write)",
+    "o": "output gate o (1 = show)",
+    "g": "candidate g",
+    "c": "cell state tanh(c), the belt",
+}
 
 
 def plot_gates(activations, words=None, title="LSTM gates", order=None, order_label=None, marked=0, key=None):
@@ -94,21 +101,21 @@ def plot_gates(activations, words=None, title="LSTM gates", order=None, order_la
     names = list(activations)
     steps, width = activations[names[0]].shape
     order = np.arange(width) if order is None else np.asarray(order)
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 0.22 * steps + 1.6),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 0.22 * steps + 1.6), sharey=True, squeeze=False)
     gate_axes = []
     for ax, name in zip(axes[0], names):
         values = activations[name][:, order]
         if name == "c":
-            image = ax.imshow(np.tanh(values), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
-                              interpolation="nearest")
+            image = ax.imshow(np.tanh(values), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
             fig.colorbar(image, ax=ax, shrink=0.8, location="bottom", pad=0.12, aspect=30)
         else:
             gate_image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
             gate_axes.append(ax)
         ax.set_title(GATE_TITLES.get(name, name))
-        ax.set_xlabel((order_label or "unit") +
-                      (f"\nfirst {marked}: " + ", ".join(str(u) for u in order[:marked]) if marked else ""))
+        ax.set_xlabel(
+            (order_label or "unit")
+            + (f"\nfirst {marked}: " + ", ".join(str(u) for u in order[:marked]) if marked else "")
+        )
         if key is not None:
             ticks = np.linspace(0, width - 1, 5).round().astype(int)
             ax.set_xticks(ticks)
@@ -125,8 +132,9 @@ def plot_gates(activations, words=None, title="LSTM gates", order=None, order_la
     return fig
 
 
-def plot_memory(model, inputs, labels, label_names=None, words=None, step=-1, k=3, lines=60,
-                what="the answer", title=None):
+def plot_memory(
+    model, inputs, labels, label_names=None, words=None, step=-1, k=3, lines=60, what="the answer", title=None
+):
     """The units memory_units(model, inputs, labels, step, k) chooses (η over all of inputs):
     one column per unit, rows its cell state c_t, forget gate f_t and input gate i_t across the
     sequence, one line for each of the first `lines` sequences of inputs, coloured by its label
@@ -159,10 +167,17 @@ def plot_memory(model, inputs, labels, label_names=None, words=None, step=-1, k=
             ax.set_xticklabels(words, rotation=90)
     present = sorted(set(int(v) for v in labels))
     handles = [plt.Line2D([], [], color=colours(v % 10)) for v in present]
-    fig.legend(handles, [str(label_names[v]) if label_names is not None else str(v) for v in present],
-               title=what, loc="center right")
-    fig.suptitle(title or f"the {k} units whose cell state at step {step % steps} tells {what} best "
-                          f"(largest η over {len(inputs)} sequences); {len(labels)} of them drawn")
+    fig.legend(
+        handles,
+        [str(label_names[v]) if label_names is not None else str(v) for v in present],
+        title=what,
+        loc="center right",
+    )
+    fig.suptitle(
+        title
+        or f"the {k} units whose cell state at step {step % steps} tells {what} best "
+        f"(largest η over {len(inputs)} sequences); {len(labels)} of them drawn"
+    )
     fig.tight_layout(rect=(0, 0, 1 - 1.3 / fig.get_figwidth(), 1))
     return fig
 
@@ -183,8 +198,9 @@ def plot_gradient_norms(norms, title="how far back the gradient reaches", styles
     return fig
 
 
-def plot_history(losses, held_out, metric, baseline, title="training", validation=(), stages=(), solved_at=None,
-                 until=None):
+def plot_history(
+    losses, held_out, metric, baseline, title="training", validation=(), stages=(), solved_at=None, until=None
+):
     """losses: [(step, loss)]; held_out: [(step, {metric: value})], as a Training keeps them;
     validation: [(step, stage, value)]; stages: [(step it started after, its name)], the
     curriculum's phases, shaded; solved_at: the step validation reached `until`, marked.
@@ -216,8 +232,15 @@ def plot_history(losses, held_out, metric, baseline, title="training", validatio
             for k, (start, name) in enumerate(stages):
                 end = stages[k + 1][0] if k + 1 < len(stages) else last
                 ax.axvspan(start, end, color="0.85" if k % 2 else "0.93", zorder=0)
-                ax.text((start + end) / 2, 1.0, name, transform=ax.get_xaxis_transform(), ha="center",
-                        va="bottom", fontsize=8)
+                ax.text(
+                    (start + end) / 2,
+                    1.0,
+                    name,
+                    transform=ax.get_xaxis_transform(),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                )
         if solved_at is not None:
             ax.axvline(solved_at, color="black", linewidth=1, label=f"solved at step {solved_at}")
     right.legend(fontsize=8)
