@@ -57,15 +57,17 @@ def machine():
 
 
 def run(command, folder):
-    """What command prints (stdout, then stderr) when typed in folder, tinygrad-lstm and python
-    being this interpreter's."""
+    """What command prints (stdout and stderr as they come) when typed in folder, tinygrad-lstm
+    and python being this interpreter's."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"], env["PYTHONUNBUFFERED"] = str(ROOT), "1"  # (unbuffered: the two streams in order)
     line = re.sub(r"^tinygrad-lstm\b", f"{sys.executable} -m tinygrad_lstm", command)
     line = re.sub(r"^python\b", sys.executable, line)
     line = line.replace(" benchmarks/", f" {ROOT}/benchmarks/").replace(" examples/", f" {ROOT}/examples/")
-    done = subprocess.run(line, shell=True, cwd=folder, env=env, capture_output=True, text=True)
-    return (done.stdout + done.stderr).rstrip("\n")
+    done = subprocess.run(
+        line, shell=True, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return done.stdout.rstrip("\n")
 
 
 def regenerate(page, only=None, skip=None):
@@ -80,9 +82,10 @@ def regenerate(page, only=None, skip=None):
                 continue
             print(f"{page.relative_to(ROOT)}: {command}", flush=True)
             output = run(command, folder)
+            quoted = f"'{command}'" if '"' in command else f'"{command}"'
             body = (
                 f"```text\n$ {command}\n{output}\n```\n"
-                f'<sub>{stamp}: `python docs/regenerate.py --only "{command}"` makes it again</sub>\n'
+                f"<sub>{stamp}: `python docs/regenerate.py --only {quoted}` makes it again</sub>\n"
             )
             match = next(m for c, m in blocks(text) if c == command)
             text = text[: match.start("body")] + body + text[match.end("body") :]
