@@ -429,7 +429,10 @@ def test_the_plot_shades_the_curriculums_phases_and_marks_the_solved_step():
     loss, metric = figure.axes
     assert [t.get_text() for t in metric.texts] == ["seq-len 0", "seq-len 8"]
     assert len(metric.patches) == 2 and any(line.get_label() == "solved at step 30" for line in metric.lines)
-    assert [line.get_label() for line in metric.lines][:2] == ["test (reported)", "validation (decides the recipe)"]
+    assert [line.get_label() for line in metric.lines][:2] == [
+        "test (reported)",
+        "validation, of the stage trained then",
+    ]
 
 
 def test_the_demo_shows_the_lstm_remembering_and_the_rnn_not(capsys):

@@ -215,7 +215,7 @@ def plot_history(
     right.plot(steps, values, marker="o", markersize=3, color="tab:green", label="test (reported)")
     if validation:
         steps, _, values = zip(*validation)
-        right.plot(steps, values, color="tab:purple", alpha=0.7, label="validation (decides the recipe)")
+        right.plot(steps, values, color="tab:purple", alpha=0.7, label="validation, of the stage trained then")
     right.axhline(baseline, color="tab:red", linestyle="--", label=f"baseline {baseline:.4g}")
     if until is not None:
         right.axhline(until, color="tab:gray", linestyle=":", label=f"until {until:.4g}")
@@ -234,16 +234,17 @@ def plot_history(
                 ax.axvspan(start, end, color="0.85" if k % 2 else "0.93", zorder=0)
                 ax.text(
                     (start + end) / 2,
-                    1.0,
+                    0.02,
                     name,
                     transform=ax.get_xaxis_transform(),
                     ha="center",
                     va="bottom",
                     fontsize=8,
+                    color="0.3",
                 )
         if solved_at is not None:
             ax.axvline(solved_at, color="black", linewidth=1, label=f"solved at step {solved_at}")
     right.legend(fontsize=8)
-    fig.suptitle(title, y=1.02 if len(stages) > 1 else 0.98)
-    fig.tight_layout()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
