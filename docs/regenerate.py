@@ -17,12 +17,16 @@ picture a command draws under the name of one in docs/figures/ replaces that fig
 
     python docs/regenerate.py [FILE ...] [--list] [--only TEXT]
 
+Links to lines of the code, written [`name`](../path.py#La-Lb), are set again to the lines the
+definition called name spans now (--links does only that, which is quick).
+
 --list prints the commands without running them; --only runs the blocks whose command contains
 TEXT, --skip those that do not (the others are kept as they are). Some take minutes: the
 benchmarks (memory_span.py some fifteen).
 """
 
 import argparse
+import ast
 import datetime
 import os
 import pathlib
@@ -70,6 +74,35 @@ def run(command, folder):
     return done.stdout.rstrip("\n")
 
 
+LINE_LINK = re.compile(r"\[`([\w.]+)`\]\(\.\./([\w/]+\.py)#L(\d+)-L(\d+)\)")
+
+
+def definitions(path):
+    """{qualified name: (first line, last line)} of every class and function in a file."""
+    found = {}
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
+                found[prefix + child.name] = (child.lineno, child.end_lineno)
+                visit(child, prefix + child.name + ".")
+
+    visit(ast.parse(path.read_text()), "")
+    return found
+
+
+def update_links(page):
+    """Each line link of the page set to the lines its definition spans now."""
+
+    def now(match):
+        name, path = match[1], match[2]
+        first, last = definitions(ROOT / path)[name]
+        return f"[`{name}`](../{path}#L{first}-L{last})"
+
+    text = page.read_text()
+    page.write_text(LINE_LINK.sub(now, text))
+
+
 def regenerate(page, only=None, skip=None):
     text = page.read_text()
     found = blocks(text)
@@ -102,9 +135,13 @@ def main():
     parser.add_argument("--list", action="store_true", help="print the commands, run nothing")
     parser.add_argument("--only", help="run only the blocks whose command contains this")
     parser.add_argument("--skip", help="run all but the blocks whose command contains this")
+    parser.add_argument("--links", action="store_true", help="only set the line links again")
     args = parser.parse_args()
     for page in args.pages:
         page = page.resolve()
+        update_links(page)
+        if args.links:
+            continue
         if args.list:
             for command, _ in blocks(page.read_text()):
                 print(f"{page.relative_to(ROOT)}: {command}")

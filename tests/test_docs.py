@@ -4,11 +4,13 @@ import contextlib
 import io
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+sys.path.insert(0, str(DOCS))
 NUMBER = r"[-+]?\d+\.?\d*(?:e[-+]?\d+)?"
 
 
@@ -60,30 +62,13 @@ def test_the_refusal_the_keras_page_shows_is_the_one_given():
     assert f"```text\n{info.value}\n```" in (DOCS / "keras.md").read_text()
 
 
-LINE_LINK = re.compile(r"\[`([\w.]+)`\]\(\.\./([\w/]+\.py)#L(\d+)-L(\d+)\)")
-
-
-def definitions(path):
-    """{qualified name: (first line, last line)} of every class and function in a file."""
-    import ast
-
-    found = {}
-
-    def visit(node, prefix):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
-                found[prefix + child.name] = (child.lineno, child.end_lineno)
-                visit(child, prefix + child.name + ".")
-
-    visit(ast.parse(path.read_text()), "")
-    return found
-
-
 def test_the_engine_reading_guide_links_the_lines_it_names():
     """docs/engine.md's links say [`name`](../file.py#La-Lb): name spans exactly lines a to b."""
+    import regenerate  # docs/regenerate.py: `python docs/regenerate.py --links` sets them again
+
     text = (DOCS / "engine.md").read_text()
-    links = LINE_LINK.findall(text)
+    links = regenerate.LINE_LINK.findall(text)
     assert len(links) >= 12
     for name, path, first, last in links:
-        spans = definitions(DOCS.parent / path)
+        spans = regenerate.definitions(DOCS.parent / path)
         assert spans.get(name) == (int(first), int(last)), (name, path, spans.get(name))

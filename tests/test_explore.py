@@ -200,3 +200,16 @@ def test_a_plain_rnns_gradient_fades_along_its_time_steps():
     # the colour of h_t is |dL/dh_t|: it shrinks going back in time, by orders of magnitude
     assert all(a < b for a, b in zip(final, final[1:]))
     assert final[0] < 1e-2 * final[-1]
+
+
+@needs_dot
+@pytest.mark.parametrize("name", ["<!--<script>", "<!--SVG-->", "R&amp;D", "</script><b>x", "\"quoted\" & 'single'"])
+def test_a_name_is_data_shown_as_written_and_never_breaks_the_page(browser, tmp_path, name):
+    w = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True).named(name)
+    loss = (w * w).sum().named("loss")
+    page = explore(loss, params={name: w})
+    assert open_page(browser, page, tmp_path / "named.html") == []  # the script ran: no error
+    assert int(browser.find_element("id", "slider").get_attribute("max")) == page.n_ops
+    titles = browser.find_elements("css selector", "g.node text")
+    assert any(name in t.get_attribute("textContent") for t in titles), [t.get_attribute("textContent") for t in titles]
+    assert browser.get_log("browser") == []

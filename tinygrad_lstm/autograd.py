@@ -71,6 +71,7 @@ class Function:
     n_outputs = None  # set to the count by ops whose forward returns a tuple (even of one)
     constants = ()  # saved float arrays that do not change with the inputs (see higher_order.py)
     piecewise_linear = False  # relu, abs, max...: its derivative is flat between kinks (higher_order.py)
+    frees_itself = False  # what it saved is freed by its own backward, not the walk's (a compiled replay's)
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -227,7 +228,7 @@ def _chain_rule(roots, grads, retain_graph, create_graph, wanted, caller, watch)
         fn = heappop(queue)[1]
         parents = fn.parents
         if parents is None:
-            raise RuntimeError(_GONE_THROUGH.format(caller=caller, op=type(fn).__name__))
+            raise RuntimeError(GONE_THROUGH.format(caller=caller, op=type(fn).__name__))
         if fn.seq < check_before:
             check_unchanged(fn)
         grad = waiting.pop(fn)
@@ -236,7 +237,7 @@ def _chain_rule(roots, grads, retain_graph, create_graph, wanted, caller, watch)
             input_grads = _one_per_input(fn, input_grads)
         if watch is not None:
             watch(fn, grad, input_grads)
-        if not retain_graph:  # what fn saved, and its hold on its inputs, go now
+        if not retain_graph and not fn.frees_itself:  # what fn saved, and its hold on its inputs, go now
             fn.parents, fn.__dict__ = None, _FREED
         k = -1
         for parent in parents:  # (a counter: zip or enumerate would cost a tenth more per op)
@@ -355,7 +356,16 @@ class GradientSums:
 
 def _accumulate(tensor, g):
     """Add g to tensor.grad, in the tensor's own dtype (a Tensor g, under create_graph, by a
-    recorded op, so the sum keeps its graph)."""
+    recorded op, so the sum keeps its graph). One thread at a time: two threads' backward()
+    into one weight must both count, as in torch."""
+    with _accumulating:
+        _add_to_grad(tensor, g)
+
+
+_accumulating = threading.Lock()
+
+
+def _add_to_grad(tensor, g):
     if tensor.grad is None:
         tensor.grad = _as_grad(g, tensor)
     elif isinstance(g, Tensor) or tensor.grad.requires_grad:
@@ -373,7 +383,7 @@ def _as_grad(g, like):
     return Tensor._make(np.array(np.asarray(g), dtype=like.data.dtype))
 
 
-_GONE_THROUGH = (
+GONE_THROUGH = (
     "{caller}: this graph was already gone back through, and what its ops saved for it "
     "(here {op}) was freed then. Pass retain_graph=True to the first backward() or grad() to go back "
     "through the same graph again (or to draw it afterwards), or compute the forward pass again."

@@ -22,11 +22,15 @@ def check_number(who, name, value, expected, in_range):
     return float(value)
 
 
-def as_indices(who, what, indices, n):
-    """indices (array-like or Tensor) as an integer array whose values all lie in [0, n)."""
+def as_indices(who, what, indices):
+    """indices (array-like or Tensor) as an integer array (the ops that use them check their range)."""
     indices = np.asarray(indices)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{who}: {what} must be integers, got dtype {indices.dtype}")
+    return indices
+
+
+def check_in_range(who, what, indices, n):
+    """Every value of the integer array indices lies in [0, n), or an IndexError says which do not."""
     if indices.size and (indices.min() < 0 or indices.max() >= n):
         raise IndexError(f"{who}: {what} must lie in [0, {n}), got values from {indices.min()} to {indices.max()}")
-    return indices

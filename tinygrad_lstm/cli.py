@@ -359,11 +359,13 @@ def main(argv=None):
     commands = {"train": run_train, "eval": run_eval, "sample": run_sample, "demo": run_demo, "graph": run_graph}
     try:
         with _blas_threads(getattr(args, "threads", None)):
-            return commands[args.command](args)
+            status = commands[args.command](args)
+            sys.stdout.flush()  # (here, where a closed output is caught, not at the interpreter's exit)
+            return status
     except KeyboardInterrupt as stop:  # TrainingInterrupted says where training stopped
         parser.exit(130, f"{who}: {str(stop) or 'stopped by Ctrl-C'}\n")
     except BrokenPipeError:  # the output was closed (| head): stop quietly, as a Unix tool does
-        sys.stdout = open(os.devnull, "w")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (what is still buffered goes nowhere)
         return 1
     except (ValueError, TypeError, OSError) as err:  # a bad combination of options, a path we cannot use
         parser.exit(2, f"{who}: error: {err}\n")
@@ -457,6 +459,11 @@ def run_eval(args):
     history = meta.get("training")
     if args.plot and not (isinstance(history, dict) and history.get("held_out")):
         raise ValueError(f"{args.checkpoint!r} holds no training history to plot")
+    if args.plot and not all(isinstance(m, dict) and task.metric in m for _, m in history["held_out"]):
+        raise ValueError(
+            f"{args.checkpoint!r} holds no {task.metric} history to plot (its training history "
+            f"is not one of the {task.name} task's)"
+        )
     step = meta.get("interrupted_at", meta["steps"])  # a run that was not stopped trained the steps it planned
     stopped = " (stopped by Ctrl-C)" if "interrupted_at" in meta else ""
     if isinstance(history, dict) and history.get("solved_at") is not None:

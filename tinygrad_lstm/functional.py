@@ -9,10 +9,12 @@ import functools
 
 import numpy as np
 
+from . import ops
 from .checks import as_indices
 from .convert import as_tensor
 from .errors import ShapeError
 from .grad_mode import scope
+from .tensor import Tensor
 
 
 def _a_loss(loss):
@@ -82,8 +84,8 @@ def cross_entropy(logits, target):
         raise ShapeError(
             f"cross_entropy: expected logits (N, C) and target (N,), got {logits.shape} and {target.shape}"
         )
-    target = as_indices("cross_entropy", "target class indices", target, logits.shape[1])
-    picked = log_softmax(logits, axis=1)[np.arange(len(target)), target]
+    target = Tensor._make(as_indices("cross_entropy", "target class indices", target))
+    picked = ops.Pick.apply(log_softmax(logits, axis=1), target, who="cross_entropy", what="target class indices")
     return -picked.mean()
 
 

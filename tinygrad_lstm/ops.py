@@ -22,6 +22,7 @@ import numpy as np
 
 from . import random
 from .autograd import Function, unbroadcast
+from .checks import check_in_range
 from .convert import as_tensor
 from .errors import IndexOutOfRange, ShapeError
 from .tensor import Tensor
@@ -633,6 +634,36 @@ class GetItem(Function):
 
     def backward(self, grad):
         return (_scatter(grad, self.index, self.shape),)
+
+
+class Rows(Function):
+    """z = the rows of a that ids name (an embedding's lookup): z[k] = a[ids[k]]. Each row's
+    gradient is the sum of the gradients of the places that read it.
+
+    ids must lie in [0, len(a)): the check is here, in the op, so a compiled function's replay
+    makes it at every call too (a -1 would otherwise quietly read the last row)."""
+
+    def forward(self, a, ids, who="rows", what="indices"):
+        check_in_range(who, what, ids, a.shape[0])
+        self.shape, self.ids = a.shape, ids.copy()  # (a copy: the caller may change theirs)
+        return a[ids]
+
+    def backward(self, grad):
+        return _scatter(grad, self.ids, self.shape), None
+
+
+class Pick(Function):
+    """z[n] = a[n, picks[n]]: one column from each row (the log-probability of each row's
+    target class). dL/da: zeros, with grad[n] at (n, picks[n]). picks must lie in [0, columns):
+    checked here, in the op, so a compiled replay checks them at every call."""
+
+    def forward(self, a, picks, who="pick", what="indices"):
+        check_in_range(who, what, picks, a.shape[1])
+        self.shape, self.where = a.shape, (np.arange(len(picks)), picks.copy())
+        return a[self.where]
+
+    def backward(self, grad):
+        return _scatter(grad, self.where, self.shape), None
 
 
 class Scatter(Function):

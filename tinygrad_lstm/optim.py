@@ -163,8 +163,10 @@ def clip_grad_norm_(params, max_norm):
     total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
     if not total <= max_norm:  # (a nan norm too: every gradient becomes nan, as torch, not silently kept)
         scale = max_norm / (total + 1e-6)
-        for g in grads:
-            g *= scale
+        for p in params:
+            if p.grad is not None:
+                p.grad.data *= scale  # in place, as torch: a graph that saved this gradient can't go back now
+                mark_changed(p.grad, "clip_grad_norm_")
     return total
 
 

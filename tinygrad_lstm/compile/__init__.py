@@ -33,20 +33,36 @@ What a tape cannot follow, as with torch.jit.trace or tinygrad's TinyJit:
   data differs from the first's; a shape that depends on the values (a boolean mask) is
   refused at any call.
 - A changed mode or structure: model.train()/eval(), a parameter replaced by a new Tensor
-  object: call .retrace() (a switched requires_grad is noticed by itself).
+  object: call .retrace() (a switched requires_grad, or a parameter's data given another
+  shape or dtype, is noticed by itself, and traced again).
 - What is not an op: backward(), an optimizer step or any in-place change, retain_grad()
   inside fn are refused when traced; a compiled function called inside another one's
   trace runs as plain code, part of that trace.
 Bit-identical means: a result's .grad equals eager's when the gradient comes from fn's
 result alone (a parameter that also gets a gradient from outside fn gets the two parts
 added in another order). Arguments may be Tensors, arrays, tuples and lists of them, and
-hashable Python values (which select a tape, as shapes do); fn returns a Tensor or a flat
-tuple or list of Tensors. Each result keeps its own saved values (several may wait for
-backward); replays and their backward take turns across threads.
+hashable Python values; fn returns a Tensor or a flat tuple or list of Tensors.
+
+- A Python number argument is part of the tape, as a shape is: another value is another
+  tape. Pass a number that changes (a learning rate, a temperature) as np.array(x) or a
+  Tensor: it is then read at each call, and one tape serves.
+- A function keeps the tapes of its last `cache_size` kinds of call (16 unless given, as
+  torch.compile keeps 8) and warns, once, when it keeps tracing anew (shapes or numbers that
+  change at every call), saying which.
+- fn receives each Tensor argument as a stand-in of its own (the same numbers, joined to it in
+  the graph): a tensor fn also captures, even the very one passed in, stays itself in the tape.
+- The checks that protect an op (an index in range, a class in [0, C)) are made in the op, so
+  a replay makes them at every call, as eager does.
+- Each result keeps its own saved values (several may wait for backward); the outputs of one
+  call may go back one after the other, as eager ones, and going back twice through the same
+  op is refused, as eagerly. Threads: one trace at a time, and a trace listens to its own
+  thread only; replays and their backward take turns.
 """
 
+import collections
 import functools
 import threading
+import warnings
 
 import numpy as np
 
@@ -54,20 +70,27 @@ from .. import random
 from ..grad_mode import current_tracer, is_grad_enabled, tracing
 from ..tensor import Tensor
 from .tape import Tape
-from .trace import Tracer
+from .trace import Passed, Tracer
+
+CACHE_SIZE = 16  # tapes a compiled function keeps (the most recently used), as torch.compile's limit of 8
 
 
-def compile(fn):
+def compile(fn, cache_size=CACHE_SIZE):
     """fn, traced at its first call for each set of argument shapes and dtypes, replayed after.
-    Same results as fn, to the last bit, in less time (see this module's docstring)."""
-    return Compiled(fn)
+    Same results as fn, to the last bit, in less time (see this module's docstring). It keeps
+    the tapes of the last `cache_size` kinds of call, and warns once if it keeps tracing anew."""
+    return Compiled(fn, cache_size)
 
 
 class Compiled:
-    def __init__(self, fn):
+    def __init__(self, fn, cache_size=CACHE_SIZE):
         if not callable(fn):
             raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
-        self.fn, self.tapes = fn, {}
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(f"compile: cache_size must be a positive integer, got {cache_size!r}")
+        self.fn, self.cache_size = fn, cache_size
+        self.tapes = collections.OrderedDict()  # key -> Tape, the most recently used last
+        self.traces, self.warned, self.lock = 0, False, threading.Lock()
         functools.update_wrapper(self, fn)
 
     def __get__(self, instance, owner=None):  # as a method's decorator: the instance is an argument
@@ -80,24 +103,97 @@ class Compiled:
         values = []  # the Tensors and arrays among the arguments (in tuples and lists too), in order
         signature = tuple(_signature(v, values) for v in (*args, *(kwargs[k] for k in names)))
         key = (tuple(names), is_grad_enabled(), signature, _same_arrays(values))
-        tape = self.tapes.get(key)
+        with self.lock:
+            tape = self.tapes.get(key)
+            if tape is not None:
+                self.tapes.move_to_end(key)
         if tape is None or not tape.still_fits():
-            tape, result = _trace(self.fn, args, kwargs, values)
-            self.tapes[key] = tape
+            tape, result = self._trace(key, args, kwargs, values)
             return result
         if tape.verified:
             return tape.replay(values)
         stream = random.generator().bit_generator.state
-        result = tape.replay(values)
-        replayed, after = tape.last_slots, random.generator().bit_generator.state
+        result, replayed = tape.replay(values, keep_slots=True)
+        after = random.generator().bit_generator.state
         random.generator().bit_generator.state = stream  # the eager run draws what the replay drew
-        tape.verify(self.fn, args, kwargs, values, replayed)
+        tape.verify(self.fn, *_passed(args, kwargs, values), replayed)
         random.generator().bit_generator.state = after
         return result
 
+    def _trace(self, key, args, kwargs, values):
+        """Run fn eagerly, each op reported to a Tracer: keep the tape, return fn's result."""
+        args, kwargs, passed = _passed(args, kwargs, values)
+        tracer = Tracer(passed)
+        with _one_at_a_time, tracing(tracer):
+            result = self.fn(*args, **kwargs)
+        tape = Tape(tracer, result)
+        with self.lock:
+            self.tapes[key] = tape
+            self.traces += 1
+            if len(self.tapes) > self.cache_size:
+                self.tapes.popitem(last=False)
+                self._warn_of_retracing(key)
+        return tape, result
+
+    def _warn_of_retracing(self, key):
+        if self.warned:
+            return
+        self.warned = True
+        numbers = any(isinstance(s, tuple) and s[:1] in ((float,), (int,)) for s in _flat(key[2]))
+        why = (
+            "a Python number argument selects a tape by its value: pass it as np.array(value) or a Tensor, "
+            "read at each call, to keep one tape"
+            if numbers
+            else "the argument shapes or dtypes keep changing: pad them to a few sizes to keep a few tapes"
+        )
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        warnings.warn(
+            f"tl.compile: {name} was traced {self.traces} times, more than the {self.cache_size} tapes it keeps "
+            f"(compile(fn, cache_size=...)); each new kind of call is traced again, eagerly, and the oldest tape "
+            f"dropped. Here {why}.",
+            stacklevel=3,
+        )
+
     def retrace(self):
         """Forget the tapes: the next call traces again (after model.eval(), say)."""
-        self.tapes.clear()
+        with self.lock:
+            self.tapes.clear()
+
+
+def _passed(args, kwargs, values):
+    """The arguments as fn receives them when traced or checked: each Tensor argument stands in
+    for by a Tensor of its own (a view of the same numbers, joined to it by a Passed op when it
+    needs a gradient), so that a tensor fn also captures, the very one passed in or one on the
+    same array (w beside w.detach()), stays a tensor of its own in the tape. Returns (args,
+    kwargs, the Tensors and arrays among them, in order)."""
+    stand_in = {}
+
+    def swap(value):
+        if isinstance(value, Tensor):
+            if id(value) not in stand_in:
+                t = (
+                    Passed.apply(value)
+                    if value.requires_grad and is_grad_enabled()
+                    else Tensor._make(value.data.view())
+                )
+                stand_in[id(value)] = t.named(value.name) if value.name is not None else t
+            return stand_in[id(value)]
+        if isinstance(value, (tuple, list)):
+            swapped = [swap(v) for v in value]
+            return type(value)(*swapped) if hasattr(value, "_fields") else type(value)(swapped)
+        return value
+
+    args, kwargs = tuple(swap(a) for a in args), {k: swap(v) for k, v in kwargs.items()}
+    passed = [stand_in[id(v)] if isinstance(v, Tensor) else v for v in values]
+    return args, kwargs, passed
+
+
+def _flat(signature):
+    for s in signature:
+        if isinstance(s, tuple) and len(s) == 2 and s[0] in (tuple, list):
+            yield from _flat(s[1])
+        else:
+            yield s
 
 
 def _signature(value, arrays):
@@ -109,7 +205,7 @@ def _signature(value, arrays):
         return (type(value), value.shape, value.dtype, isinstance(value, Tensor) and value.requires_grad)
     if isinstance(value, (tuple, list)):
         return (type(value), tuple(_signature(v, arrays) for v in value))
-    if isinstance(value, float):  # (repr: -0.0 and 0.0 are equal, and nan is not equal to itself)
+    if isinstance(value, (float, np.floating)):  # (repr: -0.0 and 0.0 are equal, and nan is not equal to itself)
         return (float, repr(value))
     try:
         hash(value)
@@ -126,14 +222,6 @@ def _same_arrays(values):
     with one argument twice cannot tell which of the two each op read."""
     first = {}
     return tuple(first.setdefault(id(v.data if isinstance(v, Tensor) else v), k) for k, v in enumerate(values))
-
-
-def _trace(fn, args, kwargs, values):
-    """Run fn eagerly, each op reported to a Tracer; returns (the tape, fn's result)."""
-    tracer = Tracer(values)
-    with _one_at_a_time, tracing(tracer):
-        result = fn(*args, **kwargs)
-    return Tape(tracer, result), result
 
 
 _one_at_a_time = threading.Lock()  # one trace at a time

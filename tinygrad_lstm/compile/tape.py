@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..autograd import Function, GradientSums, graph_kept, unbroadcast
-from ..grad_mode import is_grad_enabled, tracing
+from ..autograd import GONE_THROUGH, Function, GradientSums, graph_kept, unbroadcast
+from ..grad_mode import tracing
 from ..tensor import Tensor
 from ..versions import changed_after, changed_error, last_change, op_number
 from .passes import PASSES
@@ -58,6 +58,9 @@ class Tape:
             )
         self.output_slots = [tracer.slot(t) for t in outputs]
         self.container = type(result) if many else None
+        # whether fn's result had a graph when traced (grad mode outside is part of the tape's key;
+        # inside, fn may have switched it, with enable_grad or no_grad)
+        self.records = any(tracer.needs_grad[s] for s in self.output_slots)
         for t, source in zip(tracer.keep, tracer.sources):
             if source is None and t._retains_grad:
                 raise RuntimeError(
@@ -68,7 +71,9 @@ class Tape:
         sources, needs = tracer.sources, tracer.needs_grad
         self.n_slots, self.needs_grad, self.shapes = len(sources), needs, tracer.shapes
         self.arguments = [(slot, s.k) for slot, s in enumerate(sources) if isinstance(s, Argument)]
-        self.outside = [(slot, s, s.requires_grad) for slot, s in enumerate(sources) if isinstance(s, Tensor)]
+        self.outside = [
+            (slot, s, s.requires_grad, s.shape, s.dtype) for slot, s in enumerate(sources) if isinstance(s, Tensor)
+        ]
         # the tensors made outside fn that need a gradient: Replay's inputs in the graph
         self.parents = [(slot, s) for slot, s in enumerate(sources) if s is not None and needs[slot]]
         self.traced_ops = [step.op for step in tracer.steps]  # as run eagerly, for verify()
@@ -101,30 +106,34 @@ class Tape:
             for k, step in reversed(list(enumerate(steps)))
             if any(needs[s] for s in step.outputs)
         ]
-        self.verified, self.last_slots, self.lock = False, None, threading.Lock()
+        self.verified, self.lock = False, threading.Lock()
 
     def still_fits(self):
-        """False when a tensor read from outside changed whether it requires grad: the tape's
-        gradients would go to the wrong places, so it is traced again."""
-        return all(t.requires_grad == was for _, t, was in self.outside)
+        """False when a tensor read from outside (a parameter) changed whether it requires grad,
+        or its shape or dtype (`p.data = ...`): the tape would be wrong, so it is traced again."""
+        return all(
+            t.requires_grad == was and t.data.shape == shape and t.data.dtype == dtype
+            for _, t, was, shape, dtype in self.outside
+        )
 
-    def replay(self, values):
+    def replay(self, values, keep_slots=False):
         """Every op's forward, in order, on a flat list of slots; the outputs as Tensors made
         by one Replay op (when a gradient is wanted), which keeps what the ops saved. (One
-        thread at a time: the ops' instances are shared by every replay.)"""
+        thread at a time: the ops' instances are shared by every replay.) keep_slots: also
+        return every op's output, for verify()."""
         with self.lock:
-            return self._replay(values)
+            return self._replay(values, keep_slots)
 
-    def _replay(self, values):
+    def _replay(self, values, keep_slots):
         for op, needs in zip(self.ops, self.needs_input_grad):  # each op starts with nothing saved
             op.__dict__ = {"needs_input_grad": needs}
         slots = [None] * self.n_slots
         for slot, k in self.arguments:
             v = values[k]
             slots[slot] = v.data if isinstance(v, Tensor) else v
-        for slot, t, _ in self.outside:
+        for slot, t, *_ in self.outside:
             slots[slot] = t.data
-        keep = None if self.verified else slots  # verify() compares every op's output
+        keep = slots if keep_slots else None  # verify() compares every op's output
         for forward, ins, params, tied, outs, several, let_go in self.forward_steps:
             if params is not None:  # (spelled out: this runs once per op)
                 out = forward(*[slots[s] for s in ins], **(from_slots(params, slots) if tied else params))
@@ -150,11 +159,10 @@ class Tape:
             if keep is None:
                 for s in let_go:
                     slots[s] = None
-        self.last_slots = keep
         saved = [op.__dict__ for op in self.ops]  # what the ops saved for backward: this call's Replay keeps it
 
         fn = None
-        if self.parents and is_grad_enabled():
+        if self.parents and self.records:
             fn = Replay()
             parents = tuple(source if isinstance(source, Tensor) else values[source.k] for _, source in self.parents)
             fn.parents, fn.seq, fn.scope = parents, op_number(), ()
@@ -167,8 +175,10 @@ class Tape:
                 t._index = index
             outputs.append(t)
         if self.container is None:
-            return outputs[0]
-        return self.container(*outputs) if hasattr(self.container, "_fields") else self.container(outputs)
+            result = outputs[0]
+        else:
+            result = self.container(*outputs) if hasattr(self.container, "_fields") else self.container(outputs)
+        return (result, keep) if keep_slots else result
 
     def verify(self, fn, args, kwargs, values, replayed):
         """The second call: fn runs eagerly again (drawing the same random numbers) and each
@@ -223,7 +233,12 @@ def _describe(result):
 class Replay(Function):
     """The whole of a compiled function as one op in the graph. It keeps what the ops saved
     in this call; its backward runs the ops' own backward rules, newest first, and sums each
-    gradient as the engine does, in the same order: the same numbers to the last bit."""
+    gradient as the engine does, in the same order: the same numbers to the last bit. It lets
+    each op's values go once that op's rule has run, as the walk does for eager ops, so that the
+    function's outputs may go back one after the other as eager outputs can; going back twice
+    through the same op is refused as eagerly."""
+
+    frees_itself = True
 
     def backward(self, grads):
         if any(isinstance(g, Tensor) for g in grads):
@@ -252,6 +267,10 @@ class Replay(Function):
                 g = slot_grads.pop(out, None)
                 if g is None:
                     continue
+            if saved[k] is None:
+                raise RuntimeError(
+                    GONE_THROUGH.format(caller="backward()", op=f"the compiled function's {type(op).__name__}")
+                )
             op.__dict__ = saved[k]  # this call's values, for the op's rule
             input_grads = op.backward(g)
             op.__dict__ = {}

@@ -26,12 +26,14 @@ class KerasWeights:
             weights.append(b_ih.data + b_hh.data if self.fold_hidden_bias else np.stack([b_ih.data, b_hh.data]))
         return [_gate_blocks(w, to_keras, self.hidden_size) for w in weights]
 
-    def load_keras_weights(self, weights, layer=0):
+    def load_keras_weights(self, weights, layer=0, reset_after=None):
         """Copy Keras's layer.get_weights() into layer `layer`: from a Keras LSTM into an LSTM, a
         GRU (reset_after=True) into a GRU, a SimpleRNN into an RNN. Anything else (another kind's
         weights, wrong shapes or count) is refused, naming what was expected, and then no
-        parameter has been changed."""
+        parameter has been changed. reset_after: a GRU without bias must say it (True), as its
+        weights look the same as those of Keras's other GRU, which this one does not compute."""
         layer, who = self._keras_layer(layer), f"{type(self).__name__}.load_keras_weights"
+        self._check_variant(who, reset_after)
         expected = _keras_shapes(
             self.n_gates,
             not self.fold_hidden_bias,
@@ -62,6 +64,23 @@ class KerasWeights:
             param = getattr(self, f"{name}_l{layer}")
             param.data[...] = value  # in place: optimizers keep pointing at the same arrays
             mark_changed(param, f"load_keras_weights ({name}_l{layer})")  # a graph made before can't go back
+
+    def _check_variant(self, who, reset_after):
+        if self.keras_name.startswith("GRU"):
+            if reset_after is False:
+                raise ValueError(
+                    f"{who}: reset_after=False: Keras's GRU with reset_after=False applies the reset gate "
+                    "before the recurrent matrix; this GRU computes reset_after=True (Keras's default, "
+                    "torch's GRU) only (no parameter was changed)"
+                )
+            if reset_after is None and not self.bias:
+                raise ValueError(
+                    f"{who}: without bias, Keras's two GRUs hold weights of the same shapes; say which "
+                    "these are: reset_after=True (Keras's default, the one this GRU computes) "
+                    "(no parameter was changed)"
+                )
+        elif reset_after is not None:
+            raise TypeError(f"{who}: reset_after is for a GRU's weights, not a {type(self).__name__}'s")
 
     def _keras_layer(self, layer):
         if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < self.num_layers:

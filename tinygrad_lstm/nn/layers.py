@@ -7,6 +7,7 @@ import numpy as np
 from .. import ops, random
 from ..checks import as_indices, check_number, check_positive_ints
 from ..errors import ShapeError
+from ..tensor import Tensor
 from .module import Module, Parameter, uniform
 
 
@@ -43,7 +44,8 @@ class Embedding(Module):
         self.weight = Parameter(random.generator().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
 
     def forward(self, indices):
-        return self.weight[as_indices("Embedding", "indices", indices, self.num_embeddings)]
+        ids = Tensor._make(as_indices("Embedding", "indices", indices))
+        return ops.Rows.apply(self.weight, ids, who="Embedding", what="indices")
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"

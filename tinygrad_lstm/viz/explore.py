@@ -16,12 +16,13 @@ import inspect
 import json
 import math
 import os
+import re
 
 import numpy as np
 
 from .. import autograd
 from ..files import write_atomically
-from .graph import COLORS, _node, _tensor_kind, drawing, run_dot
+from .graph import COLORS, _node, _tensor_kind, check_timeout, drawing, run_dot
 
 _PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "explore_page.html")
 HEAD = 6  # numbers shown of each array
@@ -36,6 +37,7 @@ def explore(root, params=None, collapse="auto", max_nodes=1500, max_steps=20, ti
                (the ops of the steps not drawn are shown at work on their twin in the drawn one)
     timeout    seconds Graphviz's dot may take to lay the graph out
     The graph is kept (retain_graph) and no .grad changes."""
+    check_timeout("explore", timeout)
     recorded, leaf_grads = _record(root)
     drawn = drawing(root, params, collapse=collapse, max_nodes=max_nodes, max_steps=max_steps, caller="explore")
     svg = _svg(drawn.dot.source, timeout)
@@ -235,6 +237,12 @@ def _data(root, drawn, recorded, leaf_grads, params):
 def _page(data, svg):
     with open(_PAGE, encoding="utf-8") as f:
         page = f.read()
-    # (in a <script>, "</" could end it early: a name may hold anything)
-    script_data = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
-    return page.replace("/*DATA*/null", script_data).replace("<!--SVG-->", svg)
+    # Names are data, and may hold anything: in a <script>, "</script>" or "<!--" in a string
+    # would end or derail it, so <, > and & are written as \u escapes, which JSON and JavaScript
+    # read back as the same characters. Both parts go in at once: neither is searched for the
+    # other's marker.
+    script_data = json.dumps(data, separators=(",", ":"))
+    for char in "<>&":
+        script_data = script_data.replace(char, f"\\u{ord(char):04x}")
+    parts = {"/*DATA*/null": script_data, "<!--SVG-->": svg}
+    return re.sub("|".join(map(re.escape, parts)), lambda m: parts[m.group(0)], page)

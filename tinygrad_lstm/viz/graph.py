@@ -207,16 +207,20 @@ def render(dot, path, timeout=60):
     half-written picture."""
     if not isinstance(dot, graphviz.Digraph):
         raise TypeError(f"render: expected a graph from draw_graph (a graphviz.Digraph), got {type(dot).__name__}")
-    if timeout is not None:  # (a day at most: the clock's own limits are not far beyond)
-        check_number(
-            "render", "timeout", timeout, "a number of seconds in (0, 86400], or None", lambda t: 0 < t <= 86400
-        )
+    check_timeout("render", timeout)
     path = os.fsdecode(path)  # str, bytes or a Path: as a str
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf", "dot", "gv"):
         raise ValueError(f"render: unknown picture format {fmt!r} in {path!r}; use .svg, .png, .pdf or .dot")
     data = dot.source.encode() if fmt in ("dot", "gv") else run_dot(dot.source, fmt, timeout, "render", dot.engine)
     return write_atomically(path, lambda f: f.write(data))
+
+
+def check_timeout(who, timeout):
+    """Seconds for Graphviz's dot: in (0, 86400], or None for no limit (a day at most: the
+    clock's own limits are not far beyond, and beyond them the wait is an OverflowError)."""
+    if timeout is not None:
+        check_number(who, "timeout", timeout, "a number of seconds in (0, 86400], or None", lambda t: 0 < t <= 86400)
 
 
 def run_dot(source, fmt, timeout, who, engine="dot", missing=""):
@@ -411,10 +415,16 @@ def _tensor_kind(t, root, names):
     return "gate" if name in GATES else "state" if name in STATES else "tensor"
 
 
+def _label_text(text):
+    """text as a Graphviz label shows it, as written: no backslash escapes, and no & entity
+    (Graphviz would draw "R&amp;D" as "R&D")."""
+    return graphviz.escape(str(text)).replace("&", "&amp;")
+
+
 def _tensor_label(t, param_name, show_values, show_grads):
     name = param_name or getattr(t, "name", None)
     shape = "(" + ", ".join(str(n) for n in t.shape) + ("," if len(t.shape) == 1 else "") + ")"
-    lines = [graphviz.escape(str(name)) if name is not None else None, shape]
+    lines = [_label_text(name) if name is not None else None, shape]
     if show_values and t.data.size == 1:  # one number: the number itself
         lines.append(f"value {t.data.item():.3g}")
     elif show_values and t.data.size:
@@ -461,7 +471,7 @@ class _ClusterTree:
         for k, child in enumerate(self.children.values()):
             with graph.subgraph(name=f"{prefix}_{k}") as sub:
                 sub.attr(
-                    label=graphviz.escape(str(child.label)),
+                    label=_label_text(child.label),
                     style="rounded,dashed" if child.backward else "rounded",
                     color="#762a83" if child.backward else "#999999",
                     fontsize="10",
