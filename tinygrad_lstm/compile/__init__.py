@@ -75,20 +75,25 @@ from .trace import Passed, Tracer
 CACHE_SIZE = 16  # tapes a compiled function keeps (the most recently used), as torch.compile's limit of 8
 
 
-def compile(fn, cache_size=CACHE_SIZE):
-    """fn, traced at its first call for each set of argument shapes and dtypes, replayed after.
-    Same results as fn, to the last bit, in less time (see this module's docstring). It keeps
-    the tapes of the last `cache_size` kinds of call, and warns once if it keeps tracing anew."""
-    return Compiled(fn, cache_size)
+def compile(fn, exact=False, cache_size=CACHE_SIZE):
+    """fn, traced at its first call for each set of argument shapes and dtypes, replayed after,
+    in less time (see this module's docstring). exact=False (the default) rewrites the tape to
+    run faster, which changes the order of some sums: the results agree with fn's to float
+    rounding. exact=True replays fn's own ops in fn's own order: the same numbers to the last
+    bit. It keeps the tapes of the last `cache_size` kinds of call, and warns once if it keeps
+    tracing anew."""
+    return Compiled(fn, exact, cache_size)
 
 
 class Compiled:
-    def __init__(self, fn, cache_size=CACHE_SIZE):
+    def __init__(self, fn, exact=False, cache_size=CACHE_SIZE):
         if not callable(fn):
             raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
             raise ValueError(f"compile: cache_size must be a positive integer, got {cache_size!r}")
-        self.fn, self.cache_size = fn, cache_size
+        if not isinstance(exact, bool):
+            raise TypeError(f"compile: exact must be True or False, got {exact!r}")
+        self.fn, self.exact, self.cache_size = fn, exact, cache_size
         self.tapes = collections.OrderedDict()  # key -> Tape, the most recently used last
         self.traces, self.warned, self.lock = 0, False, threading.Lock()
         functools.update_wrapper(self, fn)
@@ -126,7 +131,7 @@ class Compiled:
         tracer = Tracer(passed)
         with _one_at_a_time, tracing(tracer):
             result = self.fn(*args, **kwargs)
-        tape = Tape(tracer, result)
+        tape = Tape(tracer, result, self.exact)
         with self.lock:
             self.tapes[key] = tape
             self.traces += 1

@@ -1,27 +1,15 @@
-"""Rewrite passes: a traced list of Steps in, an equivalent list out, with fewer NumPy calls.
-
-Each pass is a function steps, returned -> steps, where `returned` holds the slots the
-function returns (a pass must keep those as they are). Each says what it matches and why
-the result is the same math. tape.py runs them in PASSES' order.
-"""
+"""A split whose pieces each go into one sigmoid or tanh (an LSTM's or GRU's gate block)
+becomes one op: the same formulas, fewer NumPy calls, the same numbers to the bit."""
 
 import numpy as np
 
-from .. import ops
-from ..autograd import Function
-from .trace import Step, slots_in
+from ... import ops
+from ...autograd import Function
+from ..trace import Step
+from .common import readers_of
 
 
-def readers_of(steps):
-    """{slot: [index of each step that reads it]}."""
-    readers = {}
-    for k, step in enumerate(steps):
-        for slot in list(step.inputs) + slots_in(step.params):
-            readers.setdefault(slot, []).append(k)
-    return readers
-
-
-def fuse_gate_activations(steps, returned):
+def fuse_gate_activations(steps, returned, needs, shapes):
     """A split whose every piece goes straight into one sigmoid or tanh, and nowhere else (an
     LSTM's or GRU's gate block: i, f, g, o), becomes one op, GateActivations: a sigmoid over
     the whole block and a tanh over the tanh pieces, in place of one call per piece. Each
@@ -78,6 +66,3 @@ class GateActivations(Function):
             if kind == "tanh":
                 factor[where] = 1 - squares[where]
         return (np.concatenate(grads, axis=self.axis) * factor,)
-
-
-PASSES = [fuse_gate_activations]
