@@ -9,6 +9,7 @@ rewrite passes of the default mode change the order of some sums (passes/).
 """
 
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,6 +20,15 @@ from ..versions import changed_after, changed_error, last_change, op_number
 from .codegen import backward_function, forward_function
 from .passes import passes_for
 from .trace import Argument, Tracer, slots_in
+
+
+class Facts(NamedTuple):
+    """What the passes know of each slot, and whether the tape must be exact."""
+
+    needs: list
+    shapes: list
+    dtypes: list
+    exact: bool
 
 
 class Tape:
@@ -54,8 +64,9 @@ class Tape:
         self.op_output_slots = [s for step in tracer.steps for s in step.outputs]
         self.exact = exact
         steps = tracer.steps
+        facts = Facts(needs, tracer.shapes, tracer.dtypes, exact)
         for rewrite in passes_for(exact):
-            steps = rewrite(steps, self.output_slots, needs, tracer.shapes)
+            steps = rewrite(steps, self.output_slots, facts)
         self.steps = steps
         outside = [(slot, t) for slot, t, *_ in self.outside]
         parts = (steps, self.arguments, outside)

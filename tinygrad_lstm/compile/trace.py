@@ -51,7 +51,7 @@ class Tracer:
         self.thread = threading.get_ident()
         self.slot_of, self.keep = {}, []  # id(tensor) -> slot; the tensors, kept alive so ids stay unique
         self.sources = []  # per slot: Argument(k), a Tensor made outside the ops, or None (an op's output)
-        self.needs_grad, self.shapes, self.steps = [], [], []
+        self.needs_grad, self.shapes, self.dtypes, self.steps = [], [], [], []
         # an argument is followed by its array: a Tensor made on it (as Module.as_input does) is it too
         self.argument_arrays, self.array_slot = {}, {}  # id(array) -> argument k; id(array) -> its slot
         for k, value in enumerate(values):
@@ -66,6 +66,7 @@ class Tracer:
         self.sources.append(source)
         self.needs_grad.append(t.requires_grad)
         self.shapes.append(t.shape)
+        self.dtypes.append(t.dtype)
         return len(self.sources) - 1
 
     def slot(self, t):

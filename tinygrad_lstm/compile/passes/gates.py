@@ -9,7 +9,7 @@ from ..trace import Step
 from .common import readers_of
 
 
-def fuse_gate_activations(steps, returned, needs, shapes):
+def fuse_gate_activations(steps, returned, facts):
     """A split whose every piece goes straight into one sigmoid or tanh, and nowhere else (an
     LSTM's or GRU's gate block: i, f, g, o), becomes one op, GateActivations: a sigmoid over
     the whole block and a tanh over the tanh pieces, in place of one call per piece. Each
