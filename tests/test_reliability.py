@@ -181,6 +181,164 @@ def test_threads_making_their_first_calls_together_all_get_the_right_numbers():
     assert results == [expected] * 16
 
 
+def test_traces_in_two_threads_at_once_each_see_their_own_ops_and_leave_nothing_behind():
+    # thread A's trace waits while thread B traces, checks and replays a function of its own:
+    # both must come out right, and no tracer may stay installed in either thread afterwards
+    started, release = threading.Event(), threading.Event()
+    w = leaf(np.arange(3.0))
+
+    def slow(x):
+        started.set()
+        release.wait(10)
+        return (x * w).sum()
+
+    def quick(x):
+        return (x * w * w).sum()
+
+    a, b = tl.compile(slow), tl.compile(quick)
+    results = {}
+    tracer = threading.Thread(target=lambda: results.setdefault("a", float(a(leaf([1.0, 1.0, 1.0])))))
+    tracer.start()
+    assert started.wait(10)
+    try:
+        other = threading.Thread(
+            target=lambda: results.setdefault("b", [float(b(leaf([k, 1.0, 1.0]))) for k in range(4)])
+        )
+        other.start()
+        other.join(10)
+        assert not other.is_alive(), "a trace in one thread blocked another thread's trace"
+    finally:
+        release.set()
+        tracer.join(10)
+    assert results == {"a": 3.0, "b": [5.0, 5.0, 5.0, 5.0]}
+    assert tl.grad_mode.current_tracer() is None and tl.grad_mode.hook.traces == 0
+    (w * 2).sum().backward()  # not refused as if inside a trace
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_a_compiled_function_first_called_by_a_worker_during_a_trace_does_not_hang():
+    from concurrent.futures import ThreadPoolExecutor
+
+    w = leaf(np.ones(2))
+    shard = tl.compile(lambda x: (x * w).sum())
+    with ThreadPoolExecutor(2) as pool:
+        outer = tl.compile(lambda x: x.sum() + pool.submit(shard, leaf([1.0, 2.0])).result(10).detach())
+        done = []
+        runner = threading.Thread(target=lambda: done.append(float(outer(leaf([1.0])))))
+        runner.start()
+        runner.join(20)
+    assert not runner.is_alive(), "the trace waited for a worker that waited for the trace"
+    assert done == [4.0]
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_a_tensor_a_worker_thread_made_during_the_trace_is_refused(grad):
+    from concurrent.futures import ThreadPoolExecutor
+
+    w = leaf(np.ones((2, 2)))
+    with ThreadPoolExecutor(2) as pool:
+        step = tl.compile(lambda x: sum(pool.map(lambda part: (part @ w).tanh().sum(), [x[:1], x[1:]])))
+        with tl.set_grad_enabled(grad), pytest.raises(RuntimeError, match="another thread"):
+            step(np.ones((2, 2)))
+
+
+# ----- what an argument may be -------------------------------------------------------------------
+
+
+def test_an_object_told_apart_by_identity_only_is_refused_as_an_argument():
+    class Batch:
+        x = np.ones(2)
+
+    f = tl.compile(lambda batch: Tensor(batch.x).sum())
+    with pytest.raises(TypeError, match="argument of type Batch is told apart by its identity"):
+        f(Batch())
+    with pytest.raises(TypeError, match="list_iterator"):
+        f(iter([np.ones(2)]))
+
+
+def test_a_parameters_own_array_passed_as_an_argument_leaves_the_parameter_itself():
+    w = leaf(np.arange(6.0).reshape(2, 3) / 7)
+
+    def fn(x, anchor):
+        return ((x @ w) ** 2).sum() + ((w - anchor) ** 2).sum()
+
+    step = tl.compile(fn)
+    x = np.ones((2, 2))
+    for anchor in (w.data, w.data, w.data + 1.0, w.data * 2):
+        w.grad = None
+        fn(x, anchor).backward()
+        expected_value, expected_grad = None, w.grad.numpy().copy()
+        w.grad = None
+        out = step(x, anchor)
+        out.backward()
+        expected_value = float(fn(x, anchor))
+        assert float(out) == expected_value
+        np.testing.assert_allclose(w.grad.numpy(), expected_grad, rtol=1e-12)
+
+
+def test_an_array_argument_no_op_reads_is_warned_of_at_the_trace():
+    w = leaf([1.0, 2.0])
+    f = tl.compile(lambda x, temperature: (w * x * (1.0 / temperature)).sum())
+    with pytest.warns(UserWarning, match="argument 1 .* reaches no op"):
+        f(np.ones(2), np.array(2.0))
+    g = tl.compile(lambda x, temperature: (w * x * (1.0 / temperature)).sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a 0-d Tensor is read by ops: no warning, and right at every value
+        assert [float(g(np.ones(2), Tensor(t))) for t in (2.0, 2.0, 1.0, 0.5)] == [1.5, 1.5, 3.0, 6.0]
+
+
+def test_a_retracing_warning_names_the_argument_that_keeps_changing():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Batch:
+        x: Tensor
+
+    f = tl.compile(lambda batch: batch.x.sum())
+    with pytest.warns(UserWarning, match="an argument of type Batch selects a tape by its value"):
+        for _ in range(20):
+            f(Batch(Tensor(np.ones(2))))
+
+
+# ----- exact replays with mixed dtypes -----------------------------------------------------------
+
+
+def test_an_exact_replay_of_gates_whose_gradients_differ_in_dtype_is_bit_identical():
+    rng = np.random.default_rng(0)
+    w = leaf(rng.standard_normal((5, 8)), np.float32)
+    scale = rng.standard_normal((3, 4))  # float64: one gate's gradient comes back in float64
+
+    def fn(x):
+        a, b = (x @ w).split(4, axis=1)
+        a, b = a.sigmoid(), b.tanh()
+        return (b * b).sum() + (a * scale).sum().to(np.float32)
+
+    assert_exact_replay(fn, w, [rng.standard_normal((3, 5)).astype(np.float32) for _ in range(4)])
+
+
+def test_an_exact_replay_sums_a_pieces_mixed_dtype_gradients_as_eager():
+    rng = np.random.default_rng(0)
+    w = leaf(rng.standard_normal((5, 4)), np.float32)
+    s64 = rng.standard_normal(4)
+
+    def fn(x):
+        r0, r1, r2 = (x @ w).unbind(0)
+        return (r0 * s64).sum().to(np.float32) + (r0 * 2).sum() + (r0 * r0).sum()
+
+    assert_exact_replay(fn, w, [rng.standard_normal((3, 5)).astype(np.float32) for _ in range(4)])
+
+
+def assert_exact_replay(fn, w, inputs):
+    step = tl.compile(fn, exact=True)
+    for x in inputs:
+        w.grad = None
+        fn(x).backward()
+        eager = w.grad.numpy().copy()
+        w.grad = None
+        step(x).backward()
+        assert w.grad.numpy().tobytes() == eager.tobytes()
+
+
 # ----- semantics ---------------------------------------------------------------------------------
 
 
@@ -263,7 +421,7 @@ def test_a_python_number_argument_is_part_of_the_tape_and_the_warning_says_so():
         for k in range(30):
             assert float(f(x, 0.5 + k)) == 0.5 + k
     said = [str(w.message) for w in caught if "traced" in str(w.message)]
-    assert said and "a Python number" in said[0] and "np.array" in said[0]
+    assert said and "a Python number" in said[0] and "0-d Tensor" in said[0]
 
 
 # ----- the command line and pages ----------------------------------------------------------------

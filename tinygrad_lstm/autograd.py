@@ -27,7 +27,7 @@ import numpy as np
 
 from .convert import as_tensor
 from .errors import IndexOutOfRange, ShapeError
-from .grad_mode import current_scope, current_tracer, enable_grad, hook, is_grad_enabled
+from .grad_mode import current_scope, current_tracer, enable_grad, hook, is_grad_enabled, report
 from .higher_order import rule_on_tensors
 from .tensor import Tensor
 from .versions import check_unchanged, last_change, op_number
@@ -118,8 +118,8 @@ class Function:
             result.data, result.requires_grad, result._ctx = out, record, fn if record else None
         else:
             result = _outputs(fn, out, record)
-        if hook.tracer is not None:  # tl.compile is watching: it writes the op down
-            hook.tracer.record(cls, inputs, params, result)
+        if hook.traces:  # tl.compile is tracing (in this thread or another): tell it
+            report(cls, inputs, params, result)
         return result
 
 

@@ -10,13 +10,14 @@ else is told about it.
 
 Grad mode and scopes are context variables, as torch's grad mode is per thread: every thread
 starts with the defaults and changes only its own, so a `no_grad` block in one thread does not
-change what another records. A trace listens to the thread that made it only.
+change what another records. A trace listens to its own thread only.
 """
 
 import contextvars
 import functools
 import inspect
 import threading
+import weakref
 
 import numpy as np
 
@@ -34,22 +35,51 @@ current_scope = _scope.get  # current_scope(): where an op runs now, a tuple of 
 
 
 class _Hook:
-    """hook.tracer: the tracer of the trace in progress (tl.compile traces one function at a
-    time), or None. An object's slot rather than a context variable: Function.apply reads it for
-    every op, and numpy's own context variable (np.errstate) gets slower to read with every one
-    of ours that is set."""
+    """hook.traces: how many traces are in progress, in any thread (tl.compile); 0 almost always.
+    An object's slot rather than a context variable: Function.apply reads it for every op, and
+    numpy's own context variable (np.errstate) gets slower to read with every one of ours that is
+    set. Only when it is not 0 does apply look up this thread's own tracer (current_tracer)."""
 
-    __slots__ = ("tracer",)
+    __slots__ = ("traces",)
 
 
 hook = _Hook()
-hook.tracer = None
+hook.traces = 0
+
+
+class _ThisThread(threading.local):
+    tracer = None  # the tracer listening to this thread's ops
+
+
+_this_thread = _ThisThread()
+_counting = threading.Lock()
 
 
 def current_tracer():
     """The tracer listening to this thread's ops, or None."""
-    t = hook.tracer
-    return t if t is not None and t.thread == threading.get_ident() else None
+    return _this_thread.tracer if hook.traces else None
+
+
+# The tensors that ops made, while some trace was in progress, in a thread with none: a trace
+# that then reads one of them refuses it (a worker thread's result would be frozen in its tape).
+# id -> weak reference (a WeakSet would compare tensors with ==, an op); emptied when no trace is on.
+_made_untraced = {}
+
+
+def made_untraced(t):
+    ref = _made_untraced.get(id(t))
+    return ref is not None and ref() is t
+
+
+def report(cls, inputs, params, result):
+    """Function.apply's call for every op while any trace is in progress: to this thread's
+    tracer, or, in a thread without one, the outputs noted as made untraced."""
+    tracer = _this_thread.tracer
+    if tracer is not None:
+        tracer.record(cls, inputs, params, result)
+    else:
+        for t in result if isinstance(result, tuple) else (result,):
+            _made_untraced[id(t)] = weakref.ref(t)
 
 
 class _GradMode:
@@ -158,17 +188,23 @@ class set_grad_enabled(_GradMode):
 
 
 class tracing:
-    """`with tracing(tracer):` every op run in the thread that made the tracer (tracer.thread)
-    is reported to tracer.record(...). One at a time: the caller holds a lock."""
+    """`with tracing(tracer):` every op this thread runs is reported to tracer.record(...).
+    Each thread has its own: traces in two threads at once do not see each other's ops."""
 
     def __init__(self, new):
         self.new = new
 
     def __enter__(self):
-        self.outer, hook.tracer = hook.tracer, self.new
+        with _counting:
+            hook.traces += 1
+        self.outer, _this_thread.tracer = _this_thread.tracer, self.new
 
     def __exit__(self, *exc):
-        hook.tracer = self.outer
+        _this_thread.tracer = self.outer
+        with _counting:
+            hook.traces -= 1
+            if not hook.traces:
+                _made_untraced.clear()
 
 
 class scope:

@@ -39,13 +39,17 @@ What a tape cannot follow, as with torch.jit.trace or tinygrad's TinyJit:
   inside fn are refused when traced; a compiled function called inside another one's
   trace runs as plain code, part of that trace.
 Bit-identical means: a result's .grad equals eager's when the gradient comes from fn's
-result alone (a parameter that also gets a gradient from outside fn gets the two parts
-added in another order). Arguments may be Tensors, arrays, tuples and lists of them, and
-hashable Python values; fn returns a Tensor or a flat tuple or list of Tensors.
+result alone (a parameter that also gets a gradient from outside fn, or a tensor both passed
+in and captured, gets its parts added in another order). Arguments may be Tensors, arrays,
+tuples and lists of them, and hashable Python values (not an object told apart by identity
+only, whose contents a tape could not follow); fn returns a Tensor or a flat tuple or list of
+Tensors.
 
 - A Python number argument is part of the tape, as a shape is: another value is another
-  tape. Pass a number that changes (a learning rate, a temperature) as np.array(x) or a
-  Tensor: it is then read at each call, and one tape serves.
+  tape. Pass a number that changes (a learning rate, a temperature) as a 0-d Tensor: it is
+  read at each call, arithmetic on it (1 / t) is ops, and one tape serves. (An array argument
+  is read at each call too, but what NumPy computes from it is frozen: the trace warns when
+  no op reads an array argument.)
 - A function keeps the tapes of its last `cache_size` kinds of call (16 unless given, as
   torch.compile keeps 8) and warns, once, when it keeps tracing anew (shapes or numbers that
   change at every call), saying which.
@@ -55,8 +59,9 @@ hashable Python values; fn returns a Tensor or a flat tuple or list of Tensors.
   a replay makes them at every call, as eager does.
 - Each result keeps its own saved values (several may wait for backward); the outputs of one
   call may go back one after the other, as eager ones, and going back twice through the same
-  op is refused, as eagerly. Threads: one trace at a time, and a trace listens to its own
-  thread only; replays and their backward take turns.
+  op is refused, as eagerly. Threads: each thread's trace listens to its own ops only (a
+  tensor that a worker thread computed during the trace is refused); replays and their
+  backward take turns.
 """
 
 import collections
@@ -98,15 +103,23 @@ class Compiled:
         self.traces, self.warned, self.lock = 0, False, threading.Lock()
         functools.update_wrapper(self, fn)
 
-    def __get__(self, instance, owner=None):  # as a method's decorator: the instance is an argument
-        return self if instance is None else functools.partial(self, instance)
+    def __get__(self, instance, owner=None):  # as a method's decorator: the instance is the first argument
+        return self if instance is None else functools.partial(self._method, instance)
 
-    def __call__(self, *args, **kwargs):
+    def _method(self, instance, *args, **kwargs):
+        # (the instance selects a tape by identity, as a closure's objects do: its tensors are read at each call)
+        return self(*args, _instance=instance, **kwargs)
+
+    def __call__(self, *args, _instance=None, **kwargs):
+        if _instance is not None:
+            args = (_instance, *args)
         if current_tracer() is not None:  # inside another compiled function's trace: be part of it
             return self.fn(*args, **kwargs)
         names = sorted(kwargs)
         values = []  # the Tensors and arrays among the arguments (in tuples and lists too), in order
-        signature = tuple(_signature(v, values) for v in (*args, *(kwargs[k] for k in names)))
+        own = () if _instance is None else ((type(_instance), id(_instance)),)
+        arguments = (*args[len(own) :], *(kwargs[k] for k in names))
+        signature = own + tuple(_signature(v, values) for v in arguments)
         key = (tuple(names), is_grad_enabled(), signature, _same_arrays(values))
         with self.lock:
             tape = self.tapes.get(key)
@@ -129,7 +142,7 @@ class Compiled:
         """Run fn eagerly, each op reported to a Tracer: keep the tape, return fn's result."""
         args, kwargs, passed = _passed(args, kwargs, values)
         tracer = Tracer(passed)
-        with _one_at_a_time, tracing(tracer):
+        with tracing(tracer):
             result = self.fn(*args, **kwargs)
         tape = Tape(tracer, result, self.exact)
         with self.lock:
@@ -144,18 +157,11 @@ class Compiled:
         if self.warned:
             return
         self.warned = True
-        numbers = any(isinstance(s, tuple) and s[:1] in ((float,), (int,)) for s in _flat(key[2]))
-        why = (
-            "a Python number argument selects a tape by its value: pass it as np.array(value) or a Tensor, "
-            "read at each call, to keep one tape"
-            if numbers
-            else "the argument shapes or dtypes keep changing: pad them to a few sizes to keep a few tapes"
-        )
         name = getattr(self.fn, "__qualname__", repr(self.fn))
         warnings.warn(
             f"tl.compile: {name} was traced {self.traces} times, more than the {self.cache_size} tapes it keeps "
             f"(compile(fn, cache_size=...)); each new kind of call is traced again, eagerly, and the oldest tape "
-            f"dropped. Here {why}.",
+            f"dropped. Here {_what_changes(list(self.tapes)[-2], key)}.",
             stacklevel=3,
         )
 
@@ -193,6 +199,31 @@ def _passed(args, kwargs, values):
     return args, kwargs, passed
 
 
+def _what_changes(before, now):
+    """Why two calls needed two tapes, told from their keys: the first argument that differs."""
+    for old, new in zip(_flat(before[2]), _flat(now[2])):
+        try:
+            if old == new:
+                continue
+        except Exception:  # (a value whose == is not a bool, as a dataclass of Tensors: they differ)
+            pass
+        if old[:1] in ((float,), (int,)) and new[:1] == old[:1]:
+            return (
+                "a Python number argument selects a tape by its value: pass it as a 0-d Tensor, read at each "
+                "call, to keep one tape"
+            )
+        if len(old) == 4 and len(new) == 4:
+            return (
+                f"the argument shapes or dtypes keep changing ({old[1]} {old[2]}, then {new[1]} {new[2]}): pad "
+                "them to a few sizes to keep a few tapes"
+            )
+        return (
+            f"an argument of type {new[0].__name__} selects a tape by its value, which keeps changing: pass "
+            "the Tensors or arrays it holds as arguments"
+        )
+    return "grad mode, the keyword arguments given or a tuple argument's length keep changing"
+
+
 def _flat(signature):
     for s in signature:
         if isinstance(s, tuple) and len(s) == 2 and s[0] in (tuple, list):
@@ -219,6 +250,12 @@ def _signature(value, arrays):
             f"compile: arguments must be Tensors, arrays, tuples or lists of them, or hashable "
             f"values, got {type(value).__name__}"
         ) from None
+    if type(value).__hash__ is object.__hash__ and not callable(value) and value is not None:
+        raise TypeError(
+            f"compile: an argument of type {type(value).__name__} is told apart by its identity only: a tape "
+            "would keep the numbers it held at the first call however they change. Pass the Tensors or arrays "
+            "it holds as arguments (a tuple, list or namedtuple of them)"
+        )
     return (type(value), value)
 
 
@@ -227,6 +264,3 @@ def _same_arrays(values):
     with one argument twice cannot tell which of the two each op read."""
     first = {}
     return tuple(first.setdefault(id(v.data if isinstance(v, Tensor) else v), k) for k, v in enumerate(values))
-
-
-_one_at_a_time = threading.Lock()  # one trace at a time

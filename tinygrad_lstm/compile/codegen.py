@@ -113,7 +113,10 @@ def backward_function(steps, outputs, parents, shapes, needs):
         uses[s] = uses.get(s, 0) + 1
     if wanted:
         p.line(" = ".join(f"g{s}" for s in wanted) + " = None")
-    owned = [s for s, n in uses.items() if n >= 3]  # (where a third sum may add in place)
+    # where a third sum may add in place; never for a piece of a split or unbind, whose gradients
+    # the engine sums into new arrays (GradientSums.add_to_output: a float64 part promotes the sum)
+    pieces = {s for step in steps if step.several for s in step.outputs}
+    owned = [s for s, n in uses.items() if n >= 3 and s not in pieces]
     if owned:
         p.line(" = ".join(f"owned{s}" for s in owned) + " = False")
     for i, s in enumerate(outputs):

@@ -9,6 +9,7 @@ rewrite passes of the default mode change the order of some sums (passes/).
 """
 
 import threading
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -55,6 +56,7 @@ class Tape:
         sources, needs = tracer.sources, tracer.needs_grad
         self.n_slots, self.needs_grad, self.shapes = len(sources), needs, tracer.shapes
         self.arguments = [(slot, s.k) for slot, s in enumerate(sources) if isinstance(s, Argument)]
+        _warn_of_unread_arrays(tracer, self.arguments, self.output_slots)
         self.outside = [
             (slot, s, s.requires_grad, s.shape, s.dtype) for slot, s in enumerate(sources) if isinstance(s, Tensor)
         ]
@@ -156,6 +158,20 @@ class Tape:
             return eager.tobytes() == replayed.tobytes()  # (to the bit: -0.0 too)
         tolerance = 1e3 * np.finfo(eager.dtype).eps  # rounding, summed over many terms; a frozen value is far off
         return np.allclose(replayed, eager, rtol=tolerance, atol=tolerance, equal_nan=True)
+
+
+def _warn_of_unread_arrays(tracer, arguments, returned):
+    """An array argument that no op reads is either unused or computed with by NumPy (1 / t,
+    float(t)), and what NumPy made from it is frozen in the tape: say so, at the trace."""
+    read = {s for step in tracer.steps for s in (*step.inputs, *slots_in(step.params))} | set(returned)
+    unread = set(tracer.plain_arrays) - {k for slot, k in arguments if slot in read}
+    for k in sorted(unread):
+        warnings.warn(
+            f"tl.compile: argument {k} (an array of shape {tracer.keep[k].shape}) reaches no op when traced: if "
+            "the function computes with it in NumPy (1 / t, float(t)), that result is frozen in the tape at its "
+            "first value. Pass it as a Tensor: arithmetic on a Tensor is ops, replayed at each call",
+            stacklevel=5,
+        )
 
 
 def _last_readers(steps, sources, returned):

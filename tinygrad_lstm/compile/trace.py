@@ -13,13 +13,13 @@ An op's parameter that is the array of a slot (an index computed from an argumen
 SlotRef(slot), read from that slot at each call.
 """
 
-import threading
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from ..autograd import Function
+from ..grad_mode import made_untraced
 from ..tensor import Tensor
 
 
@@ -48,12 +48,12 @@ class Tracer:
     docstring for the slots)."""
 
     def __init__(self, values):
-        self.thread = threading.get_ident()
         self.slot_of, self.keep = {}, []  # id(tensor) -> slot; the tensors, kept alive so ids stay unique
         self.sources = []  # per slot: Argument(k), a Tensor made outside the ops, or None (an op's output)
         self.needs_grad, self.shapes, self.dtypes, self.steps = [], [], [], []
         # an argument is followed by its array: a Tensor made on it (as Module.as_input does) is it too
         self.argument_arrays, self.array_slot = {}, {}  # id(array) -> argument k; id(array) -> its slot
+        self.plain_arrays = [k for k, value in enumerate(values) if isinstance(value, np.ndarray)]
         for k, value in enumerate(values):
             if isinstance(value, (Tensor, np.ndarray)):
                 t = value if isinstance(value, Tensor) else Tensor._make(value)
@@ -74,20 +74,25 @@ class Tracer:
         slot = self.slot_of.get(id(t))
         if slot is not None:
             return slot
-        k = self.argument_arrays.get(id(t.data))
-        if k is not None:  # a Tensor made on an argument's array
-            return self._new_slot(t, Argument(k))
-        same = self.array_slot.get(id(t.data))
-        if same is not None:  # made on an op's output array, as x.detach() is: the same numbers at each call
-            slot = self._new_slot(t, None)
-            self.steps.append(Step(Same, [same], {}, [slot], False))
-            return slot
+        if not (t.requires_grad and t._ctx is None):  # (a parameter stays itself, even if its array was passed in)
+            k = self.argument_arrays.get(id(t.data))
+            if k is not None:  # a Tensor made on an argument's array
+                return self._new_slot(t, Argument(k))
+            same = self.array_slot.get(id(t.data))
+            if same is not None:  # made on an op's output array, as x.detach() is: the same numbers at each call
+                slot = self._new_slot(t, None)
+                self.steps.append(Step(Same, [same], {}, [slot], False))
+                return slot
+        if made_untraced(t):
+            raise RuntimeError(
+                "compile: the function used a tensor that ops made during its trace in another thread (a "
+                "worker's result?): a trace writes down the ops of its own thread only, so a replay would keep "
+                "that tensor's first numbers. Run those ops in the function's thread, or run it uncompiled"
+            )
         return self._new_slot(t, t)  # a parameter, a constant: read from the Tensor at each call
 
     def record(self, cls, inputs, params, result):
-        """Called by Function.apply for every op run while this tracer listens."""
-        if threading.get_ident() != self.thread:
-            return
+        """Called by Function.apply for every op run in this thread while this tracer listens."""
         ins = [self.slot(t) for t in inputs]
         several = isinstance(result, tuple)
         outs = [self._new_slot(t, None) for t in (result if several else (result,))]
