@@ -113,6 +113,8 @@ class Sym:
     def __array_function__(self, func, types, args, kwargs):
         """np.where, np.dot, np.concatenate, np.zeros_like, np.empty_like: written as calls."""
         writer = self.writer
+        if func in (np.shape, np.ndim) and not kwargs:  # known now: no line to write
+            return func(_shaped_like(args[0]))
         if func is np.concatenate and set(kwargs) <= {"axis"}:
             pieces, axis = list(args[0]), kwargs.get("axis", 0)
             calls = "[" + "".join("{" + str(k) + "}, " for k in range(len(pieces))) + "]"
