@@ -23,6 +23,8 @@ Each call makes its op instances afresh (`new`), which then hold what that call'
 several calls' results may wait for backward at once.
 """
 
+import re
+
 import numpy as np
 
 from ..autograd import GONE_THROUGH, unbroadcast
@@ -50,6 +52,36 @@ class Program:
         """The function the lines define."""
         exec(compile("\n".join(self.lines), f"<tl.compile {name}>", "exec"), self.namespace)  # noqa: S102
         return self.namespace[name]
+
+
+def release_dead(lines, names):
+    """A function's lines (4 spaces a level), with `name = None` written after the statement
+    that last mentions each local matching the regex `names`: a gradient or a value no longer
+    needed lets its array go there, not when the function returns (with a thousand steps that
+    is a thousand arrays alive at once, for which numpy must find fresh memory). A name last
+    mentioned inside an `if` is let go after the whole `if`. The body holds no loops, so the
+    last mention in the text is the last use."""
+    pattern = re.compile(rf"\b(?:{names})\b")
+    statements = []  # the body's statements, each a list of lines (an `if` with its block)
+    for line in lines:
+        if line.startswith("    ") and line[4] == " " and statements:
+            statements[-1].append(line)  # (deeper: part of the statement above)
+        else:
+            statements.append([line])
+    last = {}
+    for k, statement in enumerate(statements):
+        for line in statement:
+            for name in pattern.findall(line):
+                last[name] = k
+    dead = [[] for _ in statements]
+    for name, k in last.items():
+        dead[k].append(name)
+    out = []
+    for statement, names_here in zip(statements, dead):
+        out += statement
+        if names_here and statement[0].startswith("    ") and not statement[0].lstrip().startswith("return"):
+            out.append("    " + " = ".join(sorted(names_here)) + " = None")
+    return out
 
 
 def forward_function(steps, arguments, outside, outputs, shapes, needs, let_go, keep_all):
@@ -143,6 +175,7 @@ def backward_function(steps, outputs, parents, shapes, needs):
                 p.line(f"if gi.shape != {shapes[s]!r}: gi = unbroadcast(gi, {shapes[s]!r})", 3)
             _add_into(p, s, "gi", s in owned, depth=3)
     p.line("return [" + ", ".join(f"g{s}" for s in parents) + "]")
+    p.lines = release_dead(p.lines, r"g\d+")
     return p.build("backward"), "\n".join(p.lines)
 
 

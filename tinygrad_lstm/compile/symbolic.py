@@ -24,6 +24,9 @@ class Writer:
 
     def __init__(self, namespace, names):
         self.lines, self.namespace, self.names, self.depth = [], namespace, names, 1
+        # what passes/buffers.py needs to know: each ufunc line's (result, ufunc, operands) by its
+        # index; the values that are new arrays of their own (not views); those a view was taken of
+        self.calls, self.fresh, self.viewed = {}, set(), set()
 
     def line(self, text):
         self.lines.append("    " * self.depth + text)
@@ -44,9 +47,10 @@ class Writer:
     def source(self, value):
         return value.name if isinstance(value, Sym) else self.constant(value)
 
-    def emit(self, expression, operands, dtype_from):
+    def emit(self, expression, operands, dtype_from, ufunc=None):
         """Write `v = expression` (operands formatted in as {0}, {1}, ...); the result's shape
-        is the operands' broadcast, its dtype what dtype_from(0-d stand-ins) gives."""
+        is the operands' broadcast, its dtype what dtype_from(0-d stand-ins) gives. ufunc: the
+        NumPy ufunc the expression calls (the line may then be given an `out=`)."""
         shapes = [np.shape(o) if not isinstance(o, Sym) else o.shape for o in operands]
         stand_ins = [np.zeros((), o.dtype) if isinstance(o, Sym) else o for o in operands]
         try:
@@ -56,19 +60,27 @@ class Writer:
         except Exception as err:
             raise NotSymbolic(str(err)) from None
         result = self.new(shape, dtype)
+        if ufunc is not None:
+            self.calls[len(self.lines)] = (result, ufunc, list(operands))
+        self.fresh.add(result.name)
         self.line(f"{result.name} = " + expression.format(*[self.source(o) for o in operands]))
         return result
 
-    def emit_shaped(self, expression, operands, compute):
+    def emit_shaped(self, expression, operands, compute, view=False):
         """Write `v = expression`; the result's shape and dtype are those compute gives on
         stand-ins of the operands' own shapes (for what broadcasting alone does not tell:
-        a product, a slice, a concatenation)."""
+        a product, a slice, a concatenation). view: the result may share the first operand's
+        memory (a slice, a transpose, a reshape)."""
         try:
             with np.errstate(all="ignore"):
                 example = np.asarray(compute(*[_shaped_like(o) for o in operands]))
         except Exception as err:
             raise NotSymbolic(str(err)) from None
         result = self.new(example.shape, example.dtype)
+        if view:
+            self.viewed.add(self.source(operands[0]))
+        else:
+            self.fresh.add(result.name)
         self.line(f"{result.name} = " + expression.format(*[self.source(o) for o in operands]))
         return result
 
@@ -78,16 +90,16 @@ def _shaped_like(operand):
     return np.zeros(operand.shape, operand.dtype) if isinstance(operand, Sym) else operand
 
 
-_OPERATORS = {
-    "add": ("{0} + {1}", lambda a, b: a + b),
-    "sub": ("{0} - {1}", lambda a, b: a - b),
-    "mul": ("{0} * {1}", lambda a, b: a * b),
-    "truediv": ("{0} / {1}", lambda a, b: a / b),
-    "pow": ("{0} ** {1}", lambda a, b: a**b),
-    "le": ("{0} <= {1}", lambda a, b: a <= b),
-    "lt": ("{0} < {1}", lambda a, b: a < b),
-    "ge": ("{0} >= {1}", lambda a, b: a >= b),
-    "gt": ("{0} > {1}", lambda a, b: a > b),
+_OPERATORS = {  # Python's operator on arrays: the expression written, and the ufunc it calls
+    "add": ("{0} + {1}", np.add),
+    "sub": ("{0} - {1}", np.subtract),
+    "mul": ("{0} * {1}", np.multiply),
+    "truediv": ("{0} / {1}", np.true_divide),
+    "pow": ("{0} ** {1}", np.power),
+    "le": ("{0} <= {1}", np.less_equal),
+    "lt": ("{0} < {1}", np.less),
+    "ge": ("{0} >= {1}", np.greater_equal),
+    "gt": ("{0} > {1}", np.greater),
 }
 
 
@@ -102,13 +114,13 @@ class Sym:
     ndim = property(lambda self: len(self.shape))
 
     def __neg__(self):
-        return self.writer.emit("-{0}", [self], lambda a: -a)
+        return self.writer.emit("-{0}", [self], np.negative, np.negative)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or kwargs or ufunc.nout != 1:
             raise NotSymbolic(f"{ufunc.__name__}.{method} with {sorted(kwargs)}")
         calls = ", ".join("{" + str(k) + "}" for k in range(len(inputs)))
-        return self.writer.emit(f"{self.writer.constant(ufunc)}({calls})", list(inputs), ufunc)
+        return self.writer.emit(f"{self.writer.constant(ufunc)}({calls})", list(inputs), ufunc, ufunc)
 
     def __array_function__(self, func, types, args, kwargs):
         """np.where, np.dot, np.concatenate, np.zeros_like, np.empty_like: written as calls."""
@@ -127,7 +139,7 @@ class Sym:
         raise NotSymbolic(f"np.{func.__name__} with {sorted(kwargs)}")
 
     def __getitem__(self, index):
-        return self.writer.emit_shaped(f"{{0}}[{self.writer.constant(index)}]", [self], lambda a: a[index])
+        return self.writer.emit_shaped(f"{{0}}[{self.writer.constant(index)}]", [self], lambda a: a[index], view=True)
 
     def __setitem__(self, index, value):  # in place: later lines read the changed array, as the op's own code does
         self.writer.line(f"{self.name}[{self.writer.constant(index)}] = {self.writer.source(value)}")
@@ -140,10 +152,10 @@ class Sym:
 
     @property
     def T(self):
-        return self.writer.emit_shaped("{0}.T", [self], lambda a: a.T)
+        return self.writer.emit_shaped("{0}.T", [self], lambda a: a.T, view=True)
 
     def reshape(self, *shape):
-        return self.writer.emit_shaped(f"{{0}}.reshape{shape!r}", [self], lambda a: a.reshape(*shape))
+        return self.writer.emit_shaped(f"{{0}}.reshape{shape!r}", [self], lambda a: a.reshape(*shape), view=True)
 
     def __bool__(self):
         raise NotSymbolic("a Sym's truth value depends on the numbers")
@@ -152,16 +164,16 @@ class Sym:
         raise NotSymbolic(f"a Sym has no attribute {name!r}")
 
 
-def _binary(name, expression, rule, reflected=False):
+def _binary(name, expression, ufunc, reflected=False):
     def method(self, other):
         operands = [other, self] if reflected else [self, other]
-        return self.writer.emit(expression, operands, rule)
+        return self.writer.emit(expression, operands, ufunc, ufunc)
 
     method.__name__ = f"__{'r' if reflected else ''}{name}__"
     return method
 
 
-for _name, (_expression, _rule) in _OPERATORS.items():
-    setattr(Sym, f"__{_name}__", _binary(_name, _expression, _rule))
+for _name, (_expression, _ufunc) in _OPERATORS.items():
+    setattr(Sym, f"__{_name}__", _binary(_name, _expression, _ufunc))
     if _name in ("add", "sub", "mul", "truediv", "pow"):
-        setattr(Sym, f"__r{_name}__", _binary(_name, _expression, _rule, reflected=True))
+        setattr(Sym, f"__r{_name}__", _binary(_name, _expression, _ufunc, reflected=True))

@@ -30,6 +30,7 @@ class Facts(NamedTuple):
     shapes: list
     dtypes: list
     exact: bool
+    passes: set  # the names of the passes over fused code to run (passes.EXACT_CODE, FAST_CODE)
 
 
 class Tape:
@@ -66,8 +67,9 @@ class Tape:
         self.op_output_slots = [s for step in tracer.steps for s in step.outputs]
         self.exact = exact
         steps = tracer.steps
-        facts = Facts(needs, tracer.shapes, tracer.dtypes, exact)
-        for rewrite in passes_for(exact):
+        tape_passes, code_passes = passes_for(exact)
+        facts = Facts(needs, tracer.shapes, tracer.dtypes, exact, code_passes)
+        for rewrite in tape_passes:
             steps = rewrite(steps, self.output_slots, facts)
         self.steps = steps
         outside = [(slot, t) for slot, t, *_ in self.outside]

@@ -17,8 +17,10 @@ import numpy as np
 
 from ... import ops
 from ...autograd import Function, unbroadcast
+from ..codegen import release_dead
 from ..symbolic import NotSymbolic, Sym, Writer
 from ..trace import SlotRef, Step
+from .buffers import reuse_buffers
 from .common import readers_of
 from .gates import GateActivations
 
@@ -51,7 +53,7 @@ def fuse_elementwise(steps, returned, facts):
     Exact unless an input that two of the run's ops read is also read by a later op: the
     engine adds that later op's gradient before the two, the fused op after their sum, and
     the sum may round apart. In an exact tape (facts.exact) such a run is left as it was."""
-    needs, shapes, dtypes = facts.needs, facts.shapes, facts.dtypes
+    needs = facts.needs
     readers = readers_of(steps)
     fused, k = [], 0
     while k < len(steps):
@@ -75,7 +77,7 @@ def fuse_elementwise(steps, returned, facts):
             k = end
             continue
         try:
-            op = fused_op(run, inputs, outputs, shapes, dtypes, needs)
+            op = fused_op(run, inputs, outputs, facts)
         except NotSymbolic:  # (an op that a symbolic value cannot run: left as it was)
             fused.extend(run)
         else:
@@ -95,8 +97,9 @@ class Fused(Function):
     source = ""
 
 
-def fused_op(run, inputs, outputs, shapes, dtypes, needs):
+def fused_op(run, inputs, outputs, facts):
     """A Fused subclass whose forward and backward run the ops of `run` as NumPy lines."""
+    shapes, dtypes, needs = facts.shapes, facts.dtypes, facts.needs
     namespace, names = {"unbroadcast": unbroadcast, "zeros": np.zeros}, {}
     forward = Writer(namespace, names)
     value = {s: Sym(forward, f"a{n}", shapes[s], dtypes[s]) for n, s in enumerate(inputs)}
@@ -155,7 +158,13 @@ def fused_op(run, inputs, outputs, shapes, dtypes, needs):
     header_f = f"def forward(self, {', '.join(f'a{n}' for n in range(len(inputs)))}):"
     header_b = "def backward(self, grads):"
     init_owned = ["    " + " = ".join(f"owned{s}" for s in owned) + " = False"] if owned else []
-    source = "\n".join([header_f, *forward.lines, "", "", header_b, *init_owned, *backward.lines])
+    if "reuse_buffers" in facts.passes:
+        reuse_buffers(forward)
+        if len(set(dtypes)) == 1:  # (else a gradient may come in another dtype than its value's: unknown here)
+            reuse_buffers(backward)
+    forward_lines = release_dead([header_f, *forward.lines], r"[av]\d+")
+    backward_lines = release_dead([header_b, *init_owned, *backward.lines], r"[guv]\d+")
+    source = "\n".join([*forward_lines, "", "", *backward_lines])
     exec(compile(source, "<fused>", "exec"), namespace)  # noqa: S102
     return type(
         "Fused",
