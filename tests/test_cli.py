@@ -587,14 +587,16 @@ def test_every_subcommand_says_what_it_does_and_every_option_its_default():
 
 
 @pytest.mark.parametrize("task, extra", [("copy", ["--seq-len", "4"]), ("context", ["--hidden", "16"])])
-def test_train_compiled_by_default_and_eager_save_the_same_weights(tmp_path, capsys, task, extra):
+def test_train_compiled_by_default_and_eager_save_the_same_weights_to_rounding(tmp_path, capsys, task, extra):
     saved = {}
     for mode in ([], ["--eager"]):
         path = tmp_path / f"{task}{len(mode)}.npz"
         assert main(["train", task, "--steps", "12", "--no-progress", "--checkpoint", str(path), *extra, *mode]) == 0
         saved[len(mode)] = tl.load(str(path))
     compiled, eager = saved[0], saved[1]
-    assert compiled.keys() == eager.keys() and all(np.array_equal(compiled[k], eager[k]) for k in compiled)
+    assert compiled.keys() == eager.keys()
+    for k in compiled:  # (the compiled step's passes add some sums in another order: float32 rounding apart)
+        np.testing.assert_allclose(compiled[k], eager[k], rtol=1e-5, atol=1e-6, err_msg=k)
     metrics = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
     assert metrics and metrics[: len(metrics) // 2] == metrics[len(metrics) // 2 :]  # the same report, twice
 
