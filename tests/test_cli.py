@@ -595,8 +595,11 @@ def test_train_compiled_by_default_and_eager_save_the_same_weights_to_rounding(t
         saved[len(mode)] = tl.load(str(path))
     compiled, eager = saved[0], saved[1]
     assert compiled.keys() == eager.keys()
-    for k in compiled:  # (the compiled step's passes add some sums in another order: float32 rounding apart)
-        np.testing.assert_allclose(compiled[k], eager[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    # The compiled step's passes add some sums in another order: its gradients are float32 rounding
+    # apart from eager's, which Adam's normalised steps (lr * m / sqrt(v)) can grow to ~1e-5 in
+    # 12 steps where a gradient is near 0. A wrong compile would be lr = 1e-2 apart.
+    for k in compiled:
+        np.testing.assert_allclose(compiled[k], eager[k], rtol=1e-3, atol=1e-4, err_msg=k)
     metrics = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
     assert metrics and metrics[: len(metrics) // 2] == metrics[len(metrics) // 2 :]  # the same report, twice
 

@@ -126,8 +126,15 @@ class Compiled:
             if tape is not None:
                 self.tapes.move_to_end(key)
         if tape is None or not tape.still_fits():
+            stream = random.generator().bit_generator.state
             tape, result = self._trace(key, args, kwargs, values)
-            return result
+            if tape.exact:
+                return result  # (the replay's numbers are these, to the bit)
+            # The rewritten tape's numbers may differ from eager's in the last bits: every call
+            # returns the tape's, so a run gives the same bits whichever call traced (a resumed
+            # run traces at another step). The replay draws the random numbers the trace drew.
+            random.generator().bit_generator.state = stream
+            return tape.replay(values)
         if tape.verified:
             return tape.replay(values)
         stream = random.generator().bit_generator.state

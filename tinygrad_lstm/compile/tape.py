@@ -55,7 +55,7 @@ class Tape:
                     "return that tensor and call retain_grad() on it, or run the function uncompiled"
                 )
         sources, needs = tracer.sources, tracer.needs_grad
-        self.n_slots, self.needs_grad, self.shapes = len(sources), needs, tracer.shapes
+        self.needs_grad = needs
         self.arguments = [(slot, s.k) for slot, s in enumerate(sources) if isinstance(s, Argument)]
         _warn_of_unread_arrays(tracer, self.arguments, self.output_slots)
         self.outside = [
@@ -68,21 +68,22 @@ class Tape:
         self.exact = exact
         steps = tracer.steps
         tape_passes, code_passes = passes_for(exact)
-        facts = Facts(needs, tracer.shapes, tracer.dtypes, exact, code_passes)
+        # (copies: a pass may add slots, passes.common.new_slot)
+        facts = Facts(list(needs), list(tracer.shapes), list(tracer.dtypes), exact, code_passes)
         for rewrite in tape_passes:
             steps = rewrite(steps, self.output_slots, facts)
         self.steps = steps
+        needs, shapes = facts.needs, facts.shapes
+        sources = sources + [None] * (len(shapes) - len(sources))  # a slot a pass added: an op's output
         outside = [(slot, t) for slot, t, *_ in self.outside]
         parts = (steps, self.arguments, outside)
         let_go = _last_readers(steps, sources, self.output_slots)
         self._forward, forward_source = forward_function(
-            *parts, self.output_slots, tracer.shapes, needs, let_go, keep_all=False
+            *parts, self.output_slots, shapes, needs, let_go, keep_all=False
         )
-        self._forward_checked, _ = forward_function(
-            *parts, self.output_slots, tracer.shapes, needs, let_go, keep_all=True
-        )
+        self._forward_checked, _ = forward_function(*parts, self.output_slots, shapes, needs, let_go, keep_all=True)
         self._backward, backward_source = backward_function(
-            steps, self.output_slots, [slot for slot, _ in self.parents], tracer.shapes, needs
+            steps, self.output_slots, [slot for slot, _ in self.parents], shapes, needs
         )
         self.source = forward_source + "\n\n\n" + backward_source  # the generated code, to read
         self.verified, self.lock = False, threading.Lock()

@@ -1,4 +1,4 @@
-"""What the passes share: who reads a slot."""
+"""What the passes share: who reads a slot; a new slot."""
 
 from ..trace import slots_in
 
@@ -10,3 +10,11 @@ def readers_of(steps):
         for slot in list(step.inputs) + slots_in(step.params):
             readers.setdefault(slot, []).append(k)
     return readers
+
+
+def new_slot(facts, shape, dtype, needs):
+    """A slot for a value a pass adds (an op's output the trace did not have)."""
+    facts.shapes.append(tuple(shape))
+    facts.dtypes.append(dtype)
+    facts.needs.append(needs)
+    return len(facts.shapes) - 1

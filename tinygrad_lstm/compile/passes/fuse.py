@@ -20,6 +20,7 @@ from ...autograd import Function, unbroadcast
 from ..codegen import release_dead
 from ..symbolic import NotSymbolic, Sym, Writer
 from ..trace import SlotRef, Step
+from .batch_grads import defer, weights_to_batch, write_product
 from .buffers import reuse_buffers
 from .common import readers_of
 from .gates import GateActivations
@@ -131,18 +132,25 @@ def fused_op(run, inputs, outputs, facts):
     for step in run:
         for s in step.inputs:
             counts[s] = counts.get(s, 0) + 1
+    batched = weights_to_batch(run, needs, shapes) if "batch_weight_gradients" in facts.passes else set()
+    deferred = {}  # a batched weight's slot -> the (left operand, gradient) of each product that reads it
     for step, op in zip(reversed(run), reversed(instances)):  # newest first, as the walk goes
         outs = [s for s in step.outputs if needs[s]]
         if not outs:
             continue
         backward.line(f"if {' or '.join(f'g{s} is not None' for s in outs)}:")
         backward.depth += 1
+        block = len(backward.lines)
         if step.several:  # an output that got no gradient gets zeros, as the op's own rule would give it
             for s in step.outputs:
                 backward.line(f"if g{s} is None: g{s} = zeros({shapes[s]!r}, {backward.constant(dtypes[s])})")
             grads = op.backward([Sym(backward, f"g{s}", shapes[s], dtypes[s]) for s in step.outputs])
         else:
-            grads = op.backward(Sym(backward, f"g{step.outputs[0]}", shapes[step.outputs[0]], dtypes[step.outputs[0]]))
+            grad = Sym(backward, f"g{step.outputs[0]}", shapes[step.outputs[0]], dtypes[step.outputs[0]])
+            put_off = defer(step, op, batched, grad)
+            if put_off is not None:
+                deferred.setdefault(put_off[0], []).append(put_off[1:])
+            grads = op.backward(grad)
         grads = grads if isinstance(grads, tuple) else (grads,)
         for s, g in zip(step.inputs, grads):
             if g is None or not needs[s]:
@@ -151,6 +159,14 @@ def fused_op(run, inputs, outputs, facts):
             if isinstance(g, Sym) and g.shape != shapes[s]:
                 name = _line(backward, f"unbroadcast({name}, {shapes[s]!r})")
             _add_into(backward, s, name, owned=counts[s] >= 3)
+        if len(backward.lines) == block:  # (a product whose one gradient is put off: nothing else to do)
+            backward.line("pass")
+        backward.depth -= 1
+    for s, pairs in deferred.items():
+        product = write_product(backward, pairs)
+        backward.line(f"if {product} is not None:")
+        backward.depth += 1
+        _add_into(backward, s, product, owned=counts[s] >= 3)
         backward.depth -= 1
     backward.line(f"return ({''.join(f'g{s}, ' if needs[s] else 'None, ' for s in inputs)})")
 
