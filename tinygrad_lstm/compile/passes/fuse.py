@@ -101,7 +101,7 @@ class Fused(Function):
 def fused_op(run, inputs, outputs, facts):
     """A Fused subclass whose forward and backward run the ops of `run` as NumPy lines."""
     shapes, dtypes, needs = facts.shapes, facts.dtypes, facts.needs
-    namespace, names = {"unbroadcast": unbroadcast, "zeros": np.zeros}, {}
+    namespace, names = {"unbroadcast": unbroadcast, "zeros": np.zeros, "as_array": _as_array}, {}
     forward = Writer(namespace, names)
     value = {s: Sym(forward, f"a{n}", shapes[s], dtypes[s]) for n, s in enumerate(inputs)}
     instances = []
@@ -116,7 +116,8 @@ def fused_op(run, inputs, outputs, facts):
         instances.append(op)
     saved = sorted({v.name for op in instances for v in vars(op).values() if isinstance(v, Sym)})
     forward.line("; ".join(f"self.{name} = {name}" for name in saved) if saved else "pass")
-    forward.line(f"return ({''.join(value[s].name + ', ' for s in outputs)})")
+    # (NumPy gives a 0-d result as a scalar: a Tensor holds an array)
+    forward.line(f"return ({''.join(_array(value[s].name, shapes[s]) + ', ' for s in outputs)})")
 
     backward = Writer(namespace, names)
     backward.line("; ".join(f"{name} = self.{name}" for name in saved) if saved else "pass")
@@ -168,7 +169,7 @@ def fused_op(run, inputs, outputs, facts):
         backward.depth += 1
         _add_into(backward, s, product, owned=counts[s] >= 3)
         backward.depth -= 1
-    backward.line(f"return ({''.join(f'g{s}, ' if needs[s] else 'None, ' for s in inputs)})")
+    backward.line(f"return ({''.join(_array(f'g{s}', shapes[s]) + ', ' if needs[s] else 'None, ' for s in inputs)})")
 
     owned = sorted(s for s, n in counts.items() if n >= 3 and needs[s])
     header_f = f"def forward(self, {', '.join(f'a{n}' for n in range(len(inputs)))}):"
@@ -192,6 +193,14 @@ def fused_op(run, inputs, outputs, facts):
             "source": source,
         },
     )
+
+
+def _array(name, shape):
+    return f"as_array({name})" if shape == () else name
+
+
+def _as_array(value):  # a 0-d result as an array (NumPy gives a scalar); a missing gradient stays None
+    return value if value is None else np.asarray(value)
 
 
 def _line(writer, expression):
