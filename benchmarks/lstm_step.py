@@ -4,6 +4,10 @@ tinygrad_lstm's nn.LSTM, eager and through tl.compile, against a hand-written Nu
 with manual BPTT (benchmarks/numpy_lstm.py) and torch.nn.LSTM when installed, all in this
 run, in turns, float32, one thread. Times are the best of --repeat rounds; ratios are to
 the NumPy reference.   python benchmarks/lstm_step.py [--repeat 10] [--sizes tiny long]
+
+--passes: what each of tl.compile's rewrite passes saves: the compiled step with all passes,
+with each one left out in turn, and exact=True, timed in turns in one run; and, per time step,
+the NumPy calls the compiled step makes against the reference's.
 """
 
 import os
@@ -12,6 +16,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # be
     os.environ.setdefault(var, "1")
 
 import argparse  # noqa: E402
+import re  # noqa: E402
 import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -79,11 +84,103 @@ def ratio(seconds, reference, width=9):
     return f"{seconds / reference:{width - 1}.2f}x" if seconds is not None else f"{'-':>{width}s}"
 
 
+def compiled_without(size, left_out=(), exact=False):
+    """A Setup whose compiled step was traced with the passes named in left_out turned off."""
+    from tinygrad_lstm.compile import passes
+
+    setup = Setup(size)
+    setup.compiled_loss = tl.compile(setup.compiled_loss.fn, exact=exact)
+    passes.OFF.update(left_out)
+    try:
+        for _ in range(3):  # the trace, the checked replay, a plain replay: the tape is made now
+            setup.compiled()
+    finally:
+        passes.OFF.difference_update(left_out)
+    return setup
+
+
+def numpy_calls_per_step(setup, T):
+    """The NumPy calls the compiled step's fused code makes per time step, forward and backward:
+    its lines run (a line tracer counts them) that compute a value or write into one, not those
+    that only name one (a view, a test of None)."""
+    lines = {}
+    for step in next(iter(setup.compiled_loss.tapes.values())).steps:
+        source = getattr(step.op, "source", "")
+        if source:
+            lines[step.op.forward.__code__] = source.splitlines()
+            lines[step.op.backward.__code__] = source.splitlines()
+    calls = {"forward": 0, "backward": 0}
+
+    def tracer(frame, event, arg):
+        if frame.f_code not in lines:
+            return None
+
+        def each_line(frame, event, arg):
+            if event == "line" and _is_a_call(lines[frame.f_code][frame.f_lineno - 1]):
+                calls[frame.f_code.co_name] += 1
+            return each_line
+
+        return each_line
+
+    sys.settrace(tracer)
+    try:
+        setup.compiled()
+    finally:
+        sys.settrace(None)
+    return calls["forward"] / T, calls["backward"] / T
+
+
+def _is_a_call(line):
+    text = re.sub(r"^(else|elif owned\d+): ", "", line.strip())
+    if " += " in text:
+        return True
+    if text.startswith(("if ", "self.", "return", "(")) or "; " in text:
+        return False
+    target, _, value = text.partition(" = ")
+    names = r"[aguv]\d+|None|self\.\w+|[aguv]\d+(\.T|\[k\d+\]|\.reshape\(.*\))"
+    return bool(value) and not re.fullmatch(names, value)
+
+
+REFERENCE_CALLS = (10, 7)  # benchmarks/numpy_lstm.py's loops: _forward's 10 calls a step, _through_time's 7
+
+
+def passes_table(repeat):
+    from tinygrad_lstm.compile import passes
+
+    names = [p.__name__ for p in passes.FAST] + list(passes.FAST_CODE)
+    print("what each pass saves: the compiled step with every pass, without one, and exact=True; ms")
+    print(f"{'size':7s} {'numpy':>8s} {'all':>8s} " + " ".join(f"{'-' + n:>24s}" for n in names) + f" {'exact':>8s}")
+    for size in SIZES:
+        variants = [compiled_without(size)] + [compiled_without(size, [n]) for n in names]
+        variants.append(compiled_without(size, exact=True))
+        reference = Setup(size)
+        times = best_times([reference.numpy_step] + [v.compiled for v in variants], repeat)
+        cells = [f"{t * 1e3:8.2f}" for t in times[:2]] + [f"{t * 1e3:24.2f}" for t in times[2:-1]]
+        print(f"{size:7s} " + " ".join(cells) + f" {times[-1] * 1e3:8.2f}", flush=True)
+    print()
+    print("NumPy calls per time step, forward + backward (the loops'; what is done once for all steps aside)")
+    print(f"{'size':7s} {'compiled':>14s} {'reference':>14s} {'compiled us/step':>17s} {'us per call':>12s}")
+    for size in SIZES:
+        T = SIZES[size][3]
+        setup = compiled_without(size)
+        forward, backward = numpy_calls_per_step(setup, T)
+        seconds = best_times([setup.compiled], repeat)[0]
+        per_step = seconds / T * 1e6
+        print(
+            f"{size:7s} {f'{forward:.1f} + {backward:.1f}':>14s} {'{} + {}'.format(*REFERENCE_CALLS):>14s} "
+            f"{per_step:17.1f} {per_step / (forward + backward):12.2f}",
+            flush=True,
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--passes", action="store_true", help="what each compiler pass saves (see above)")
     args = parser.parse_args()
+    if args.passes:
+        return passes_table(args.repeat)
     try:
         import torch
 

@@ -53,13 +53,15 @@ def fuse_elementwise(steps, returned, facts):
 
     Exact unless an input that two of the run's ops read is also read by a later op: the
     engine adds that later op's gradient before the two, the fused op after their sum, and
-    the sum may round apart. In an exact tape (facts.exact) such a run is left as it was."""
+    the sum may round apart. In an exact tape (facts.exact) such a run is left as it was; and
+    a product whose weight other steps read too (a recurrence's W, at every step) is not fused,
+    so the runs between the products stay exact and fused."""
     needs = facts.needs
     readers = readers_of(steps)
     fused, k = [], 0
     while k < len(steps):
         end = k
-        while end < len(steps) and end - k < MOST and _fusible(steps[end]):
+        while end < len(steps) and end - k < MOST and _fusible(steps[end], facts.exact, readers):
             end += 1
         if end - k < 2:
             fused.append(steps[k])
@@ -87,7 +89,9 @@ def fuse_elementwise(steps, returned, facts):
     return fused
 
 
-def _fusible(step):
+def _fusible(step, exact, readers):
+    if exact and step.op in (ops.MatMul, ops.AddMatMul) and len(readers.get(step.inputs[-1], ())) > 1:
+        return False
     return step.op in FUSIBLE and not any(isinstance(v, SlotRef) for v in step.params.values())
 
 
