@@ -11,9 +11,13 @@ LSTM on the context task and the adding problem's two models:
 4. gradient_norms.png: ||dL/dh_t|| over t, plain RNN vs LSTM, untrained and trained, on the
    adding problem
 5. backward_pass.svg: a gradient made with create_graph=True, whose graph is the backward pass
+6. tape_passes.svg: a compiled LSTM step's tape as traced and after tl.compile's rewrite passes
+
+    python docs/make_figures.py tape     only the pictures whose file name starts with "tape"
 """
 
 import os
+import sys
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
@@ -40,14 +44,32 @@ def backward_pass_graph():
     return tl.viz.draw_graph(dl_dw.named("dL/dw"), params={"w": w})
 
 
-def main():
-    os.makedirs(HERE, exist_ok=True)
-    render(backward_pass_graph(), os.path.join(HERE, "backward_pass.svg"))
-    render(lstm_training_step_graph(seq_len=3), os.path.join(HERE, "lstm_step.svg"))
-    render(lstm_training_step_graph(seq_len=20, collapse=True), os.path.join(HERE, "lstm_step_collapsed.svg"))
+def tape_graph():
+    """The tape of a compiled training step of a 3-step LSTM (loss: MSE over every output)."""
+    tl.manual_seed(0)
+    lstm = tl.nn.LSTM(2, 4)
+    target = np.zeros((3, 1, 4), np.float32)
+    step = tl.compile(lambda x: tl.functional.mse_loss(lstm(x)[0], target))
+    step(np.ones((3, 1, 2), np.float32))
+    return tl.viz.draw_tape(step, params=lstm)
 
-    context_figures()
-    gradient_norm_figure()
+
+FIGURES = {  # file name -> what draws it (a graph to render, or a function that saves its own)
+    "backward_pass.svg": backward_pass_graph,
+    "lstm_step.svg": lambda: lstm_training_step_graph(seq_len=3),
+    "lstm_step_collapsed.svg": lambda: lstm_training_step_graph(seq_len=20, collapse=True),
+    "tape_passes.svg": tape_graph,
+}
+
+
+def main(only=()):
+    os.makedirs(HERE, exist_ok=True)
+    for name, draw in FIGURES.items():
+        if not only or name.startswith(tuple(only)):
+            render(draw(), os.path.join(HERE, name))
+    if not only:
+        context_figures()
+        gradient_norm_figure()
 
 
 def template(words):
@@ -156,4 +178,4 @@ def gradient_norm_figure():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

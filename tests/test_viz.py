@@ -203,3 +203,25 @@ def test_a_users_lstm_draws_its_input_and_zero_state_by_name():
     source = draw_graph(out.sum(), params=lstm).source
     for name in ("x", "h0", "c0"):
         assert f'label="{name}\n' in source
+
+
+def test_draw_tape_shows_the_traced_ops_beside_the_rewritten_ones():
+    tl.manual_seed(0)
+    lstm = tl.nn.LSTM(2, 3)
+    step = tl.compile(lambda x: (lstm(x)[0] ** 2).sum())
+    with pytest.raises(ValueError, match="no tape yet: call it once"):
+        tl.viz.draw_tape(step)
+    step(np.ones((3, 1, 2), np.float32))
+    source = tl.viz.draw_tape(step, params=lstm).source
+    assert "as traced: " in source and "after the passes: " in source
+    (tape,) = step.tapes.values()
+    assert f"as traced: {len(tape.traced_steps)} ops" in source and f"after the passes: {len(tape.steps)} ops" in source
+    assert "3 x GateActivations" in source and "weight_hh_l0" in source and "argument 0" in source
+    only = tl.viz.draw_tape(step, which="traced").source
+    assert "after the passes" not in only and "Fused" not in only
+    with pytest.raises(ValueError, match="which must be"):
+        tl.viz.draw_tape(step, which="after")
+    with pytest.raises(TypeError, match="expected a tl.compile'd function or a Tape, got function"):
+        tl.viz.draw_tape(lambda x: x)
+    with pytest.raises(TypeError, match="params must be a Module"):
+        tl.viz.draw_tape(step, params=[1])

@@ -63,7 +63,8 @@ class Tape:
         ]
         # the tensors made outside fn that need a gradient: Replay's inputs in the graph
         self.parents = [(slot, s) for slot, s in enumerate(sources) if s is not None and needs[slot]]
-        self.traced_ops = [step.op for step in tracer.steps]  # as run eagerly, for verify()
+        self.traced_steps = tracer.steps  # as run eagerly (for verify(), and to draw beside the rewritten ones)
+        self.traced_ops = [step.op for step in tracer.steps]
         self.op_output_slots = [s for step in tracer.steps for s in step.outputs]
         self.exact = exact
         steps = tracer.steps

@@ -4,6 +4,7 @@ import numpy as np
 
 from .explore import Explorer, derivative_rule, explore
 from .graph import INSTALL_HINT, Graph, GraphTooLarge, draw_graph, render, step_tensors
+from .tape import draw_tape
 
 
 def lstm_training_step(seq_len=3, hidden=4, input_size=2, seed=0):
@@ -57,6 +58,7 @@ __all__ = [
     "INSTALL_HINT",
     "derivative_rule",
     "draw_graph",
+    "draw_tape",
     "explore",
     "render",
     "step_tensors",
