@@ -9,18 +9,24 @@ once. compile(fn) does so:
 - The first call for given argument shapes and dtypes runs fn eagerly while the engine
   reports each op it runs (trace.py): its class, where its inputs came from (an argument, a
   parameter or other tensor made outside fn, or an earlier op) and its parameters. That list
-  of Steps, rewritten by the passes (passes.py), is the tape (tape.py). The call returns the
-  eager result.
+  of Steps, rewritten by the passes (passes/), is the tape (tape.py), written out as Python
+  code (codegen.py; tape.source holds it).
 - The second call replays the tape and also runs fn eagerly once more, and compares the
-  two op by op: equal to the last bit, or an error naming the first op that differs
-  (fn read something the tape froze, see below). From then on, calls only replay.
-- A replay calls each op's own forward(), in order, on the arrays in a flat list of
-  slots: no Tensor or Function is made, apart from the outputs and one Function, Replay,
-  that stands for the whole of fn in the graph. Its backward calls each op's own
-  backward() in reverse order and sums gradients as the engine does, in the same order,
-  so .grad comes out bit-identical to eager. Parameters are read from their Tensors at
-  each call (an optimizer's in-place update, `p.data = ...`, is seen); dropout draws new
-  masks at each call, from the same random stream as eager.
+  two op by op (to the last bit when exact, to float rounding otherwise), or raises an error
+  naming the first op that differs (fn read something the tape froze, see below). From then
+  on, calls only replay.
+- A replay runs each op's forward, in order, on arrays: no Tensor or Function is made, apart
+  from the outputs and one Function, Replay, that stands for the whole of fn in the graph.
+  Its backward runs the ops' backward rules in reverse order. Parameters are read from their
+  Tensors at each call (an optimizer's in-place update, `p.data = ...`, is seen); dropout
+  draws new masks at each call, from the same random stream as eager.
+
+Two modes. exact=True runs only the passes that keep every number and sums gradients as the
+engine does, in its order: the results are eager's to the last bit. The default also runs
+passes that add some sums in another order (one product over all time steps for a weight's
+gradient, one for the input projection of a loop), so the results agree with eager to float
+rounding; every call, the first included, returns the tape's numbers, so a run's bits do
+not depend on which call traced. docs/performance.md measures what each pass saves.
 
 What a tape cannot follow, as with torch.jit.trace or tinygrad's TinyJit:
 - Python control flow that depends on values (`if loss > 1`, a loop until convergence):
@@ -38,7 +44,7 @@ What a tape cannot follow, as with torch.jit.trace or tinygrad's TinyJit:
 - What is not an op: backward(), an optimizer step or any in-place change, retain_grad()
   inside fn are refused when traced; a compiled function called inside another one's
   trace runs as plain code, part of that trace.
-Bit-identical means: a result's .grad equals eager's when the gradient comes from fn's
+Bit-identical (exact=True) means: a result's .grad equals eager's when the gradient comes from fn's
 result alone (a parameter that also gets a gradient from outside fn, or a tensor both passed
 in and captured, gets its parts added in another order). Arguments may be Tensors, arrays,
 tuples and lists of them, and hashable Python values (not an object told apart by identity
