@@ -1,0 +1,255 @@
+"""The cells that learn to read: a passage of text, each character coloured by one LSTM unit's
+cell state, for the units that best follow a simple property of the text.
+
+Karpathy, Johnson and Fei-Fei (2015, "Visualizing and Understanding Recurrent Networks") found
+units in a character-level LSTM that switch on inside quotes, that count along a line, that
+track the depth of brackets. This is their picture, with the finding automated and measured:
+for each property below, every unit's cell state c_t (after reading character t) is
+correlated with the property's value at t over a stretch of held-out text (Pearson's r), and
+the unit with the largest |r| is the one shown. Where even that unit's |r| is below FOLLOWS,
+the page says no unit follows the property: a number, not a label put on a picture.
+
+In the tutorial's words, c_t is the note-taker's notebook: a unit that holds "inside a quote"
+from the opening mark to the closing one is a note kept across the whole quotation, written
+by the input gate at the first mark and erased by the forget gate at the second.
+"""
+
+import html
+import os
+
+import numpy as np
+
+from ..files import write_atomically
+from .plots import _pyplot, lstm_values
+
+FOLLOWS = 0.3  # |r| from which a unit is said to follow a property
+
+
+def _quoted(text):
+    """1 between a double quote and the next one (the quote marks themselves count as inside)."""
+    inside, values = False, []
+    for ch in text:
+        if ch == '"':
+            inside = not inside
+            values.append(1.0)
+        else:
+            values.append(float(inside))
+    return np.array(values)
+
+
+def _bracketed(text):
+    """1 inside (), [] or {} (at any depth)."""
+    depth, values = 0, []
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        values.append(float(depth > 0))
+        if ch in ")]}":
+            depth = max(0, depth - 1)
+    return np.array(values)
+
+
+def _column(text):
+    """How far along its line the character is: 0 for the first."""
+    values, column = [], 0
+    for ch in text:
+        values.append(float(column))
+        column = 0 if ch == "\n" else column + 1
+    return np.array(values)
+
+
+def _after_space(text):
+    return np.array([0.0] + [float(ch == " ") for ch in text[:-1]])
+
+
+def _in_word(text):
+    return np.array([float(ch.isalpha()) for ch in text])
+
+
+def _indented(text):
+    """1 on a line that starts with three spaces or more (the code examples of Python's docs)."""
+    values = []
+    for line in text.split("\n"):
+        mark = float(line.startswith("   "))
+        values += [mark] * (len(line) + 1)
+    return np.array(values[: len(text)])
+
+
+PROPERTIES = {  # name -> (the rule, in words; the value at each character)
+    "inside quotes": ('1 from a " to the next ", else 0', _quoted),
+    "inside brackets": ("1 inside (), [] or {}, else 0", _bracketed),
+    "position in the line": ("the number of characters since the last newline", _column),
+    "just after a space": ("1 if the character before is a space, else 0", _after_space),
+    "inside a word": ("1 on a letter, else 0", _in_word),
+    "in an indented line": ("1 on a line that starts with 3 spaces or more, else 0", _indented),
+}
+
+
+def correlations(values, cells):
+    """Pearson's r of the property values (T,) with each unit's cell state (T, H): (H,), 0
+    where either side is constant."""
+    v = values - values.mean()
+    c = cells - cells.mean(axis=0)
+    denominator = np.sqrt((v**2).sum() * (c**2).sum(axis=0))
+    return np.divide(v @ c, denominator, out=np.zeros(cells.shape[1]), where=denominator > 0)
+
+
+class TextCells:
+    """What text_cells found: for each property, (unit, r) of the unit that follows it best,
+    the passage and every unit's cell state along it. save(path): .html or .png."""
+
+    def __init__(self, passage, cells, found, measured_on, centre, spread):
+        self.passage, self.cells, self.found, self.measured_on = passage, cells, found, measured_on
+        self.centre, self.spread = centre, spread  # each unit's mean and standard deviation over the measured text
+
+    def shown(self, unit, r):
+        """The unit's cell state along the passage as drawn: its distance from the unit's mean in
+        standard deviations over the measured text, the sign flipped where r < 0 (so that red is
+        where the property holds)."""
+        spread = self.spread[unit] if self.spread[unit] > 0 else 1.0
+        return (self.cells[:, unit] - self.centre[unit]) / spread * (1 if r >= 0 else -1)
+
+    def html(self):
+        return _page(self)
+
+    def _repr_html_(self):  # shown in a notebook
+        return self.html()
+
+    def save(self, path):
+        """Write the page (.html, self-contained: nothing is fetched) or a picture (.png)."""
+        name = os.fsdecode(path)
+        suffix = os.path.splitext(name)[1].lower()
+        if suffix in (".html", ".htm"):
+            page = self.html().encode("utf-8")
+            return write_atomically(name, lambda f: f.write(page))
+        if suffix == ".png":
+            figure = _figure(self)
+            try:
+                return write_atomically(name, lambda f: figure.savefig(f, format="png", dpi=100))
+            finally:
+                _pyplot().close(figure)
+        raise ValueError(f"text_cells: unknown format {suffix or '(no suffix)'!r} in {name!r}; use .html or .png")
+
+
+def text_cells(model, task, passage=None, chars=600, measure_chars=6000):
+    """Find, for each property of PROPERTIES, the unit of model's first LSTM layer whose cell
+    state follows it best, measured over `measure_chars` characters of task's held-out (test)
+    text; show it on `passage` (default: the first `chars` characters of that text).
+    model: a SequenceModel of kind "lstm" trained on a text task; task: that task."""
+    if getattr(model, "kind", None) != "lstm":
+        raise ValueError(
+            f"text_cells: needs an LSTM model (its cell state c), got {getattr(model, 'kind', type(model).__name__)!r}"
+        )
+    if getattr(task, "name", None) != "text":
+        raise ValueError(
+            f"text_cells: needs the text task the model was trained on, got {getattr(task, 'name', task)!r}"
+        )
+    for name, value in (("chars", chars), ("measure_chars", measure_chars)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+            raise ValueError(f"text_cells: {name} must be an integer >= 2, got {value!r}")
+    held_out = "\n".join(task.text[lo:hi] for lo, hi in task.stretches["test"])
+    measured = held_out[:measure_chars]
+    cells = _cell_states(model, task, measured)
+    found = {}
+    for name, (rule, rule_of) in PROPERTIES.items():
+        values = rule_of(measured)
+        r = correlations(values, cells)
+        unit = int(np.argmax(np.abs(r)))
+        found[name] = (unit, float(r[unit]), rule)
+    if passage is None:
+        passage = _telling_passage(held_out, chars)
+    shown = _cell_states(model, task, passage)
+    return TextCells(passage, shown, found, len(measured), cells.mean(axis=0), cells.std(axis=0))
+
+
+def _telling_passage(text, chars):
+    """The stretch of `chars` characters, starting at a line, where the properties have most to
+    show: the most quote marks, brackets and indented lines."""
+    starts = [0] + [k + 1 for k, ch in enumerate(text[: max(1, len(text) - chars)]) if ch == "\n"]
+
+    def score(start):
+        piece = text[start : start + chars]
+        return piece.count('"') + piece.count("(") + piece.count("\n   ")
+
+    best = max(starts, key=score)
+    return text[best : best + chars]
+
+
+def _cell_states(model, task, text):
+    ids = task.encode(text)[None, :]
+    return lstm_values(model, ids, ("c",))["c"][0].astype(np.float64)  # (T, H)
+
+
+# ----- the page -------------------------------------------------------------------------
+
+
+def _shade(value, scale=2.0):
+    """A background colour: white at 0, red towards +scale, blue towards -scale (standard deviations)."""
+    t = float(np.clip(value / scale, -1, 1))
+    fade = int(255 * (1 - abs(t)))
+    return f"rgb(255,{fade},{fade})" if t >= 0 else f"rgb({fade},{fade},255)"
+
+
+def _page(found):
+    sections = []
+    for name, (unit, r, rule) in found.found.items():
+        follows = abs(r) >= FOLLOWS
+        values = found.shown(unit, r)
+        spans = []
+        for ch, v, c in zip(found.passage, values, found.cells[:, unit]):
+            shown = "⏎<br>" if ch == "\n" else html.escape(ch).replace(" ", "&nbsp;")
+            spans.append(f'<span style="background:{_shade(v)}" title="c = {c:+.3f}">{shown}</span>')
+        verdict = (
+            f"unit {unit} follows it: r = {r:+.2f}"
+            if follows
+            else f"no unit follows it well: the best, unit {unit}, has r = {r:+.2f} (|r| below {FOLLOWS})"
+        )
+        sections.append(
+            f'<section class="property" data-property="{html.escape(name)}" data-unit="{unit}" data-r="{r:.4f}" '
+            f'data-follows="{str(follows).lower()}">\n<h2>{html.escape(name)}</h2>\n'
+            f"<p>rule: {html.escape(rule)}. {html.escape(verdict)}"
+            f"{'' if r >= 0 else ' (its sign flipped: red where the rule says 1)'}.</p>\n"
+            f'<div class="text">{"".join(spans)}</div>\n</section>'
+        )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>The cells that learn to read</title>
+<style>
+body {{ font-family: sans-serif; max-width: 70em; margin: 1em auto; color: #222; }}
+.text {{ font-family: monospace; font-size: 13px; line-height: 1.5; border: 1px solid #ccc; padding: .5em; }}
+h2 {{ margin-bottom: .2em; }} p {{ margin-top: .2em; }}
+</style></head><body>
+<h1>The cells that learn to read</h1>
+<p>Each character's background is one unit's cell state c after reading it: red above the unit's
+mean, blue below, white at it, full colour at two standard deviations. For each property, the unit shown is the one of the {found.cells.shape[1]} whose c has the
+largest correlation with the property's value (Pearson's r, over {found.measured_on} held-out
+characters); a unit "follows" a property from |r| = {FOLLOWS}.</p>
+{chr(10).join(sections)}
+</body></html>
+"""
+
+
+def _figure(found, lines=6, width=90):
+    """The passage's first lines under each property's unit, as coloured character cells."""
+    plt = _pyplot()
+    full = found.passage.split("\n")[:lines]
+    rows = [line[:width] for line in full]
+    names = list(found.found)
+    figure, axes = plt.subplots(len(names), 1, figsize=(width * 0.11, len(names) * (lines * 0.22 + 0.5)))
+    for ax, name in zip(np.atleast_1d(axes), names):
+        unit, r, _ = found.found[name]
+        values = found.shown(unit, r)
+        position = 0
+        for row, line in enumerate(rows):
+            for col, ch in enumerate(line):
+                shade = _shade(values[position + col])
+                rgb = [int(v) / 255 for v in shade[4:-1].split(",")]
+                ax.add_patch(plt.Rectangle((col, -row - 1), 1, 1, color=rgb, lw=0))
+                ax.text(col + 0.5, -row - 0.5, ch, ha="center", va="center", family="monospace", fontsize=7)
+            position += len(full[row]) + 1
+        ax.set_xlim(0, width)
+        ax.set_ylim(-lines, 0)
+        ax.axis("off")
+        verdict = f"unit {unit}, r = {r:+.2f}" if abs(r) >= FOLLOWS else f"no unit follows it (best r = {r:+.2f})"
+        ax.set_title(f"{name}: {verdict}", fontsize=9, loc="left")
+    figure.tight_layout()
+    return figure
