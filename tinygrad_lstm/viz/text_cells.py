@@ -220,9 +220,10 @@ h2 {{ margin-bottom: .2em; }} p {{ margin-top: .2em; }}
 </style></head><body>
 <h1>The cells that learn to read</h1>
 <p>Each character's background is one unit's cell state c after reading it: red above the unit's
-mean, blue below, white at it, full colour at two standard deviations. For each property, the unit shown is the one of the {found.cells.shape[1]} whose c has the
-largest correlation with the property's value (Pearson's r, over {found.measured_on} held-out
-characters); a unit "follows" a property from |r| = {FOLLOWS}.</p>
+mean, blue below, white at it, full colour at two standard deviations. For each property, the
+unit shown is the one of the {found.cells.shape[1]} whose c has the largest correlation with the
+property's value (Pearson's r, over {found.measured_on} held-out characters); a unit "follows" a
+property from |r| = {FOLLOWS}.</p>
 {chr(10).join(sections)}
 </body></html>
 """
