@@ -244,3 +244,19 @@ def test_ops_match_torch_gradients():
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-12)
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-10)
+
+
+def test_a_wrong_rule_is_named_with_its_worst_element_as_plain_integers():
+    from tinygrad_lstm.autograd import Function
+
+    class Wrong(Function):  # z = a^2 with the rule dz/da = a (not 2a)
+        def forward(self, a):
+            self.a = a
+            return a * a
+
+        def backward(self, grad):
+            return grad * self.a
+
+    x = Tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    with pytest.raises(tl.GradcheckError, match=r"worst at index \(1, 2\): autograd [-\d.]+, numeric [-\d.]+$"):
+        tl.gradcheck(lambda a: Wrong.apply(a).sum(), [x])

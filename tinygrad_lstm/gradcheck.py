@@ -65,7 +65,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
                 x.data[idx] = original
             numeric[idx] = (up - down) / (2 * eps)
         if not np.allclose(auto, numeric, atol=atol, rtol=rtol):
-            worst = np.unravel_index(np.argmax(np.abs(auto - numeric)), x.shape) if x.shape else ()
+            worst = tuple(int(k) for k in np.unravel_index(np.argmax(np.abs(auto - numeric)), x.shape))
             raise GradcheckError(
                 f"gradcheck: input {number} (shape {x.shape}) autograd and finite differences disagree; "
                 f"worst at index {worst}: autograd {auto[worst]:.8g}, numeric {numeric[worst]:.8g}"

@@ -1,0 +1,260 @@
+"""Write the tutorial's notebooks (docs/notebooks/*.ipynb) and run each in a fresh kernel, so
+the outputs they keep are the ones this code gives (seeds fixed: the same each run).
+
+    python docs/notebooks/make_notebooks.py            all of them
+    python docs/notebooks/make_notebooks.py 3          only those whose file name starts with 3
+
+Each notebook is a list of cells below: a str starting with "md:" is text, any other a code
+cell. tests/test_notebooks.py runs every notebook again, top to bottom, and fails on an error.
+"""
+
+import os
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TIMEOUT = 300  # seconds a cell may take
+
+SETUP = """\
+import os
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one BLAS thread: the same numbers on every machine
+import numpy as np
+import tinygrad_lstm as tl
+from tinygrad_lstm import Tensor
+tl.manual_seed(0)"""
+
+AUTOGRAD = [
+    """md:# 1. Autograd from scratch
+
+A `Tensor` holds a NumPy array. Every operation on tensors that need a gradient is recorded:
+the result remembers the op that made it and the op remembers its inputs. That record is the
+**computation graph**, and `backward()` walks it from the result back to the inputs, applying
+the chain rule at every op:
+
+$$\\frac{\\partial L}{\\partial x} = \\sum_{\\text{uses of } x} \\frac{\\partial L}{\\partial z}\\,\\frac{\\partial z}{\\partial x}$$
+
+Here is one neuron, $L = (\\tanh(w \\cdot x) - \\tfrac12)^2$.""",
+    SETUP,
+    """w = Tensor(np.array([0.5, -0.3]), requires_grad=True).named("w")
+x = Tensor(np.array([1.0, 2.0])).named("x")
+z = (w * x).sum().named("z")
+L = ((z.tanh() - 0.5) ** 2).named("L")
+L.backward(retain_graph=True)
+print("L =", L.item(), "  dL/dw =", w.grad)""",
+    """md:By hand: $\\partial L/\\partial z = 2(\\tanh z - \\tfrac12)(1 - \\tanh^2 z)$ and
+$\\partial z/\\partial w = x$. The engine must agree:""",
+    """t = np.tanh(z.item())
+by_hand = 2 * (t - 0.5) * (1 - t**2) * x.numpy()
+print(by_hand, np.allclose(by_hand, w.grad.numpy()))""",
+    """md:## The graph
+
+`draw_graph` draws what was recorded: boxes for tensors, ellipses for ops. (It displays inline;
+Graphviz's `dot` program renders it.)""",
+    """tl.viz.draw_graph(L, params={"w": w}, show_grads=True)""",
+    """md:## Watching backward() work
+
+The explorer steps through `backward()` one op at a time: which op's rule runs, the gradient
+that arrives, the gradients it sends to each input. Press the arrow keys inside the frame.""",
+    """tl.viz.explore(L, params={"w": w})""",
+    """md:## Checking gradients: finite differences
+
+For a small step $\\varepsilon$, $\\partial L/\\partial x_i \\approx (L(x + \\varepsilon e_i) - L(x - \\varepsilon e_i)) / 2\\varepsilon$.
+`gradcheck` compares that with autograd for every element, in float64.""",
+    """x64 = Tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+print(tl.gradcheck(lambda a: (a.tanh() * a).sum(axis=0), [x64]))""",
+    """md:## Writing an op of your own
+
+An op is a `Function` with a `forward` on arrays and a `backward` that turns the output's
+gradient into the inputs'. Softsign: $z = a / (1 + |a|)$, $dz/da = 1/(1 + |a|)^2$.""",
+    """from tinygrad_lstm.autograd import Function
+
+class Softsign(Function):
+    def forward(self, a):
+        self.a = a  # what backward needs, saved on self
+        return a / (1 + np.abs(a))
+
+    def backward(self, grad):  # dL/dz in, dL/da out
+        return grad / ((1 + abs(self.a)) * (1 + abs(self.a)))
+
+softsign = Softsign.apply
+print(tl.gradcheck(softsign, [x64]))""",
+    """md:A wrong rule is caught and named:""",
+    """class WrongSoftsign(Softsign):
+    def backward(self, grad):
+        return grad / (1 + abs(self.a))  # not squared
+
+try:
+    tl.gradcheck(WrongSoftsign.apply, [x64])
+except tl.GradcheckError as err:
+    print(str(err)[:160], "...")""",
+    """md:## Exercises
+
+1. Add a `Square` op ($z = a^2$) and check it with `gradcheck`. Then break its backward on purpose.
+2. Use `x` twice, `L = (x * x + x).sum()`: where in the engine do the two gradients add up?
+   (`docs/engine.md` walks through it.)""",
+]
+
+LSTM_CELL = [
+    """md:# 2. The LSTM cell as a factory line
+
+The tutorial pictures an LSTM step as a factory line. The **cell state** $c_t$ is the conveyor
+belt; the **forget gate** $f_t$ erases from it, the **input gate** $i_t$ with the candidate
+$g_t$ writes onto it, the **output gate** $o_t$ decides what the hidden state $h_t$ shows:
+
+$$i, f, o = \\sigma(\\cdot),\\quad g = \\tanh(\\cdot),\\qquad c_t = f \\odot c_{t-1} + i \\odot g,\\qquad h_t = o \\odot \\tanh(c_t)$$
+
+where each $(\\cdot)$ is $W x_t + U h_{t-1} + b$ for that gate. In code (this is
+`tl.nn.LSTM`'s step, `tinygrad_lstm/nn/recurrent.py`):""",
+    SETUP,
+    """lstm = tl.nn.LSTM(input_size=2, hidden_size=4)
+for name, p in lstm.named_parameters():
+    print(f"{name:14s} {p.shape}")  # the four gates' W stacked: (4 * 4, 2); U: (4 * 4, 4)""",
+    """md:One step by hand, with the layer's own weights, against the layer:""",
+    """x = np.random.default_rng(1).standard_normal((1, 1, 2)).astype(np.float32)  # (T, B, input)
+W, U = lstm.weight_ih_l0.numpy(), lstm.weight_hh_l0.numpy()
+b = lstm.bias_ih_l0.numpy() + lstm.bias_hh_l0.numpy()
+h0 = c0 = np.zeros((1, 4), np.float32)
+pre = x[0] @ W.T + h0 @ U.T + b
+i, f, g, o = np.split(pre, 4, axis=-1)
+sigmoid = lambda a: 1 / (1 + np.exp(-a))
+c1 = sigmoid(f) * c0 + sigmoid(i) * np.tanh(g)
+h1 = sigmoid(o) * np.tanh(c1)
+out, (h, c) = lstm(x)
+print(np.allclose(h1, h.numpy()[0], atol=1e-6), np.allclose(c1, c.numpy()[0], atol=1e-6))""",
+    """md:## One step's graph
+
+Every gate, every product on the belt is an op in the graph; backward goes through each.""",
+    """out, _ = lstm(x)
+tl.viz.draw_graph((out ** 2).mean(), params=lstm)""",
+    """md:## The conveyor belt, measured
+
+If the forget gate stays near 1 and the input gate near 0, $c_t$ keeps what was written on it.
+Write a value at step 0, then feed zeros: how much of $c$ survives after $t$ steps is the
+product of the forget gates. With the forget gate's bias set high, the belt keeps it.""",
+    """def kept(forget_bias, steps=30):
+    \"\"\"c_t of a 1-unit LSTM that writes 1 at step 0 (x = 1 there, 0 after) and then only keeps it.\"\"\"
+    cell = tl.nn.LSTM(1, 1)
+    with tl.no_grad():
+        cell.weight_ih_l0.data[:] = [[0.0], [0.0], [5.0], [0.0]]  # i, f, g, o: g = tanh(5 x), 1 at step 0
+        cell.weight_hh_l0.data[:] = 0.0
+        cell.bias_ih_l0.data[:] = [5.0, forget_bias, 0.0, 0.0]  # the input gate open, the forget gate as asked
+        cell.bias_hh_l0.data[:] = 0.0
+        state, c = None, []
+        for t in range(steps):
+            x = np.full((1, 1, 1), 1.0 if t == 0 else 0.0, np.float32)
+            _, state = cell(x, state)  # the state carried from step to step
+            c.append(state[1].item())
+    return np.array(c)
+
+for bias in (-3.0, 0.0, 3.0, 6.0):
+    c = kept(bias)
+    print(f"forget bias {bias:+.0f}: f = {1 / (1 + np.exp(-bias)):.3f}, c after 1, 10, 30 steps:",
+          np.round(c[[0, 9, 29]], 4))""",
+    """md:After 30 steps, $c_{30} = c_1 \\prod f_t \\approx c_1 f^{29}$: with $f = 0.5$ nothing is left, with
+$f = 0.998$ almost all of it. That is why `SequenceModel` starts LSTMs with the forget bias at 1
+or more (Gers et al. 2000).
+
+## Exercises
+
+1. Set the input gate's bias to -5 as well: what is written at step 0 now?
+2. Draw the graph of three steps (`lstm(np.zeros((3, 1, 2), np.float32))`) and follow $c$ along it.""",
+]
+
+INTEROP = [
+    """md:# 5. Keras and PyTorch side by side
+
+The tutorial's code is Keras; the API here follows PyTorch. The weights go both ways, and the
+numbers agree. Cells that need a library not installed say so and skip.""",
+    SETUP,
+    """try:
+    import torch
+except ImportError:
+    torch = None
+    print("PyTorch is not installed: pip install torch, then run this notebook again")""",
+    """md:## PyTorch: the same parameters, the same names
+
+`tl.nn.LSTM` names its parameters as `torch.nn.LSTM` does, with the same shapes and gate order
+(i, f, g, o), so a state dict moves across as it is.""",
+    """if torch is not None:
+    ours = tl.nn.LSTM(3, 5)
+    theirs = torch.nn.LSTM(3, 5)
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((7, 2, 3)).astype(np.float32)
+    a = ours(x)[0]
+    b = theirs(torch.tensor(x))[0]
+    (a ** 2).sum().backward()
+    (b ** 2).sum().backward()
+    print("outputs differ by", np.abs(a.numpy() - b.detach().numpy()).max())
+    print("gradients differ by", max(np.abs(p.grad.numpy() - getattr(theirs, n).grad.numpy()).max()
+                                      for n, p in ours.named_parameters()))""",
+    """md:## Keras: the tutorial's model
+
+Keras stores an LSTM's weights as `kernel` (input, 4H), `recurrent_kernel` (H, 4H) and one
+`bias`, gates in the order i, f, c, o. `load_keras_weights` and `keras_weights` convert.""",
+    """try:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+except ImportError:
+    keras = None
+    print("Keras is not installed: pip install keras (and torch), then run this notebook again")""",
+    """if keras is not None:
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 1))
+    layer = keras.layers.LSTM(8)
+    keras_model = keras.Model(inputs, layer(inputs))
+    ours = tl.nn.LSTM(1, 8, batch_first=True)
+    ours.load_keras_weights(layer.get_weights())
+    x = np.random.default_rng(0).standard_normal((2, 4, 1)).astype(np.float32)
+    theirs = keras_model.predict(x, verbose=0)
+    mine = ours(x)[0].numpy()[:, -1]
+    print("Keras:", theirs[0, :4].round(5))
+    print("ours: ", mine[0, :4].round(5))
+    print("largest difference", np.abs(theirs - mine).max())""",
+    """md:## Exercises
+
+1. Go the other way: `layer.set_weights(ours.keras_weights())`, and compare again.
+2. A GRU: Keras's default is `reset_after=True`; ours follows torch. What does `load_keras_weights` ask of you?""",
+]
+
+NOTEBOOKS = {
+    "1_autograd_from_scratch.ipynb": AUTOGRAD,
+    "2_the_lstm_cell.ipynb": LSTM_CELL,
+    "5_keras_and_pytorch.ipynb": INTEROP,
+}
+
+
+def build(cells):
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for cell in cells:
+        if cell.startswith("md:"):
+            notebook.cells.append(nbformat.v4.new_markdown_cell(cell[3:]))
+        else:
+            notebook.cells.append(nbformat.v4.new_code_cell(cell))
+    return notebook
+
+
+def run(notebook, cwd=HERE):
+    """Execute in a fresh kernel; the notebook keeps its outputs. Returns the seconds it took."""
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+    for cell in notebook.cells:  # (no run times or counts that change from run to run)
+        cell.metadata.pop("execution", None)
+    return time.perf_counter() - start
+
+
+def main(only=()):
+    for name, cells in NOTEBOOKS.items():
+        if only and not name.startswith(tuple(only)):
+            continue
+        notebook = build(cells)
+        seconds = run(notebook)
+        nbformat.write(notebook, os.path.join(HERE, name))
+        print(f"{name}: ran in {seconds:.0f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
