@@ -14,6 +14,8 @@ plot_history:     a training run's loss, validation and held-out metric against 
                   its curriculum's phases and the step it was solved at.
 """
 
+import os
+
 import numpy as np
 
 from .graph import step_tensors
@@ -23,7 +25,8 @@ def _pyplot():
     try:
         import matplotlib
 
-        matplotlib.use("Agg")
+        if not os.environ.get("MPLBACKEND"):  # (a notebook's kernel sets it: figures show inline there)
+            matplotlib.use("Agg")  # no window: figures are saved to files
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError(
