@@ -169,7 +169,8 @@ CONTEXT = [
 The tutorial's promise: an LSTM keeps context that a plain RNN forgets. Here is the test. Each
 sentence states two facts, then filler sentences (padded with "." to one length), then asks
 about one of the facts:""",
-    SETUP + """
+    SETUP
+    + """
 from tinygrad_lstm.cli import demo_run
 from tinygrad_lstm.tasks.context import JOBS, NAMES
 from tinygrad_lstm.train import SequenceModel, evaluate, held_out_stream, train
