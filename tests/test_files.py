@@ -234,10 +234,21 @@ def test_a_temporary_left_by_kill_9_is_named_for_its_target_and_removed_by_the_n
 
 
 def test_check_writable_refuses_as_a_write_would_and_writes_nothing(tmp_path):
-    check_writable(tmp_path / "new" / "model.npz")
-    assert os.listdir(tmp_path / "new") == []
+    check_writable(tmp_path / "new" / "deeper" / "model.npz")
+    assert os.listdir(tmp_path) == []  # the missing folders are made by the write, not by the check
     with pytest.raises(IsADirectoryError):
         check_writable(tmp_path)
+
+
+@pytest.mark.parametrize("where", ["", "new/", "new/deeper/"])
+def test_check_writable_refuses_a_name_too_long_for_the_file_system(tmp_path, where):
+    """Only the final rename would meet such a name (the temporary's is cut short): after the job."""
+    long = "x" * (os.pathconf(tmp_path, "PC_NAME_MAX") + 1)
+    for path in (tmp_path / where / f"{long}.npz", tmp_path / f"{long}" / "model.npz"):
+        with pytest.raises(OSError) as info:
+            check_writable(path)
+        assert "File name too long" in str(info.value) and str(path) in str(info.value)
+    assert os.listdir(tmp_path) == []
 
 
 # ----- checkpoints ------------------------------------------------------------------------

@@ -231,7 +231,7 @@ def resumable(seed=1):
         batch_size=8,
         seed=seed,
         curriculum=True,
-        stage_steps=7,
+        stage_steps=6,
         schedule="plateau",
         until=0.999,
         validate_every=3,
@@ -264,7 +264,10 @@ def test_a_saved_state_with_a_stage_this_run_lacks_is_refused():
     run.run(2)
     arrays, state = run.state()
     other = Training(*context_model(seed=1, seq_len=2, hidden=6))  # no curriculum: one stage
-    with pytest.raises(ValueError, match="curriculum stage"):
+    with pytest.raises(ValueError, match="its stages is 2; expected this run's 1"):
+        other.load_state(arrays, state)
+    del state["stages"]  # (as a checkpoint saved before the number of stages was kept)
+    with pytest.raises(ValueError, match="its stage is 1; expected one of this run's 1 curriculum stages"):
         other.load_state(arrays, {**state, "stage": 1})
 
 
@@ -310,8 +313,9 @@ def test_train_with_a_recipe_prints_where_it_stopped_and_saves_its_phases(tmp_pa
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--until", "abc"], "expected a number, got 'abc'"),
-        (["--until", "nan"], "expected a number, got nan"),
+        (["--until", "abc"], "argument --until: expected a value of the task's metric, or none, got 'abc'"),
+        (["--until", "nan"], "argument --until: expected a value of the task's accuracy in (0, 1], got nan"),
+        (["--until", "-inf"], "argument --until: expected a value of the task's accuracy in (0, 1], got -inf"),
         (["--stage-steps", "0"], "expected a positive integer"),
         (["--schedule", "cosine"], "invalid choice"),
         (["--threads", "0"], "expected a positive integer"),

@@ -2,6 +2,7 @@
 does not fit its checkpoint is refused in one line, nothing written."""
 
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -77,13 +78,22 @@ def test_checkpoint_keeps_training_arrays_apart_from_the_state_dict(tmp_path):
             lambda arrays, state: arrays.update({"adam.v.head.bias": np.zeros(3)}),
             "Adam's v for head.bias should have shape (1,), found shape (3,)",
         ),
-        (lambda arrays, state: state.pop("streams"), "the training state is damaged (KeyError"),
+        (lambda arrays, state: state.pop("streams"), "the training state is damaged: its streams is missing"),
         (
             lambda arrays, state: state.update(streams=[{"bit_generator": "MT19937"}] * 2),
-            "the training state is damaged",
+            "the training state is damaged: its streams is [{'bit_generator'",
         ),
-        (lambda arrays, state: state.update(adam_steps=[1]), "1 Adam step counts for 10 parameters"),
+        (lambda arrays, state: state.update(adam_steps=[1]), "its adam_steps is [1]; expected 10 integers >= 0"),
         (lambda arrays, state: state.update(streams=state["streams"][:1]), "the training state is damaged"),
+        (lambda arrays, state: state.update(step=-7), "its step is -7; expected an integer >= 0"),
+        (lambda arrays, state: state.update(step=2.0), "its step is 2.0; expected an integer >= 0"),
+        (lambda arrays, state: state.update(lr=float("nan")), "its lr is nan; expected a positive finite number"),
+        (lambda arrays, state: state.update(lr=-5), "its lr is -5; expected a positive finite number"),
+        (lambda arrays, state: state.update(solved_at=10**6), "its solved_at is 1000000; expected None, or a step"),
+        (lambda arrays, state: state.update(stage_starts=[[0]]), "its stage_starts is [[0]]; expected a list of"),
+        (lambda arrays, state: state.update(held_out=[[1, [1, 2]]]), "its held_out is [[1, [1, 2]]]; expected"),
+        (lambda arrays, state: state.update(losses="abc"), "its losses is 'abc'; expected a list of [step, loss]"),
+        (lambda arrays, state: state.update(schedule={}), "its schedule is {}; expected None: this run has no"),
     ],
 )
 def test_a_training_state_that_does_not_fit_is_refused_and_changes_nothing(broken, message):
@@ -140,11 +150,13 @@ def test_200_steps_resumed_for_300_more_end_as_500_steps_did(tmp_path, capsys):
         for name in mine:
             np.testing.assert_array_equal(mine[name], theirs[name], err_msg=name)
     a_run, b_run = a_meta.pop("training"), b_meta.pop("training")
+    # the run planned as 200 steps logs every 2 and evaluates every 10, also when resumed; one of 500, every 5 and 25
+    assert (a_meta.pop("log_every"), a_meta.pop("evaluate_every"), b_meta.pop("log_every")) == (2, 10, 5)
+    b_meta.pop("evaluate_every")
     assert a_meta == b_meta  # the settings, the planned 500 steps and the metrics
     for key in ("step", "adam_steps", "streams"):
         assert a_run[key] == b_run[key], key
     assert a_run["step"] == 500 and a_run["losses"][-1] == b_run["losses"][-1]
-    # the first run logged every 2 steps, the second every 3; one run of 500, every 5
     assert dict(a_run["losses"])[300] == dict(b_run["losses"])[300]
 
 
@@ -156,7 +168,7 @@ def test_a_run_stopped_by_ctrl_c_resumes_its_remaining_steps(tmp_path, monkeypat
     def pressed_at_the_third(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)
         return evaluate(*args, **kwargs)
 
     monkeypatch.setattr(tl.train, "evaluate", pressed_at_the_third)

@@ -246,6 +246,14 @@ def test_beats_baseline_knows_which_way_is_better(name, worse, better):
     assert task.beats_baseline({task.metric: better})
 
 
+def test_an_accuracy_beats_the_baseline_only_by_more_than_luck():
+    task = tasks.make("context")  # baseline 50%: two standard errors on 1000 sequences are 3.16 points
+    assert not task.beats_baseline({"accuracy": 0.503})
+    assert not task.beats_baseline({"accuracy": 0.531})
+    assert task.beats_baseline({"accuracy": 0.532})
+    assert task.beats_baseline({"accuracy": 0.503}, n=10**6)
+
+
 class Terminal(io.StringIO):
     def isatty(self):
         return True

@@ -12,6 +12,14 @@ def check_positive_ints(who, **values):
             raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
 
 
+def check_seed(who, seed):
+    """A seed must be an integer >= 0 (numpy's generators take no other)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{who}: seed must be an integer >= 0, got {seed!r} ({type(seed).__name__})")
+    if seed < 0:
+        raise ValueError(f"{who}: seed must be an integer >= 0, got {seed}")
+
+
 def check_number(who, name, value, expected, in_range):
     """value as a float, if it is a real number (not a bool) for which in_range(value) holds;
     else an error naming who and name and saying what was expected."""

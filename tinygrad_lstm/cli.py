@@ -29,7 +29,7 @@ from . import __version__, tasks
 from .checkpoint import NotACheckpointError, read, save
 from .files import check_writable, write_atomically
 from .random import manual_seed
-from .tasks.base import LOWER_IS_BETTER
+from .tasks.base import LOWER_IS_BETTER, Task
 from .train import (
     RECURRENT,
     SCHEDULES,
@@ -39,6 +39,7 @@ from .train import (
     evaluate,
     held_out_stream,
     predict,
+    until_range,
 )
 
 # Per task: the options a first run should use (each can be overridden on the command line).
@@ -86,8 +87,10 @@ RUN_SETTINGS = (
     "schedule",
     "until",
     "validate_every",
+    "threads",  # (another number of BLAS threads adds up in another order: other bits)
 )
-SAVED_SETTINGS = (*RUN_SETTINGS, "embedding", "forget_bias", "steps")  # and the model's sizes; the planned steps
+# and the model's sizes; the planned steps; how often the history logs the loss and the held-out metrics
+SAVED_SETTINGS = (*RUN_SETTINGS, "embedding", "forget_bias", "steps", "log_every", "evaluate_every")
 FOR_EVERY_TASK = dict(
     model="lstm",
     layers=1,
@@ -100,12 +103,14 @@ FOR_EVERY_TASK = dict(
     validate_every=100,
     embedding=16,
     forget_bias=1.0,
+    threads=1,
 )
+MAX_LAYERS = 100  # (each layer is built at once: a typo of many digits would fill the memory first)
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
-def _number(convert, low, inclusive, expected):
-    """An argparse type: convert(text), which must be finite and above (or at) low."""
+def _number(convert, low, inclusive, expected, high=math.inf):
+    """An argparse type: convert(text), which must be finite, above (or at) low and at most high."""
 
     def parse(text):
         try:
@@ -114,7 +119,7 @@ def _number(convert, low, inclusive, expected):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         if convert is int and abs(value) >= 2**31:  # (before np.isfinite, which cannot take an int this large)
             raise argparse.ArgumentTypeError(f"expected {expected} below 2**31, got {text}")
-        if not (np.isfinite(value) and (value >= low if inclusive else value > low)):
+        if not (np.isfinite(value) and (value >= low if inclusive else value > low) and value <= high):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
         return value
 
@@ -124,12 +129,20 @@ def _number(convert, low, inclusive, expected):
 positive_int = _number(int, 0, False, "a positive integer")
 non_negative_int = _number(int, 0, True, "an integer >= 0")
 positive_float = _number(float, 0, False, "a positive number")
-any_float = _number(float, -math.inf, False, "a number")
+# (a subnormal learning rate is a zero in all but name: Adam's steps round away)
+learning_rate = _number(float, sys.float_info.min, True, f"a positive number of at least {sys.float_info.min:.3g}")
+layer_count = _number(int, 1, True, f"a number of layers from 1 to {MAX_LAYERS}", MAX_LAYERS)
 
 
 def until_value(text):
-    """An argparse type: a metric's value, or 'none' (train every step)."""
-    return "none" if text.lower() == "none" else any_float(text)
+    """An argparse type: a metric's value, or 'none' (train every step). Its range depends on the
+    task's metric, checked once the task is known (_check_recipe)."""
+    if text.lower() == "none":
+        return "none"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a value of the task's metric, or none, got {text!r}") from None
 
 
 def file_path(text):
@@ -137,6 +150,31 @@ def file_path(text):
     if not text:
         raise argparse.ArgumentTypeError("expected a file path, got ''")
     return text
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors in one line (the usage it would print first hides them in a long
+    run's log; --help shows it)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _values_attached(argv):
+    """argv with an option's negative number given as its value (`--until -inf` as `--until=-inf`):
+    argparse takes a word that starts with "-" for an option unless it looks like -1 or -0.5."""
+    argv, joined = list(argv), []
+    for word in argv:
+        if joined and joined[-1].startswith("--") and "=" not in joined[-1] and word.startswith("-"):
+            try:
+                float(word)
+            except ValueError:
+                pass
+            else:
+                joined[-1] = f"{joined[-1]}={word}"
+                continue
+        joined.append(word)
+    return joined
 
 
 class Failed(Exception):
@@ -153,7 +191,7 @@ def _per_task(setting):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tinygrad-lstm",
         description="Train LSTMs on toy sequence tasks, use the saved models again, and draw their computation graphs.",
     )
@@ -172,7 +210,7 @@ def build_parser():
     run.add_argument("task", choices=list(tasks.TASKS), help="which task")
     run.add_argument("--model", choices=list(RECURRENT), help="recurrent layer (default: lstm)")
     run.add_argument("--hidden", type=positive_int, help=f"hidden units (default: {_per_task('hidden')})")
-    run.add_argument("--layers", type=positive_int, help="stacked recurrent layers (default: 1)")
+    run.add_argument("--layers", type=layer_count, help=f"stacked recurrent layers, at most {MAX_LAYERS} (default: 1)")
     run.add_argument(
         "--seq-len",
         type=non_negative_int,
@@ -187,7 +225,7 @@ def build_parser():
     run.add_argument("--batch-size", type=positive_int, help=f"sequences per step (default: {_per_task('batch_size')})")
     run.add_argument(
         "--lr",
-        type=positive_float,
+        type=learning_rate,
         help=f"Adam's learning rate (default: {_per_task('lr')}; context with --model rnn {DEMO_RNN_LR})",
     )
     run.add_argument(
@@ -204,8 +242,8 @@ def build_parser():
         metavar="CHECKPOINT",
         help="continue the run saved there: "
         "its weights, Adam's state, its step count and its batches, as if it had never stopped "
-        "(--model, --hidden, --layers, --seq-len, --lr, --batch-size and --seed are the run's own: "
-        "another value is refused)",
+        "(--model, --hidden, --layers, --seq-len, --lr, --batch-size, --seed, the recipe's options and "
+        "--threads are the run's own: another value is refused)",
     )
     run.add_argument(
         "--curriculum",
@@ -218,7 +256,7 @@ def build_parser():
     run.add_argument(
         "--stage-steps",
         type=positive_int,
-        help="the most steps each easier form of the curriculum takes (default: 1000)",
+        help="the most steps each easier form of the curriculum takes, a multiple of --validate-every (default: 1000)",
     )
     run.add_argument(
         "--schedule",
@@ -345,20 +383,21 @@ def _threads_option(command):
     command.add_argument(
         "--threads",
         type=positive_int,
-        default=1,
         help="BLAS threads for numpy's matrix "
-        "products (default: %(default)s: these models are small, and a second thread costs more "
-        "in handing work over than it saves, and much more on a busy machine)",
+        "products (default: 1, or the run's own for a checkpoint's: these models are small, and a second "
+        "thread costs more in handing work over than it saves, and much more on a busy machine)",
     )
 
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_values_attached(sys.argv[1:] if argv is None else argv))
     who = f"tinygrad-lstm {args.command}"
     commands = {"train": run_train, "eval": run_eval, "sample": run_sample, "demo": run_demo, "graph": run_graph}
+    # One BLAS thread unless --threads says (a command that reads a checkpoint then takes its run's)
+    threads = (args.threads or 1) if hasattr(args, "threads") else None
     try:
-        with _blas_threads(getattr(args, "threads", None)):
+        with _blas_threads(threads):
             status = commands[args.command](args)
             sys.stdout.flush()  # (here, where a closed output is caught, not at the interpreter's exit)
             return status
@@ -399,14 +438,17 @@ def run_train(args):
         steps = args.steps or settings["steps"] - training.step  # by default, what the run had left
         if steps <= 0:
             raise ValueError(
-                f"--resume {args.resume}: its run finished its {training.step} steps; say how many more with --steps"
+                f"--resume {args.resume}: its run finished its {_steps(training.step)}; say how many more with --steps"
             )
     else:
         given = _given(args)
         model = given.get("model", FOR_EVERY_TASK["model"])
         settings = {**FOR_EVERY_TASK, **DEFAULTS[args.task], **MODEL_DEFAULTS.get((args.task, model), {}), **given}
         task, steps = tasks.make(args.task, seq_len=settings["seq_len"]), args.steps or settings["steps"]
+        _check_recipe(args, task, settings)
     checkpoint = args.checkpoint or args.resume or os.path.join("runs", f"{args.task}-{settings['model']}.npz")
+    if args.plot and _same_file(args.plot, checkpoint):
+        raise ValueError(f"--plot {args.plot}: that is the checkpoint's file, which the picture would replace")
     check_writable(checkpoint)  # now, not after an hour of training
     if args.plot:
         _check_plot(args.plot)
@@ -414,33 +456,44 @@ def run_train(args):
         manual_seed(settings["seed"])
         training = _training(task, _make_model(task, settings["model"], settings), settings, not args.eager)
     model = training.model
-    doing, more = (
-        ("resuming", f" at step {training.step} for {steps} more steps")
-        if args.resume
-        else ("training", f" for at most {steps} steps" if settings["until"] is not None else f" for {steps} steps")
-    )
-    print(f"{doing} {_describe(args.task, settings)}{more}, lr {settings['lr']}, seed {settings['seed']}")
-    settings = {**settings, "steps": training.step + steps}  # the run's planned end
+    lr = f"lr {training.optimizer.lr}"  # (where a schedule has lowered it, the lr it goes on with)
+    if args.resume:
+        doing, more = "resuming", f" at step {training.step} for {_steps(steps, 'more ')}"
+        lr += f" (it started at {settings['lr']})" if training.optimizer.lr != settings["lr"] else ""
+    else:
+        doing, more = "training", f" for {'at most ' if settings['until'] is not None else ''}{_steps(steps)}"
+    print(f"{doing} {_describe(args.task, settings)}{more}, {lr}, seed {settings['seed']}")
+    # The history's intervals are the run's own from its start (a resumed run's are in its
+    # checkpoint), so that its curves are those of a run that never stopped: the loss every 1% of
+    # the steps, the held-out metrics every 5% (evaluating costs more).
+    planned = settings["steps"] if args.resume else steps
+    settings = {
+        "log_every": max(1, planned // 100),
+        "evaluate_every": max(1, planned // 20),
+        **settings,
+        "steps": training.step + steps,  # the run's planned end
+    }
     start = time.perf_counter()
 
     def meta(**outcome):
         arrays, state = training.state()
         return dict(meta={"task": args.task, **settings, "training": state, **outcome}, training=arrays)
 
-    try:
-        training.run(
-            steps,
-            progress=None if args.no_progress else sys.stderr,  # curves of 100 and 20 points:
-            log_every=max(1, steps // 100),
-            evaluate_every=max(1, steps // 20),
-        )  # evaluating costs more
-    except TrainingInterrupted as stop:  # the model so far is kept, and can be resumed
-        save(model.state_dict(), checkpoint, **meta(interrupted_at=stop.step))
-        raise KeyboardInterrupt(f"{stop}; the model so far is saved to {checkpoint}") from None
-    except KeyboardInterrupt:  # a second Ctrl-C, half-way through an update: no whole model to keep
-        raise KeyboardInterrupt(
-            "stopped at once by a second Ctrl-C, half-way through a step; nothing was saved"
-        ) from None
+    with _blas_threads(settings["threads"]):  # (a resumed run's own, when --threads is not given)
+        try:
+            training.run(
+                steps,
+                progress=None if args.no_progress else sys.stderr,
+                log_every=settings["log_every"],
+                evaluate_every=settings["evaluate_every"],
+            )
+        except TrainingInterrupted as stop:  # the model so far is kept, and can be resumed
+            save(model.state_dict(), checkpoint, **meta(interrupted_at=stop.step))
+            raise KeyboardInterrupt(f"{stop}; the model so far is saved to {checkpoint}") from None
+        except KeyboardInterrupt:  # a second Ctrl-C, half-way through an update: no whole model to keep
+            raise KeyboardInterrupt(
+                "stopped at once by a second Ctrl-C, half-way through a step; nothing was saved"
+            ) from None
     seconds, (_, metrics) = time.perf_counter() - start, training.held_out[-1]
     # saved before anything more is printed: a closed or full output cannot lose the model
     save(model.state_dict(), checkpoint, **meta(metrics=metrics))
@@ -453,10 +506,14 @@ def run_train(args):
 
 
 def run_eval(args):
+    if args.plot and _same_file(args.plot, args.checkpoint):
+        raise ValueError(f"--plot {args.plot}: that is the checkpoint's file, which the picture would replace")
     if args.plot:
         _check_plot(args.plot)
-    task, model, meta, _ = _open(args.checkpoint)
+    task, model, meta, adam = _open(args.checkpoint)
     history = meta.get("training")
+    if history is not None:  # (checked as a resume would check it: a damaged one is refused)
+        _continued(args.checkpoint, task, model, meta, adam, compiled=False)
     if args.plot and not (isinstance(history, dict) and history.get("held_out")):
         raise ValueError(f"{args.checkpoint!r} holds no training history to plot")
     if args.plot and not all(isinstance(m, dict) and task.metric in m for _, m in history["held_out"]):
@@ -469,10 +526,11 @@ def run_eval(args):
     if isinstance(history, dict) and history.get("solved_at") is not None:
         step, stopped = history["solved_at"], f" (solved: validation reached {meta['until']:g})"
     print(
-        f"{args.checkpoint}: {_describe(meta['task'], meta)}, trained {step} steps{stopped}, "
+        f"{args.checkpoint}: {_describe(meta['task'], meta)}, trained {_steps(step)}{stopped}, "
         f"lr {meta['lr']}, seed {meta['seed']}"
     )
-    _report(task, evaluate(task, model, seed=meta["seed"]))
+    with _blas_threads(args.threads or meta["threads"]):
+        _report(task, evaluate(task, model, seed=meta["seed"]))
     if args.plot:
         _plot(args.plot, task, history, meta)
     return 0
@@ -481,7 +539,8 @@ def run_eval(args):
 def run_sample(args):
     task, model, meta, _ = _open(args.checkpoint)
     if args.text is None:
-        _show_examples(task, model, args.n, meta["seed"])
+        with _blas_threads(args.threads or meta["threads"]):
+            _show_examples(task, model, args.n, meta["seed"])
         return 0
     if task.name != "context":
         raise ValueError(
@@ -493,6 +552,10 @@ def run_sample(args):
     if not words or unknown:
         what = f"unknown words: {' '.join(unknown)}" if words else "no words"
         raise ValueError(f"--text: {what}; the model knows only these: {' '.join(task.vocab)}")
+    try:
+        task.check_question(words)
+    except ValueError as err:
+        raise ValueError(f"--text: {err}") from None
     scores = predict(model, task.encode(words)[None])[0, -1]
     print(f"{' '.join(words)}  -> {tasks.context.JOBS[scores.argmax()]}")
     return 0
@@ -514,11 +577,16 @@ def run_demo(args):
     for kind, (training, seconds) in runs.items():
         accuracy = evaluate(task, training.model, seed=args.seed)["accuracy"]
         print(
-            f"{NAMES[kind]:9s} {accuracy:6.1%} of 1000 held-out sentences right   ({training.step} steps, "
+            f"{NAMES[kind]:9s} {accuracy:6.1%} of 1000 held-out sentences right   ({_steps(training.step)}, "
             f"{seconds:.1f}s; {_how_it_ended(training)})"
         )
         if not task.beats_baseline({"accuracy": accuracy}):
             print(f"{'':16s} no better than the baseline: it did not learn whose job is whose")
+    if args.steps < DEMO_RNN_STEPS:  # (so that a short demo is not read as the two on equal steps)
+        print(
+            f"{'':16s} (the plain RNN trains at least {DEMO_RNN_STEPS} steps whatever --steps says, "
+            "so that it does not fail for want of steps)"
+        )
     print(f"{'':16s} baseline {baseline:.1%}: {task.baseline_meaning}")
     print(f"{'':16s} chance {chance:.1%}: {task.chance_meaning}")
     distances = [*(t.n_fillers for t in task.easier()), task.n_fillers]
@@ -575,7 +643,8 @@ def demo_run(
         settings = {**settings, "lr": lr}
     training = _training(task, model, settings, compiled)
     if say:
-        say(f"training the {NAMES[kind]} ({settings['hidden']} units, lr {settings['lr']:g}) for at most {steps} steps")
+        units = f"{settings['hidden']} units, lr {settings['lr']:g}"
+        say(f"training the {NAMES[kind]} ({units}) for at most {_steps(steps)}")
     began = time.perf_counter()
     training.run(steps, progress=progress, log_every=max(1, steps // 100))
     return training, time.perf_counter() - began
@@ -588,11 +657,11 @@ def _how_it_ended(training):
     """How a run ended, by its validation checks: solved at a step, or not reached."""
     task = training.task
     if training.until is None:
-        return f"trained all {training.step} steps"
+        return f"trained all {_steps(training.step)}" if training.step != 1 else "trained its 1 step"
     if training.finished:
         return f"validation {task.metric} reached {training.until:g} at step {training.solved_at}"
     if not training.validation:
-        return f"no validation check in {training.step} steps (one every {training.validate_every})"
+        return f"no validation check in {_steps(training.step)} (one every {training.validate_every})"
     last = [value for _, stage, value in training.validation if stage == len(training.stages) - 1]
     best = (
         f" (best {max(last) if task.metric not in LOWER_IS_BETTER else min(last):.4g})"
@@ -652,12 +721,21 @@ def _resumed(args):
             )
     if "training" not in meta:
         raise ValueError(f"{where}: it holds no training state to continue (it was saved without one)")
-    training = _training(task, model, meta, not args.eager)
+    training = _continued(args.resume, task, model, meta, adam, not args.eager)
+    return task, {k: v for k, v in meta.items() if k in SAVED_SETTINGS}, training
+
+
+def _continued(path, task, model, meta, adam, compiled):
+    """The Training that goes on from the run saved at path; a damaged one refused, naming path."""
+    try:
+        training = _training(task, model, meta, compiled)
+    except (ValueError, TypeError) as err:  # (its settings, out of their range)
+        raise NotACheckpointError(f"{path!r} is damaged: {err}") from None
     try:
         training.load_state(adam, meta["training"])
-    except ValueError as err:
-        raise NotACheckpointError(f"{where}: {err}") from None
-    return task, {k: v for k, v in meta.items() if k in SAVED_SETTINGS}, training
+    except ValueError as err:  # (it says "the training state is damaged: ...", or does not fit)
+        raise NotACheckpointError(f"{path!r}: {err}") from None
+    return training
 
 
 def _shown(value):
@@ -696,6 +774,9 @@ def _open(path):
             f"{path!r} holds no model `tinygrad-lstm train` saved (its metadata lacks {', '.join(needed)})"
         )
     meta = {**FOR_EVERY_TASK, **meta}  # (a run saved before the recipe's settings existed had none of them)
+    for key, (ok, expected) in SETTING_CHECKS.items():  # (a hand-edited file: said here, not by a traceback)
+        if key in meta and not ok(meta[key]):
+            raise NotACheckpointError(f"{path!r} is damaged: its {key} is {meta[key]!r}; expected {expected}")
     try:
         task = tasks.make(meta["task"], seq_len=meta["seq_len"])
         model = _make_model(task, meta["model"], meta)
@@ -703,6 +784,79 @@ def _open(path):
     except (ValueError, TypeError) as err:
         raise NotACheckpointError(f"{path!r} holds a model this version cannot rebuild: {err}") from None
     return task, model, meta, training
+
+
+def _is_int(low, high=2**31):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v < high
+
+
+def _is_finite(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# What each setting a checkpoint keeps must be (its range against the task: Training's own checks).
+SETTING_CHECKS = {
+    "task": (lambda v: isinstance(v, str) and v in tasks.TASKS, f"one of {', '.join(tasks.TASKS)}"),
+    "model": (lambda v: isinstance(v, str) and v in RECURRENT, f"one of {', '.join(RECURRENT)}"),
+    "hidden": (_is_int(1), "a positive integer"),
+    "layers": (_is_int(1, MAX_LAYERS + 1), f"an integer from 1 to {MAX_LAYERS}"),
+    "seq_len": (_is_int(0), "an integer >= 0"),
+    "lr": (lambda v: _is_finite(v) and v >= sys.float_info.min, "a positive number"),
+    "batch_size": (_is_int(1), "a positive integer"),
+    "seed": (_is_int(0), "an integer >= 0"),
+    "curriculum": (lambda v: isinstance(v, bool), "true or false"),
+    "stage_steps": (
+        lambda v: _is_int(1)(v) or isinstance(v, list) and all(map(_is_int(1), v)),
+        "a positive integer, or a list of them",
+    ),
+    "schedule": (lambda v: isinstance(v, str) and v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
+    "until": (lambda v: v is None or _is_finite(v), "a number, or null"),
+    "validate_every": (_is_int(1), "a positive integer"),
+    "threads": (_is_int(1), "a positive integer"),
+    "embedding": (_is_int(1), "a positive integer"),
+    "forget_bias": (_is_finite, "a number"),
+    "steps": (_is_int(1), "a positive integer"),
+    "log_every": (_is_int(1), "a positive integer"),
+    "evaluate_every": (_is_int(1), "a positive integer"),
+    "interrupted_at": (_is_int(0), "an integer >= 0"),
+    "training": (lambda v: isinstance(v, dict), "a dict, the run's state"),
+}
+
+
+def _check_recipe(args, task, settings):
+    """Refuse the options of a new run that could not do what they say: each would be ignored, or
+    (a stage's steps, which end only at a validation check) quietly stretched."""
+    reachable, expected = until_range(task)
+    if settings["until"] is not None and not reachable(settings["until"]):
+        raise ValueError(f"argument --until: expected {expected}, got {settings['until']:g}")
+    easier = task.easier() if settings["curriculum"] else []
+    at = f" at --seq-len {task.seq_len}" if type(task).easier is not Task.easier else ""  # (sine has none at all)
+    if args.curriculum and not easier:
+        raise ValueError(f"--curriculum: the {task.name} task has no easier form{at} to train on first")
+    if args.stage_steps is not None and not easier:
+        why = "--curriculum is off" if task.easier() else f"the {task.name} task has no easier form{at}"
+        raise ValueError(f"--stage-steps: it limits a curriculum's easier stages, and this run has none ({why})")
+    stage_steps, every = settings["stage_steps"], settings["validate_every"]
+    if easier and stage_steps % every:
+        default = "" if args.stage_steps is not None else " (the default)"
+        raise ValueError(
+            f"--stage-steps {stage_steps}{default} must be a multiple of --validate-every {every}: a stage "
+            f"ends only at a validation check, so it would last {-(-stage_steps // every) * every} steps"
+        )
+
+
+def _same_file(a, b):
+    """Whether paths a and b name one file: the same after following symlinks, or two hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # (one of them does not exist yet)
+        return False
+
+
+def _steps(n, more=""):
+    return f"{n} {more}step{'' if n == 1 else 's'}"
 
 
 def _describe(task, settings):
@@ -721,7 +875,9 @@ def _describe(task, settings):
 
 
 def _show_examples(task, model, n, seed):
-    """n held-out sequences (not those evaluated), each with the model's answer and the right one."""
+    """n held-out sequences, each with the model's answer and the right one: drawn from the test part,
+    as evaluate() draws, but from another stream (where the test part has few sequences, as the
+    copy task's, they are among those evaluate() scores)."""
     inputs, targets = task.sample(n, held_out_stream(seed + 1), "test")
     outputs = predict(model, inputs)
     print("held-out examples:")

@@ -54,15 +54,42 @@ def write_atomically(path, write):
 
 
 def check_writable(path):
-    """Raise now the error write_atomically(path, ...) would raise (a folder that cannot be
-    made or written, a directory in the way), so a long job can refuse before it starts.
-    Makes missing folders, as the write would; leaves path itself as it is."""
+    """Raise now the error write_atomically(path, ...) would raise (a name too long for the file
+    system, a folder that cannot be made or written, a directory in the way), so a long job can
+    refuse before it starts. Leaves nothing behind: neither path nor the missing folders, which
+    the write makes (a refused job must not leave empty folders)."""
     path = os.fsdecode(path)  # str, bytes or a Path: as a str
     with _errors_naming(path):
-        target, _ = _target(path)
-        tmp, handle = _new_temporary(target)
+        target, info = _target(path)
+        # The names still to be made (missing folders, the file), and the nearest folder that exists.
+        new, existing = ([] if info else [os.path.basename(target)]), os.path.dirname(target)
+        while existing and not os.path.lexists(existing):
+            new.append(os.path.basename(existing))
+            existing = os.path.dirname(existing)
+        if existing and not os.path.isdir(existing):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        # (the temporary's name is cut short to fit, so only the final rename would find a name too
+        # long: after the whole job)
+        limit = _name_max(existing or ".")
+        for name in new:
+            if len(os.fsencode(name)) > limit:
+                shown = name if len(name) <= 40 else f"{name[:20]}...{name[-12:]}"
+                raise OSError(
+                    errno.ENAMETOOLONG,
+                    f"{os.strerror(errno.ENAMETOOLONG)} ({shown!r} is {len(os.fsencode(name))} bytes; "
+                    f"this file system takes at most {limit})",
+                )
+        tmp, handle = _new_temporary(os.path.join(existing, os.path.basename(target)))
         os.close(handle)
         os.unlink(tmp)
+
+
+def _name_max(folder):
+    """The longest file name, in bytes, that folder's file system takes (255 where it can't say)."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # (AttributeError: no pathconf, on Windows)
+        return 255
 
 
 @contextlib.contextmanager

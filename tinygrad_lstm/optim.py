@@ -197,11 +197,14 @@ class ReduceLROnPlateau:
 
     def step(self, metric):
         metric = check_number("ReduceLROnPlateau.step", "metric", metric, "a number", lambda v: True)
-        if self.best is None or (
-            metric > self.best * (1 + self.threshold)
-            if self.mode == "max"
-            else metric < self.best * (1 - self.threshold)
-        ):
+        # As torch: the best so far starts at -inf (max) or inf (min), and a nan never improves
+        # on it (every comparison with nan is False), so a nan check counts as a bad one.
+        best = self.best if self.best is not None else (-math.inf if self.mode == "max" else math.inf)
+        if self.mode == "max":
+            improved = metric > best * (1 + self.threshold)
+        else:
+            improved = metric < best * (1 - self.threshold)
+        if improved:
             self.best, self.bad_checks = metric, 0
             return
         self.bad_checks += 1
@@ -215,4 +218,15 @@ class ReduceLROnPlateau:
         return {"lr": self.optimizer.lr, "best": self.best, "bad_checks": self.bad_checks}
 
     def load_state_dict(self, state):
-        self.optimizer.lr, self.best, self.bad_checks = float(state["lr"]), state["best"], int(state["bad_checks"])
+        """A state from state_dict(); what is not one (a key missing, a value out of its range)
+        is refused, and nothing is changed."""
+        who = "ReduceLROnPlateau.load_state_dict"
+        if not isinstance(state, dict) or not {"lr", "best", "bad_checks"} <= set(state):
+            raise ValueError(f"{who}: expected a dict with lr, best and bad_checks (from state_dict()), got {state!r}")
+        lr = check_number(who, "lr", state["lr"], "a positive finite number", lambda v: 0 < v < math.inf)
+        best, bad_checks = state["best"], state["bad_checks"]
+        if best is not None:
+            best = check_number(who, "best", best, "a number (not nan), or None", lambda v: not math.isnan(v))
+        if isinstance(bad_checks, bool) or not isinstance(bad_checks, (int, np.integer)) or bad_checks < 0:
+            raise ValueError(f"{who}: bad_checks must be an integer >= 0, got {bad_checks!r}")
+        self.optimizer.lr, self.best, self.bad_checks = lr, best, int(bad_checks)

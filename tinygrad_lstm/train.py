@@ -8,7 +8,8 @@
 Training data and held-out data come from two different seeded streams, so the
 held-out sequences were never trained on, and every run with the same seed repeats.
 Ctrl-C stops training at once (TrainingInterrupted says after which step), the model as the
-last whole step left it: an optimizer update in hand is finished first, never left half done.
+last whole step left it: an optimizer update in hand is finished first, never left half done,
+and so is the validation check that follows it.
 
 A Training is a run that can stop and go on: saved with the model, it continues in another
 process exactly as if it had never stopped.
@@ -24,13 +25,14 @@ process exactly as if it had never stopped.
 import contextlib
 import math
 import signal
+import sys
 import threading
 import time
 
 import numpy as np
 
 from . import nn, optim, random
-from .checks import check_number, check_positive_ints
+from .checks import check_number, check_positive_ints, check_seed
 from .compile import compile as compiled_function
 from .grad_mode import no_grad
 from .tasks.base import LOWER_IS_BETTER, Task
@@ -109,9 +111,11 @@ def train(
     recipe: Training's curriculum, stage_steps, schedule, until, validate_every, validation_size.
 
     Ctrl-C raises TrainingInterrupted at once, the model as the last whole step left it: a
-    forward or backward pass in hand is dropped, an optimizer update in hand is finished first.
-    (A second Ctrl-C during that update stops at once, as Ctrl-C does.)
+    forward or backward pass in hand is dropped, an optimizer update in hand is finished first,
+    with the validation check and the held-out evaluation that follow it. (A second Ctrl-C
+    meanwhile stops at once, as Ctrl-C does.)
     progress: False, or a file (e.g. sys.stderr) for progress (see Training.run)."""
+    _check_progress(progress)  # (before Training seeds the random streams)
     return Training(task, model, lr=lr, batch_size=batch_size, clip=clip, seed=seed, compiled=compiled, **recipe).run(
         steps, progress, log_every
     )
@@ -159,8 +163,13 @@ class Training:
     ):
         """compiled: the forward pass and the loss are traced once (tl.compile) and replayed at
         every step: the same numbers to the last bit, less Python bookkeeping per step."""
+        _check_task_and_model(task, model)
         check_positive_ints("train", batch_size=batch_size, validation_size=validation_size)
-        check_number("train", "lr", lr, "a positive finite number", lambda v: 0 < v < math.inf)
+        check_seed("train", seed)
+        if not isinstance(compiled, (bool, np.bool_)):
+            raise TypeError(f"train: compiled must be True or False, got {compiled!r}")
+        # (a subnormal lr is a zero in all but name: Adam's steps would round away)
+        check_number("train", "lr", lr, "a positive finite number", lambda v: sys.float_info.min <= v < math.inf)
         if clip is not None:  # 0 would zero every gradient; a negative clip would train uphill
             check_number(
                 "train", "clip", clip, "a positive finite number, or None for no clipping", lambda v: 0 < v < math.inf
@@ -168,9 +177,8 @@ class Training:
         if schedule not in SCHEDULES:
             raise ValueError(f"train: schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
         if until is not None:
-            check_number(
-                "train", "until", until, f"a value of the task's {task.metric}, or None", lambda v: math.isfinite(v)
-            )
+            reachable, expected = until_range(task)
+            check_number("train", "until", until, f"{expected}, or None", reachable)
         self.stages = _stages(task, curriculum)
         self.stage_steps = _stage_steps(stage_steps, len(self.stages) - 1)
         needs_checks = len(self.stages) > 1 or until is not None or schedule != "constant"
@@ -178,6 +186,12 @@ class Training:
             validate_every = 100
         if validate_every is not None:
             check_positive_ints("train", validate_every=validate_every)
+        if len(self.stages) > 1 and any(n % validate_every for n in self.stage_steps):
+            # (a stage ends only at a validation check: it would quietly last longer than asked)
+            raise ValueError(
+                f"train: stage_steps must be multiples of validate_every ({validate_every}), "
+                f"got {stage_steps!r}: a stage ends only at a validation check"
+            )
         self.task, self.model, self.batch_size, self.clip, self.seed = task, model, batch_size, clip, seed
         self.until, self.compiled = until, compiled
         self.validate_every, self.validation_size = validate_every, validation_size
@@ -225,37 +239,47 @@ class Training:
         check_positive_ints("train", steps=steps, log_every=log_every)
         if evaluate_every is not None:
             check_positive_ints("train", evaluate_every=evaluate_every)
+        _check_progress(progress)
         if self.finished:
             return self.losses
         self.model.train()
         last = self.step + steps
-        # (np.errstate: numpy's overflow warnings say, many lines long, what _one_step says in one)
+        # (np.errstate: numpy's overflow warnings say, many lines long, what _update says in one)
         with _CtrlC(self) as ctrl_c, _progress(self.step, last, progress) as bar, np.errstate(all="ignore"):
             for step in range(self.step + 1, last + 1):
                 ctrl_c.step_starts(step)
-                loss = self._one_step(step, ctrl_c)  # a batch, forward, backward, the update
+                loss = self._forward_backward()  # Ctrl-C here drops the step
+                # The update, the validation check it leads to and their record are one unit for
+                # Ctrl-C: a run stopped after the update but before the check would resume past
+                # the check, and lose what it decides (a curriculum's next stage, the schedule's lr
+                # cut, `until` reached). So Ctrl-C waits for all of it, as a resumed run must.
+                with ctrl_c.held_back():
+                    loss = self._update(step, loss)
+                    solved = self.validate_every is not None and step % self.validate_every == 0 and self._check(step)
+                    if step % log_every == 0 or step == last or solved:
+                        self.losses.append((step, loss))
+                    if evaluate_every is not None and (step % evaluate_every == 0 or step == last or solved):
+                        self.held_out.append((step, evaluate(self.task, self.model, seed=self.seed)))
                 bar.update(loss)
-                solved = self.validate_every is not None and step % self.validate_every == 0 and self._check(step)
-                if step % log_every == 0 or step == last or solved or ctrl_c.pressed:
-                    self.losses.append((step, loss))
                 ctrl_c.stop_if_pressed()
-                if evaluate_every is not None and (step % evaluate_every == 0 or step == last or solved):
-                    self.held_out.append((step, evaluate(self.task, self.model, seed=self.seed)))
                 if solved:
                     break
         return self.losses
 
-    def _one_step(self, step, ctrl_c):
-        """Draw a batch of the current stage, go forward and back, update: the batch's loss."""
+    def _forward_backward(self):
+        """Draw a batch of the current stage, go forward and back: the loss, a Tensor."""
         inputs, targets = self.stage_task.sample(self.batch_size, self.data)
         loss = self._loss(inputs, targets)
         self.optimizer.zero_grad()
         loss.backward()
-        with ctrl_c.held_back():  # a half-done update would leave a model that no step made
-            if self.clip is not None:
-                optim.clip_grad_norm_(self.model.parameters(), self.clip)
-            self.optimizer.step()
-            self.step = step
+        return loss
+
+    def _update(self, step, loss):
+        """The optimizer's update that ends step `step`: the batch's loss, as a number."""
+        if self.clip is not None:
+            optim.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.optimizer.step()
+        self.step = step
         value = loss.item()
         if not np.isfinite(value):
             raise FloatingPointError(
@@ -322,12 +346,14 @@ class Training:
             "validation": self.validation,
             "solved_at": self.solved_at,
             "schedule": self.schedule.state_dict() if self.schedule is not None else None,
+            "stages": len(self.stages),
         }
         return arrays, state
 
     def load_state(self, arrays, state):
         """Continue the run that state() described (the model's weights loaded beforehand).
-        All or nothing: what does not fit this model is refused, and the run is left as it was."""
+        All or nothing: the whole state is checked first, and what does not fit this model or this
+        run, or lies outside its range, is refused with the field named; the run is left as it was."""
         names = [name for name, _ in self.model.named_parameters()]
         moments = []
         for moment in "mv":
@@ -340,37 +366,69 @@ class Training:
                         f"should have shape {p.shape}, found {found}"
                     )
                 moments.append(np.array(value, dtype=p.dtype))
-        try:
-            step, adam_steps, streams = int(state["step"]), [int(t) for t in state["adam_steps"]], state["streams"]
-            losses = [(int(s), float(v)) for s, v in state["losses"]]
-            held_out = [(int(s), {str(k): float(v) for k, v in m.items()}) for s, m in state["held_out"]]
-            lr = float(state.get("lr", self.optimizer.lr))
-            stage, stage_start = int(state.get("stage", 0)), int(state.get("stage_start", 0))
-            stage_starts = [(int(s), int(k)) for s, k in state.get("stage_starts", [(0, 0)])]
-            validation = [(int(s), int(k), float(v)) for s, k, v in state.get("validation", [])]
-            solved_at = None if state.get("solved_at") is None else int(state["solved_at"])
-            schedule = state.get("schedule")
-            if len(streams) != 2:
-                raise ValueError(f"expected 2 random streams (the data's, the dropout's), found {len(streams)}")
-            for saved in streams:
-                np.random.default_rng().bit_generator.state = saved  # refuses what is not a generator's state
-            if not 0 <= stage < len(self.stages):
-                raise ValueError(f"its curriculum stage {stage} is not one of this run's {len(self.stages)}")
-            if (schedule is None) != (self.schedule is None):
-                raise ValueError("its schedule is not this run's")
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise ValueError(f"the training state is damaged ({type(err).__name__}: {err})") from None
-        if len(adam_steps) != len(names):
-            raise ValueError(
-                f"the training state does not fit this model: {len(adam_steps)} Adam step counts "
-                f"for {len(names)} parameters"
-            )
+        if not isinstance(state, dict):
+            raise ValueError(f"the training state is damaged: it is a {type(state).__name__}, not a dict")
+        field = _Fields(state)
+        step = field("step", _is_count, "an integer >= 0")
+        adam_steps = field(
+            "adam_steps",
+            lambda v: _is_list(v, _is_count) and len(v) == len(names),
+            f"{len(names)} integers >= 0, one for each parameter",
+        )
+        streams = field(
+            "streams", _are_generator_states, "the states of 2 random generators (the data's, the dropout's)"
+        )
+        losses = field("losses", lambda v: _is_list(v, _pair(_is_count, _is_number)), "a list of [step, loss]")
+        held_out = field(
+            "held_out",
+            lambda v: _is_list(v, _pair(_is_count, lambda m: isinstance(m, dict) and all(map(_is_number, m.values())))),
+            "a list of [step, {metric: value}]",
+        )
+        lr = field("lr", lambda v: _is_number(v) and 0 < v < math.inf, "a positive finite number", self.optimizer.lr)
+        # (a run with a curriculum and one without are told apart by their number of stages)
+        field("stages", lambda v: v == len(self.stages), f"this run's {len(self.stages)}", len(self.stages))
+
+        def is_stage(v):
+            return _is_count(v) and v < len(self.stages)
+
+        stage = field("stage", is_stage, f"one of this run's {len(self.stages)} curriculum stages", 0)
+        stage_start = field("stage_start", lambda v: _is_count(v) and v <= step, f"a step from 0 to {step}", 0)
+        stage_starts = field(
+            "stage_starts", lambda v: _is_list(v, _pair(_is_count, is_stage)), "a list of [step, stage]", [(0, 0)]
+        )
+        validation = field(
+            "validation",
+            lambda v: _is_list(
+                v, lambda e: _is_sequence(e, 3) and _is_count(e[0]) and is_stage(e[1]) and _is_number(e[2])
+            ),
+            "a list of [step, stage, value]",
+            [],
+        )
+        solved_at = field(
+            "solved_at",
+            lambda v: v is None or (self.until is not None and _is_count(v) and 0 < v <= step),
+            f"None, or a step from 1 to {step} where a run with `until` was solved",
+            None,
+        )
+        schedule = field(
+            "schedule",
+            lambda v: (v is None) == (self.schedule is None),
+            "this run's schedule's state" if self.schedule is not None else "None: this run has no schedule",
+            None,
+        )
+        if schedule is not None:  # (all or nothing itself, and the last thing that can refuse)
+            try:
+                self.schedule.load_state_dict(schedule)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"the training state is damaged: its schedule: {err}") from None
         self.optimizer.m, self.optimizer.v = moments[: len(names)], moments[len(names) :]
-        self.optimizer.steps, self.step, self.losses, self.held_out = adam_steps, step, losses, held_out
-        self.optimizer.lr, self.stage, self.stage_start, self.stage_starts = lr, stage, stage_start, stage_starts
-        self.validation, self.solved_at = validation, solved_at
-        if schedule is not None:
-            self.schedule.load_state_dict(schedule)
+        self.optimizer.steps, self.step = [int(t) for t in adam_steps], int(step)
+        self.losses = [(int(s), float(v)) for s, v in losses]
+        self.held_out = [(int(s), {str(k): float(v) for k, v in m.items()}) for s, m in held_out]
+        self.optimizer.lr, self.stage, self.stage_start = float(lr), int(stage), int(stage_start)
+        self.stage_starts = [(int(s), int(k)) for s, k in stage_starts]
+        self.validation = [(int(s), int(k), float(v)) for s, k, v in validation]
+        self.solved_at = None if solved_at is None else int(solved_at)
         self._set_streams(streams)
 
     def _streams(self):
@@ -379,6 +437,87 @@ class Training:
 
     def _set_streams(self, states):
         self.data.bit_generator.state, random.generator().bit_generator.state = states
+
+
+def until_range(task):
+    """(whether a value of `until` can be asked for, what is expected in words). A value the
+    metric can never reach would train every step asked for, and one it reaches before any
+    training would stop at the first check: an accuracy must lie in (0, 1]; a loss (mse) must
+    be above 0 and below the task's baseline, what a model that learned nothing scores."""
+    if task.metric in LOWER_IS_BETTER:
+        baseline = task.baseline()[task.metric]
+        return (
+            lambda v: 0 < v < baseline,
+            f"a value of the task's {task.metric} above 0 and below its baseline {baseline:.4g} "
+            f"({task.baseline_meaning})",
+        )
+    return lambda v: 0 < v <= 1, f"a value of the task's {task.metric} in (0, 1]"
+
+
+def _check_task_and_model(task, model):
+    # (a task is known by what training uses of it, so that a wrapped task serves too)
+    if not all(hasattr(task, name) for name in ("sample", "loss", "evaluate", "metric", "easier")):
+        raise TypeError(f"train: task must be a task, e.g. tl.tasks.make('copy'), got {task!r} ({type(task).__name__})")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"train: model must be a Module, e.g. SequenceModel(task), got {type(model).__name__}")
+
+
+def _check_progress(progress):
+    if progress is not False and progress is not None and not callable(getattr(progress, "write", None)):
+        raise TypeError(f"train: progress must be False or a file such as sys.stderr, got {progress!r}")
+
+
+class _Fields:
+    """field(name, ok, expected[, default]): state[name] if ok(it) holds, else an error that names
+    the field, what it holds and what was expected (a damaged or hand-edited checkpoint)."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __call__(self, name, ok, expected, *default):
+        if name not in self.state and default:
+            return default[0]
+        value = self.state.get(name, _MISSING)
+        try:
+            good = value is not _MISSING and ok(value)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            good = False
+        if not good:
+            found = "missing" if value is _MISSING else repr(value)
+            found = found if len(found) < 60 else f"{found[:57]}..."
+            raise ValueError(f"the training state is damaged: its {name} is {found}; expected {expected}")
+        return value
+
+
+_MISSING = object()
+
+
+def _is_count(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
+
+
+def _is_number(v):
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _is_sequence(v, n):
+    return isinstance(v, (list, tuple)) and len(v) == n
+
+
+def _is_list(v, ok):
+    return isinstance(v, (list, tuple)) and all(ok(e) for e in v)
+
+
+def _pair(first, second):
+    return lambda v: _is_sequence(v, 2) and first(v[0]) and second(v[1])
+
+
+def _are_generator_states(states):
+    if not _is_sequence(states, 2):
+        return False
+    for saved in states:
+        np.random.default_rng().bit_generator.state = saved  # refuses what is not a generator's state
+    return True
 
 
 def _stage_steps(stage_steps, easier):
@@ -402,14 +541,20 @@ def _stages(task, curriculum):
         return [*task.easier(), task]
     if not isinstance(curriculum, (list, tuple)) or not all(isinstance(t, Task) for t in curriculum):
         raise TypeError(f"train: curriculum must be True, False or a list of tasks, got {curriculum!r}")
+    other = [t.name for t in curriculum if t.name != task.name]
+    if other:  # (the model's inputs and outputs are the task's: another task's would not fit them)
+        raise ValueError(
+            f"train: curriculum must be easier forms of the {task.name} task itself, got one of the {other[0]} task"
+        )
     return [*curriculum, task]
 
 
 class _CtrlC:
     """Ctrl-C while training stops it with the model as some whole step left it. Pressed during
     a step's batch, forward or backward pass, the step is dropped at once (its batch is drawn
-    again by the next run); during the update, the update is finished and training stops after
-    it; pressed twice during an update, it stops at once, and there is no whole step to report.
+    again by the next run); during the update or the checks after it, they are finished and
+    training stops after them; pressed twice meanwhile, it stops at once, and there is no whole
+    step to report.
     Leaving, it turns Ctrl-C into TrainingInterrupted(step, losses). Where Ctrl-C is ignored
     (nohup) or cannot be caught (only the main thread receives signals), nothing changes."""
 
@@ -444,7 +589,7 @@ class _CtrlC:
         try:
             yield
         except KeyboardInterrupt:
-            self.broken = True  # the update stopped half-way
+            self.broken = True  # the update, or the checks after it, stopped half-way
             raise
         finally:
             self.holding = False

@@ -22,6 +22,20 @@ PARTS = ("train", "validation", "test")
 BINS = 1000  # a continuous key (a value in [-1, 1]) is split by its bin, of width 2 / BINS
 
 
+def check_sample_arguments(who, n, rng, part):
+    """Refuse what Task.sample cannot take, naming it; n as a Python int."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"{who}.sample: n must be an integer >= 0, got {n!r}")
+    if part not in PARTS:
+        raise ValueError(f"{who}.sample: part must be one of {', '.join(PARTS)}, got {part!r}")
+    if not isinstance(rng, np.random.Generator):  # (a seed here would draw the same batch every time)
+        raise TypeError(
+            f"{who}.sample: rng must be a numpy Generator, e.g. np.random.default_rng(0), "
+            f"got {rng!r} ({type(rng).__name__})"
+        )
+    return int(n)  # (a small numpy integer, np.int8, would overflow in the sums that follow)
+
+
 class Task:
     name = ""
     tokens = False  # inputs are integer token ids (B, T) rather than vectors (B, T, input_size)
@@ -37,10 +51,7 @@ class Task:
     def sample(self, n, rng, part="train"):
         """n sequences of one part ("train", "validation" or "test"): (inputs, targets).
         Sequences are drawn and those of other parts set aside, until n are found."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"{self.name}.sample: n must be an integer >= 0, got {n!r}")
-        if part not in PARTS:
-            raise ValueError(f"{self.name}.sample: part must be one of {', '.join(PARTS)}, got {part!r}")
+        n = check_sample_arguments(self.name, n, rng, part)
         wanted, found, count = PARTS.index(part), [self.draw(0, rng)], 0  # (empty arrays of the right shapes)
         while count < n:
             inputs, targets = self.draw(max(16, 2 * (n - count) * (1 if part == "train" else 10)), rng)
@@ -87,9 +98,15 @@ class Task:
         """Whether `value` of self.metric is better than `than`."""
         return value < than if self.metric in LOWER_IS_BETTER else value > than
 
-    def beats_baseline(self, metrics):
-        """Whether metrics (from evaluate) are better than the baseline on self.metric."""
-        return self.better(metrics[self.metric], self.baseline()[self.metric])
+    def beats_baseline(self, metrics, n=1000):
+        """Whether metrics (from evaluate, on n sequences) are better than the baseline on
+        self.metric, by more than luck: an accuracy must beat the baseline's b by two standard
+        errors of an accuracy measured on n sequences, 2 sqrt(b (1 - b) / n) (3.2 points for
+        b = 50% and n = 1000), so that a model that guesses like the baseline is not called better."""
+        value, baseline = metrics[self.metric], self.baseline()[self.metric]
+        if self.metric == "accuracy":
+            baseline += 2 * np.sqrt(baseline * (1 - baseline) / n)
+        return self.better(value, baseline)
 
     def is_solved(self, metrics, target=None):
         """Whether metrics reach `target` (default: self.solved) on self.metric."""

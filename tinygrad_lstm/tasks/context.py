@@ -6,13 +6,15 @@ A few people each get a job; filler sentences follow; then a question about one 
 The answer was given many words earlier, next to the right name: the model has to keep
 both pairs in memory and pick the one the question asks for.
 
-Held out: the facts. A sentence's key is who has which job, in order ("john coder, mary
-singer"); one fact combination in ten is kept for the test and one in ten for validation,
-never trained on with any filler or question. So the held-out score says whether the model
-learned to bind names to jobs, not whether it remembers sentences it saw.
+Held out: the facts. A sentence's key is who has which job, in any order ("john coder, mary
+singer" and "mary singer, john coder" are one key); one set of facts in ten is kept for the
+test and one in ten for validation, never trained on in any order, with any filler or question.
+So the held-out score says whether the model learned to bind names to jobs, not whether it
+remembers facts it saw together.
 """
 
 import itertools
+import re
 
 import numpy as np
 
@@ -20,8 +22,8 @@ from ..checks import check_positive_ints
 from ..functional import cross_entropy
 from .base import Task
 
-# Eight of each: 3136 fact combinations, too many to learn one by one, so a model that
-# answers held-out combinations has learned to bind a name to a job.
+# Eight of each: 1568 sets of two facts (28 pairs of names, 56 ways to give them two jobs), too
+# many to learn one by one, so a model that answers held-out sets has learned to bind a name to a job.
 NAMES = ("john", "mary", "ali", "yuki", "omar", "lena", "zoe", "ben")
 JOBS = ("coder", "singer", "doctor", "farmer", "pilot", "baker", "nurse", "chef")
 FILLERS = (
@@ -42,7 +44,7 @@ class Context(Task):
     metric = "accuracy"
     solved = 0.99
     output_size = len(JOBS)
-    held_out_by = "who has which job: fact combinations"
+    held_out_by = "who has which job: the set of facts, in any order"
 
     def __init__(self, seq_len=2, n_facts=2):
         """seq_len: how many filler sentences stand between the facts and the question."""
@@ -78,15 +80,20 @@ class Context(Task):
         return inputs, jobs[np.arange(n), asked]
 
     def keys(self, inputs, targets):
-        """(name, job) of each fact, in order: read from the words at those places."""
-        facts = inputs[:, : self.n_facts * FACT].reshape(len(inputs), self.n_facts, FACT)
-        return facts[:, :, [0, 3]].reshape(len(inputs), 2 * self.n_facts)
+        """(name, job) of each fact, read from the words at those places, sorted by name: the
+        same facts in another order are the same key (so they are never split across parts)."""
+        facts = inputs[:, : self.n_facts * FACT].reshape(len(inputs), self.n_facts, FACT)[:, :, [0, 3]]
+        facts = np.take_along_axis(facts, np.argsort(facts[:, :, 0], axis=1)[:, :, None], axis=1)
+        return facts.reshape(len(inputs), 2 * self.n_facts)
 
     def key_space(self):
-        orders = np.array(list(itertools.permutations(range(len(NAMES)), self.n_facts)))  # (P, n_facts)
-        people, jobs = np.meshgrid(np.arange(len(orders)), np.arange(len(orders)), indexing="ij")
-        keys = np.stack([self.encode(NAMES)[orders[people.ravel()]], self.encode(JOBS)[orders[jobs.ravel()]]], axis=-1)
-        return keys.reshape(len(keys), 2 * self.n_facts)  # name, job, name, job, ...
+        """Every set of facts: n_facts names in sorted order, each with a job of its own (at most
+        40320 keys, for 8 facts)."""
+        names = np.array(list(itertools.combinations(np.sort(self.encode(NAMES)), self.n_facts)))  # (C, n_facts)
+        jobs = self.encode(JOBS)[np.array(list(itertools.permutations(range(len(JOBS)), self.n_facts)))]  # (P, n_facts)
+        keys = np.empty((len(names), len(jobs), self.n_facts, 2), dtype=np.int64)
+        keys[..., 0], keys[..., 1] = names[:, None, :], jobs[None, :, :]
+        return keys.reshape(-1, 2 * self.n_facts)  # name, job, name, job, ...
 
     def easier(self):
         """No filler sentences first (the binding of names to jobs is found on short sentences),
@@ -96,6 +103,23 @@ class Context(Task):
             for n in sorted({0, self.n_fillers // 2})
             if n < self.n_fillers and (n == 0 or self.n_fillers >= 4)
         ]
+
+    def check_question(self, words):
+        """Refuse words that are not a sentence of this task's form: facts "NAME is a JOB ." about
+        different names, filler sentences if any, then "what does NAME do ?" about one of them.
+        The model would answer other words too, but its answer would mean nothing."""
+        name, job = "|".join(NAMES), "|".join(JOBS)
+        filler = "|".join(re.escape(w) for w in sorted({w for f in FILLERS for w in f}))
+        match = re.fullmatch(
+            rf"((?:(?:{name}) is a (?:{job}) \. )+)(?:(?:{filler}) )*what does ({name}) do \?", " ".join(words)
+        )
+        named = re.findall(r"(\S+) is a", match[1]) if match else []
+        if not match or len(set(named)) < len(named) or match[2] not in named:
+            raise ValueError(
+                'expected facts "NAME is a JOB ." about different names, filler sentences if any, then '
+                '"what does NAME do ?" about one of them, '
+                'e.g. "mary is a coder . lena is a pilot . what does mary do ?"'
+            )
 
     def loss(self, outputs, targets):
         return cross_entropy(outputs[:, -1, :], targets)

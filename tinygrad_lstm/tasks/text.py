@@ -144,10 +144,10 @@ class Text(Task):
         """n windows of one part: inputs (n, seq_len) and targets (n, seq_len), the next
         character after each input character. Each window lies inside one stretch of the
         part's consecutive blocks, a stretch chosen in proportion to the windows it holds."""
-        check_sample_arguments(self.name, n, rng, part)
+        n = check_sample_arguments(self.name, n, rng, part)
         stretches = self.stretches[part]
         room = np.array([hi - lo - self.seq_len for lo, hi in stretches], dtype=np.int64)  # window starts in each
-        picks = rng.integers(0, room.sum(), size=int(n))
+        picks = rng.integers(0, room.sum(), size=n)
         which = np.searchsorted(np.cumsum(room), picks, side="right")
         starts = np.array([lo for lo, _ in stretches], dtype=np.int64)[which] + picks - (np.cumsum(room) - room)[which]
         windows = self.ids[starts[:, None] + np.arange(self.seq_len + 1)]

@@ -1,0 +1,160 @@
+"""The text task: a character-level language model on any text; its held-out part, its metrics
+against hand-computed ones, sampling, and the cells that learn to read."""
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+from tinygrad_lstm.tasks.text import BLOCK, Text, generate
+from tinygrad_lstm.train import SequenceModel, Training, evaluate
+
+PROSE = (
+    'She said "hello (and goodbye)" to them.\nThe end of the line is here.\n   code = [1, 2, 3]  # an indented line\n'
+) * 400  # 46 KB: every part holds windows
+
+
+@pytest.fixture(scope="module")
+def task():
+    return Text(seq_len=16, text=PROSE)
+
+
+def test_no_training_window_reaches_into_a_held_out_block(task):
+    inputs, targets = task.sample(2000, np.random.default_rng(0))
+    text = task.ids
+    for part, k in (("train", 0), ("validation", 1), ("test", 2)):
+        x, y = task.sample(300, np.random.default_rng(k), part)
+        # find each window's start by its position: recompute from the stretches
+        for lo, hi in task.stretches[part]:
+            assert all(task.block_part[b] == k for b in range(lo // BLOCK, math.ceil(hi / BLOCK)))
+        assert x.shape == y.shape == (300, 16)
+        np.testing.assert_array_equal(x[:, 1:], y[:, :-1])  # the target is the next character
+    starts = [s for s in range(len(text) - 16) if np.array_equal(text[s : s + 16], inputs[0])]
+    assert starts and any(task.block_part[s // BLOCK] == 0 and task.block_part[(s + 16) // BLOCK] == 0 for s in starts)
+
+
+def test_every_window_lies_inside_its_parts_blocks():
+    task = Text(seq_len=8, text="".join(chr(ord("a") + k % 26) for k in range(60_000)))
+    position = {}  # a window of this text is found by where it starts: every 26-letter run repeats
+    for part, k in (("train", 0), ("validation", 1), ("test", 2)):
+        for lo, hi in task.stretches[part]:
+            assert lo % BLOCK == 0 and all(task.block_part[b] == k for b in range(lo // BLOCK, math.ceil(hi / BLOCK)))
+            position.setdefault(part, []).append((lo, hi))
+    assert sum(hi - lo for lo, hi in position["train"]) > 6 * sum(hi - lo for lo, hi in position["test"])
+
+
+def test_the_metrics_and_baselines_are_those_computed_by_hand():
+    task = Text(seq_len=4, text=PROSE)
+    # bits per character: -log2 of the probability given to the right next character
+    outputs = np.log(np.array([[[0.5, 0.25, 0.25] + [1e-300] * (len(task.vocab) - 3)] * 4]))
+    targets = np.array([[0, 1, 0, 2]])
+    bits = (1 + 2 + 1 + 2) / 4
+    assert task.evaluate(outputs, targets)["bits_per_char"] == pytest.approx(bits)
+    assert task.evaluate(outputs, targets)["perplexity"] == pytest.approx(2**bits)
+    # the unigram baseline: the test part's cross-entropy under add-one training frequencies
+    train = "".join(task.text[lo:hi] for lo, hi in task.stretches["train"])
+    test = [task.text[k] for k in range(len(task.text)) if task.block_part[k // BLOCK] == 2]
+    counts = {c: train.count(c) for c in task.vocab}
+    total = len(train) + len(task.vocab)
+    expected = -sum(math.log2((counts[c] + 1) / total) for c in test) / len(test)
+    assert task.baseline()["bits_per_char"] == pytest.approx(expected, rel=1e-12)
+    assert task.chance() == {"bits_per_char": math.log2(len(task.vocab)), "perplexity": len(task.vocab)}
+
+
+def test_the_default_text_is_the_same_everywhere_and_says_where_it_comes_from():
+    task = Text()
+    assert task.source.startswith("Python's documentation topics") and len(task.text) == 465_048
+    assert task.text.startswith('The "assert" statement\n')
+    assert 4.5 < task.baseline()["bits_per_char"] < 4.9 and len(task.vocab) == 103
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty"),
+        (b"\x00\x01\x02binary", "NUL bytes: it looks binary"),
+        (b"caf\xe9 latin-1", "is not UTF-8"),
+        (b"too short", "too short"),
+    ],
+)
+def test_a_text_file_that_cannot_serve_is_refused_naming_it(tmp_path, content, message):
+    path = tmp_path / "t.txt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        Text(path=path)
+
+
+def test_a_missing_file_or_a_directory_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        Text(path=tmp_path / "missing.txt")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        Text(path=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def trained(task):
+    tl.manual_seed(0)
+    model = SequenceModel(task, hidden=32, embedding=8)
+    Training(task, model, lr=1e-2, seed=0, batch_size=16).run(150, log_every=150)
+    return model
+
+
+def test_a_short_training_beats_the_unigram_baseline(task, trained):
+    assert evaluate(task, trained)["bits_per_char"] < task.baseline()["bits_per_char"] - 1
+
+
+def test_generate_writes_after_the_prime_and_refuses_unseen_characters(task, trained):
+    text = generate(trained, task, "She said ", 40, temperature=0)
+    assert text.startswith("She said ") and len(text) == 49
+    assert generate(trained, task, "She said ", 40, temperature=0) == text  # the likeliest: no randomness
+    warm = [generate(trained, task, "The ", 30, temperature=1.0, seed=s) for s in (0, 0, 1)]
+    assert warm[0] == warm[1] != warm[2]
+    with pytest.raises(ValueError, match=r"never saw the characters 'Z', 'é'"):
+        generate(trained, task, "Zé", 5)
+    for bad, error in ((-1, ValueError), (1.5, ValueError)):
+        with pytest.raises(error, match="n must be an integer"):
+            generate(trained, task, "The", bad)
+    with pytest.raises(ValueError, match="temperature must be a number >= 0"):
+        generate(trained, task, "The", 3, temperature=-1)
+    with pytest.raises(TypeError, match="temperature must be a number"):
+        generate(trained, task, "The", 3, temperature="hot")
+
+
+def test_generation_carries_the_state_as_one_long_forward_pass_does(task, trained):
+    # greedy generation, one character at a time, is what the model predicts reading the whole
+    # text at once: the state is carried, not restarted
+    text = generate(trained, task, "She said ", 20, temperature=0)
+    logits = trained(task.encode(text)[None, :-1]).numpy()[0]
+    predicted = "".join(task.vocab[k] for k in logits.argmax(axis=-1))
+    assert predicted[len("She said ") - 1 :] == text[len("She said ") :]
+
+
+def test_text_cells_finds_a_unit_per_property_with_its_correlation(task, trained, tmp_path):
+    from tinygrad_lstm.viz.text_cells import PROPERTIES, correlations, text_cells
+
+    found = text_cells(trained, task, chars=300, measure_chars=2000)
+    assert set(found.found) == set(PROPERTIES)
+    held_out = "\n".join(task.text[lo:hi] for lo, hi in task.stretches["test"])[:2000]
+    cells = tl.viz.plots.lstm_values(trained, task.encode(held_out)[None], ("c",))["c"][0]
+    for name, (unit, r, _) in found.found.items():
+        all_r = correlations(PROPERTIES[name][1](held_out), cells.astype(np.float64))
+        assert abs(r) == pytest.approx(np.abs(all_r).max()) and all_r[unit] == pytest.approx(r)
+    found.save(tmp_path / "cells.html")
+    page = (tmp_path / "cells.html").read_text()
+    assert page.count('class="property"') == len(PROPERTIES) and "<script" not in page and "http" not in page
+    with pytest.raises(ValueError, match="use .html or .png"):
+        found.save(tmp_path / "cells.txt")
+    with pytest.raises(ValueError, match="needs an LSTM model"):
+        text_cells(SequenceModel(task, kind="gru", hidden=4, embedding=2), task)
+
+
+def test_correlations_are_pearsons_r():
+    rng = np.random.default_rng(0)
+    values, cells = rng.standard_normal(50), rng.standard_normal((50, 3))
+    cells[:, 2] = 3 * values + 1
+    expected = [np.corrcoef(values, cells[:, k])[0, 1] for k in range(3)]
+    from tinygrad_lstm.viz.text_cells import correlations
+
+    np.testing.assert_allclose(correlations(values, cells), expected, rtol=1e-12)
+    assert correlations(np.ones(50), cells).tolist() == [0.0, 0.0, 0.0]
