@@ -1,6 +1,7 @@
 """Shared by every test file."""
 
 import os
+import shutil
 import signal
 
 import pytest
@@ -47,3 +48,20 @@ def ctrl_c_raises_keyboard_interrupt():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium driven by selenium (CI installs both; elsewhere the test skips)."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed: pip install -e '.[test]'")
+    if not (shutil.which("chromium") and shutil.which("chromedriver")) and not os.environ.get("CI"):
+        pytest.skip("no browser: apt-get install chromium chromium-driver (CI installs them and runs these)")
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")), options=options
+    )
+    yield driver
+    driver.quit()

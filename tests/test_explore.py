@@ -19,7 +19,6 @@ CI = bool(os.environ.get("CI"))  # CI installs Graphviz, Chromium and selenium: 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None and not CI, reason="Graphviz dot not installed (CI installs it and runs these)"
 )
-BROWSER = shutil.which("chromium") and shutil.which("chromedriver")
 
 
 def engine_order(loss):
@@ -40,22 +39,6 @@ def graph_with_grads(seq_len=3):
     order = engine_order(loss)
     loss.backward(retain_graph=True)
     return loss, params, drawn, page, order
-
-
-@pytest.fixture(scope="module")
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed: pip install -e '.[test]'")
-    if not BROWSER and not CI:
-        pytest.skip("no browser: apt-get install chromium chromium-driver (CI installs them and runs these)")
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(
-        service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")), options=options
-    )
-    yield driver
-    driver.quit()
 
 
 def open_page(driver, page, path):

@@ -162,4 +162,28 @@ def test_sine_baseline_is_next_equals_current():
 
 def test_every_task_has_its_hand_pinned_baseline_here():
     """A new task gets its hand-worked tests in this file too."""
-    assert sorted(tasks.TASKS) == ["adding", "context", "copy", "sine"]
+    assert sorted(tasks.TASKS) == ["adding", "context", "copy", "sine", "text"]
+
+
+def test_text_bits_per_char_by_hand():
+    """The model gives the right next character probability 1/2, 1/4, 1/2, 1/4: -log2 of each is
+    1, 2, 1, 2 bits, so bits_per_char = 6/4 = 1.5 and perplexity = 2**1.5."""
+    task = tasks.make("text", seq_len=4, text="abc" * 20_000)
+    scores = np.log(np.array([[[0.5, 0.25, 0.25]] * 4]))
+    metrics = task.evaluate(scores, np.array([[0, 1, 0, 2]]))
+    assert metrics == {"bits_per_char": pytest.approx(1.5, abs=1e-12), "perplexity": pytest.approx(2**1.5)}
+
+
+def test_text_unigram_baseline_by_hand():
+    """Each block of 2000 characters is one letter: "a" where the split trains, "b" where it
+    tests, "c" where it validates. The training part then counts N a's and no b, so with one added
+    to each count p(b) = 1 / (N + 3), and every test character costs log2(N + 3) bits."""
+    from tinygrad_lstm.tasks.base import part_of
+
+    blocks = 40
+    parts = part_of(np.arange(blocks)[:, None])
+    text = "".join("acb"[k] * 2000 for k in parts)
+    n_train = 2000 * int((parts == 0).sum())
+    task = tasks.make("text", seq_len=4, text=text)
+    assert task.baseline()["bits_per_char"] == pytest.approx(np.log2(n_train + 3), abs=1e-12)
+    assert task.chance() == {"bits_per_char": pytest.approx(np.log2(3)), "perplexity": 3.0}

@@ -1,7 +1,10 @@
 """The text task: a character-level language model on any text; its held-out part, its metrics
 against hand-computed ones, sampling, and the cells that learn to read."""
 
+import contextlib
+import io
 import math
+import re
 
 import numpy as np
 import pytest
@@ -158,3 +161,162 @@ def test_correlations_are_pearsons_r():
 
     np.testing.assert_allclose(correlations(values, cells), expected, rtol=1e-12)
     assert correlations(np.ones(50), cells).tolist() == [0.0, 0.0, 0.0]
+
+
+# ----- the command line -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A short `train text --text FILE` run: (its folder, the text file, the checkpoint, what it printed)."""
+    from tinygrad_lstm.cli import main
+
+    folder = tmp_path_factory.mktemp("text_run")
+    (folder / "prose.txt").write_text(PROSE)
+    argv = ["train", "text", "--text", str(folder / "prose.txt"), "--steps", "60", "--hidden", "24", "--lr", "1e-2"]
+    argv += ["--seq-len", "16", "--no-progress", "--checkpoint", str(folder / "t.npz")]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    return folder, folder / "prose.txt", folder / "t.npz", out.getvalue()
+
+
+def cli(argv, capsys):
+    from tinygrad_lstm.cli import main
+
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as stop:
+        status = stop.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_train_text_reports_bits_per_char_and_eval_gives_the_same(run, capsys):
+    folder, _, checkpoint, printed = run
+    trained = float(re.search(r"bits_per_char\s+([\d.]+)", printed)[1])
+    baseline = float(re.search(r"bits_per_char\s+[\d.]+\s+\(baseline ([\d.]+)", printed)[1])
+    assert trained < baseline - 0.5  # (60 steps on a repeated text: far below the unigram)
+    status, out, _ = cli(["eval", checkpoint], capsys)
+    assert status == 0 and float(re.search(r"bits_per_char\s+([\d.]+)", out)[1]) == trained
+    assert "prose.txt; seq-len 16" in out
+
+
+def test_sample_writes_n_characters_after_the_prime(run, capsys):
+    _, _, checkpoint, _ = run
+    status, out, _ = cli(["sample", checkpoint, "--prime", "She said", "-n", 30, "--temperature", 0], capsys)
+    assert status == 0 and out.startswith("She said") and len(out.rstrip("\n")) == len("She said") + 30
+    assert cli(["sample", checkpoint, "--prime", "She said", "-n", 30, "--temperature", 0], capsys)[1] == out
+    drawn = [cli(["sample", checkpoint, "--prime", "T", "--seed", s], capsys)[1] for s in (1, 1, 2)]
+    assert drawn[0] == drawn[1] != drawn[2] and len(drawn[0].rstrip("\n")) == 1 + 200
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--prime", "Zé"], "--prime: the model never saw the characters 'Z', 'é'"),
+        (["--prime", ""], "--prime: give at least one character"),
+        (["--temperature", "0.5"], "--temperature: it is for writing from --prime"),
+        (["--prime", "T", "--temperature", "-1"], "expected a number >= 0"),
+        (["--text", "what does mary do ?"], "only a model of the context task answers sentences"),
+    ],
+)
+def test_sample_refuses_what_cannot_be_written(run, capsys, extra, message):
+    status, _, err = cli(["sample", run[2], *extra], capsys)
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_text_options_with_other_tasks_are_refused(tmp_path, capsys):
+    status, _, err = cli(["train", "adding", "--text", tmp_path / "x.txt", "--checkpoint", tmp_path / "a.npz"], capsys)
+    assert status == 2 and "--text: only the text task reads a text file" in err
+    assert not (tmp_path / "a.npz").exists()
+    cli(["train", "copy", "--steps", 1, "--no-progress", "--checkpoint", tmp_path / "c.npz"], capsys)
+    status, _, err = cli(["sample", tmp_path / "c.npz", "--prime", "ab"], capsys)
+    assert status == 2 and "--prime: only a model of the text task writes" in err
+    status, _, err = cli(["cells", tmp_path / "c.npz", "-o", tmp_path / "c.html"], capsys)
+    assert status == 2 and "cells reads the cell states of an LSTM of the text task" in err
+
+
+@pytest.mark.parametrize("make", ["missing", "directory", "binary", "short"])
+def test_a_text_file_that_cannot_serve_is_refused_before_training(tmp_path, capsys, make):
+    path = tmp_path / "text.txt"
+    if make == "directory":
+        path.mkdir()
+    elif make == "binary":
+        path.write_bytes(b"\x00\x01" * 50_000)
+    elif make == "short":
+        path.write_text("too short")
+    status, _, err = cli(["train", "text", "--text", path, "--checkpoint", tmp_path / "t.npz"], capsys)
+    assert status == 2 and "text.txt" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "t.npz").exists()
+
+
+def test_a_checkpoint_knows_its_text_from_any_folder_and_refuses_it_changed_or_gone(run, tmp_path, capsys, monkeypatch):
+    folder, text, checkpoint, _ = run
+    copy = tmp_path / "t.npz"
+    copy.write_bytes(checkpoint.read_bytes())
+    moved = tmp_path / "prose.txt"
+    monkeypatch.chdir(tmp_path.parent)  # (the checkpoint keeps the text's absolute path)
+    assert cli(["eval", copy], capsys)[0] == 0
+    status, _, err = cli(["train", "text", "--resume", copy, "--text", moved, "--steps", 1], capsys)
+    assert status == 2 and "its run has --text" in err
+    text.write_text(PROSE + "more")
+    try:
+        status, _, err = cli(["eval", copy], capsys)
+        assert status == 2 and "which has changed since" in err
+        text.unlink()
+        status, _, err = cli(["sample", copy, "--prime", "T"], capsys)
+        assert status == 2 and "was trained on a text that cannot be read now" in err and "no such file" in err
+    finally:
+        text.write_text(PROSE)
+
+
+def test_resuming_a_text_run_is_bit_identical_to_one_that_never_stopped(run, tmp_path, capsys):
+    _, text, _, _ = run
+    common = ["--text", text, "--hidden", 8, "--seq-len", 8, "--no-progress"]
+    cli(["train", "text", *common, "--steps", 10, "--checkpoint", tmp_path / "whole.npz"], capsys)
+    cli(["train", "text", *common, "--steps", 4, "--checkpoint", tmp_path / "half.npz"], capsys)
+    status, _, _ = cli(["train", "text", "--resume", tmp_path / "half.npz", "--steps", 6, "--no-progress"], capsys)
+    assert status == 0
+    whole, half = (np.load(tmp_path / f"{n}.npz") for n in ("whole", "half"))
+    for name in whole.files:
+        if not name.startswith("__"):
+            np.testing.assert_array_equal(whole[name], half[name], err_msg=name)
+
+
+def test_cells_writes_the_page_and_the_picture_and_names_each_unit(run, tmp_path, capsys):
+    _, _, checkpoint, _ = run
+    status, out, _ = cli(["cells", checkpoint, "-o", tmp_path / "cells.html", "--chars", 200], capsys)
+    assert status == 0 and (tmp_path / "cells.html").stat().st_size > 0
+    from tinygrad_lstm.viz.text_cells import PROPERTIES
+
+    for name in PROPERTIES:
+        assert re.search(rf"^  {re.escape(name)}\s+unit\s+\d+\s+r [+-]\d\.\d\d", out, re.M), name
+    status, _, err = cli(["cells", checkpoint, "-o", tmp_path / "cells.svg"], capsys)
+    assert status == 2 and "use .html or .png" in err and not (tmp_path / "cells.svg").exists()
+    pytest.importorskip("matplotlib")
+    assert cli(["cells", checkpoint, "-o", tmp_path / "cells.png"], capsys)[0] == 0
+    assert (tmp_path / "cells.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_cells_page_in_a_browser_colours_each_character_by_its_units_cell_state(task, trained, tmp_path, browser):
+    from tinygrad_lstm.viz.text_cells import PROPERTIES, text_cells
+
+    found = text_cells(trained, task, chars=300, measure_chars=2000)
+    found.save(tmp_path / "cells.html")
+    browser.get((tmp_path / "cells.html").as_uri())
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+    sections = browser.find_elements("css selector", "section.property")
+    assert [s.get_attribute("data-property") for s in sections] == list(PROPERTIES)
+    for section in sections:
+        unit, r = int(section.get_attribute("data-unit")), float(section.get_attribute("data-r"))
+        assert (unit, r) == pytest.approx(found.found[section.get_attribute("data-property")][:2], abs=1e-4)
+        spans = section.find_elements("css selector", ".text span")
+        assert len(spans) == len(found.passage) and all(s.is_displayed() for s in spans[:5])
+        values = found.shown(unit, r)
+        for k in (int(np.argmax(values)), int(np.argmin(values))):  # the reddest and the bluest character
+            red, green, blue = map(int, re.findall(r"\d+", spans[k].value_of_css_property("background-color"))[:3])
+            assert (red > blue) if values[k] > 0 else (blue > red)
+            c = float(spans[k].get_attribute("title").split("=")[1])
+            assert c == pytest.approx(found.cells[k, unit], abs=1e-3)

@@ -17,6 +17,7 @@ first), saves what `train` has trained so far (which --resume continues), and ex
 
 import argparse
 import contextlib
+import hashlib
 import math
 import os
 import re
@@ -30,6 +31,7 @@ from .checkpoint import NotACheckpointError, read, save
 from .files import check_writable, write_atomically
 from .random import manual_seed
 from .tasks.base import LOWER_IS_BETTER, Task
+from .tasks.text import generate
 from .train import (
     RECURRENT,
     SCHEDULES,
@@ -66,12 +68,16 @@ DEFAULTS = {
         until=0.995,
     ),
     "sine": dict(seq_len=50, steps=1000, lr=1e-2, hidden=32),
+    # About a minute on one core: 3000 steps of 32 windows of 64 characters (6M characters read),
+    # far below the unigram baseline (docs/text.md); Adam 3e-3 as char-rnn's users train.
+    "text": dict(seq_len=64, steps=3000, lr=3e-3, hidden=128, embedding=32),
 }
 # The plain RNN's own learning rate on the demo's task, tuned over 1e-3, 3e-3 and 1e-2 with the
 # demo's budget (benchmarks/demo.py --tune): the best validation accuracy on seeds 0 to 4.
 DEMO_RNN_LR = 1e-3
 # Where a model other than the LSTM learns best with other settings than the task's defaults.
 MODEL_DEFAULTS = {("context", "rnn"): dict(lr=DEMO_RNN_LR)}
+SAMPLE_CHARS = 200  # what `sample --prime` writes by default
 DEMO_RNN_STEPS = 1500  # the least the RNN trains in the demo, however soon the LSTM was done
 # The options a run keeps from its start to its end: a resumed run takes them from its checkpoint.
 RUN_SETTINGS = (
@@ -88,9 +94,11 @@ RUN_SETTINGS = (
     "until",
     "validate_every",
     "threads",  # (another number of BLAS threads adds up in another order: other bits)
+    "text",  # the text task's file (None: the text the package carries)
 )
 # and the model's sizes; the planned steps; how often the history logs the loss and the held-out metrics
-SAVED_SETTINGS = (*RUN_SETTINGS, "embedding", "forget_bias", "steps", "log_every", "evaluate_every")
+# and the text's fingerprint: a text task rebuilt from another text would give its characters other ids
+SAVED_SETTINGS = (*RUN_SETTINGS, "embedding", "forget_bias", "steps", "log_every", "evaluate_every", "text_sha256")
 FOR_EVERY_TASK = dict(
     model="lstm",
     layers=1,
@@ -104,6 +112,7 @@ FOR_EVERY_TASK = dict(
     embedding=16,
     forget_bias=1.0,
     threads=1,
+    text=None,
 )
 MAX_LAYERS = 100  # (each layer is built at once: a typo of many digits would fill the memory first)
 PLOT_FORMATS = (".png", ".svg", ".pdf")
@@ -129,6 +138,7 @@ def _number(convert, low, inclusive, expected, high=math.inf):
 positive_int = _number(int, 0, False, "a positive integer")
 non_negative_int = _number(int, 0, True, "an integer >= 0")
 positive_float = _number(float, 0, False, "a positive number")
+non_negative_float = _number(float, 0, True, "a number >= 0")
 # (a subnormal learning rate is a zero in all but name: Adam's steps round away)
 learning_rate = _number(float, sys.float_info.min, True, f"a positive number of at least {sys.float_info.min:.3g}")
 layer_count = _number(int, 1, True, f"a number of layers from 1 to {MAX_LAYERS}", MAX_LAYERS)
@@ -293,6 +303,13 @@ def build_parser():
         action="store_true",
         help="run each step op by op, not through tl.compile's replay (the same numbers, slower)",
     )
+    run.add_argument(
+        "--text",
+        type=file_path,
+        metavar="FILE",
+        help="text task only: the UTF-8 text file to learn, a held-out tenth of it never trained on "
+        "(default: Python's documentation topics, which the package carries)",
+    )
     _threads_option(run)
 
     score = command(
@@ -313,11 +330,24 @@ def build_parser():
 
     sample = command(
         "sample",
-        "show a saved model's answers to held-out sequences",
-        "Each line: the sequence, the model's answer and the right one, as the demo shows them.",
+        "show a saved model's answers to held-out sequences, or let a text model write",
+        "Each line: the sequence, the model's answer and the right one, as the demo shows them. "
+        "With --prime, a model of the text task writes on from the prime, one character at a time.",
     )
     sample.add_argument("checkpoint", type=file_path, help="a checkpoint `tinygrad-lstm train` saved")
-    sample.add_argument("-n", type=positive_int, default=5, help="how many sequences (default: 5)")
+    sample.add_argument(
+        "-n",
+        type=positive_int,
+        help=f"how many sequences (default: 5), or with --prime how many characters to write (default: {SAMPLE_CHARS})",
+    )
+    sample.add_argument("--prime", help='text task only: the text to start from, e.g. "The assert statement"')
+    sample.add_argument(
+        "--temperature",
+        type=non_negative_float,
+        help="with --prime: each character is drawn from softmax(scores / T); 0 always takes the likeliest, "
+        "below 1 plays safe, above 1 takes risks (default: 1, the model's own probabilities)",
+    )
+    sample.add_argument("--seed", type=non_negative_int, help="with --prime: seeds the characters drawn (default: 0)")
     sample.add_argument(
         "--text",
         help="context task only: a sentence of yours for the model to answer, "
@@ -351,6 +381,26 @@ def build_parser():
         help="run each step op by op, not through tl.compile's replay (the same numbers, slower)",
     )
     _threads_option(demo)
+
+    cells = command(
+        "cells",
+        "find the LSTM units of a text model whose cell state follows the text",
+        "For each property (inside quotes, inside brackets, the column, ...) the unit of the first "
+        "layer whose cell state c_t follows it best on held-out text, with Pearson's r, drawn over "
+        "a passage: a page (.html) or a picture (.png, needs matplotlib).",
+    )
+    cells.add_argument("checkpoint", type=file_path, help="a checkpoint of an LSTM `train text` saved")
+    cells.add_argument(
+        "-o",
+        "--output",
+        type=file_path,
+        default="cells.html",
+        help="file to write: .html or .png (default: %(default)s)",
+    )
+    cells.add_argument(
+        "--chars", type=positive_int, default=600, help="characters of the passage shown (default: %(default)s)"
+    )
+    _threads_option(cells)
 
     graph = command(
         "graph",
@@ -393,7 +443,14 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(_values_attached(sys.argv[1:] if argv is None else argv))
     who = f"tinygrad-lstm {args.command}"
-    commands = {"train": run_train, "eval": run_eval, "sample": run_sample, "demo": run_demo, "graph": run_graph}
+    commands = {
+        "train": run_train,
+        "eval": run_eval,
+        "sample": run_sample,
+        "demo": run_demo,
+        "graph": run_graph,
+        "cells": run_cells,
+    }
     # One BLAS thread unless --threads says (a command that reads a checkpoint then takes its run's)
     threads = (args.threads or 1) if hasattr(args, "threads") else None
     try:
@@ -444,7 +501,10 @@ def run_train(args):
         given = _given(args)
         model = given.get("model", FOR_EVERY_TASK["model"])
         settings = {**FOR_EVERY_TASK, **DEFAULTS[args.task], **MODEL_DEFAULTS.get((args.task, model), {}), **given}
-        task, steps = tasks.make(args.task, seq_len=settings["seq_len"]), args.steps or settings["steps"]
+        if settings["text"] is not None and args.task != "text":
+            raise ValueError(f"--text: only the text task reads a text file; the {args.task} task makes its own")
+        task, steps = _make_task(args.task, settings), args.steps or settings["steps"]
+        settings["text_sha256"] = _fingerprint(task)
         _check_recipe(args, task, settings)
     checkpoint = args.checkpoint or args.resume or os.path.join("runs", f"{args.task}-{settings['model']}.npz")
     if args.plot and _same_file(args.plot, checkpoint):
@@ -462,7 +522,7 @@ def run_train(args):
         lr += f" (it started at {settings['lr']})" if training.optimizer.lr != settings["lr"] else ""
     else:
         doing, more = "training", f" for {'at most ' if settings['until'] is not None else ''}{_steps(steps)}"
-    print(f"{doing} {_describe(args.task, settings)}{more}, {lr}, seed {settings['seed']}")
+    print(f"{doing} {_describe(task, settings)}{more}, {lr}, seed {settings['seed']}")
     # The history's intervals are the run's own from its start (a resumed run's are in its
     # checkpoint), so that its curves are those of a run that never stopped: the loss every 1% of
     # the steps, the held-out metrics every 5% (evaluating costs more).
@@ -526,7 +586,7 @@ def run_eval(args):
     if isinstance(history, dict) and history.get("solved_at") is not None:
         step, stopped = history["solved_at"], f" (solved: validation reached {meta['until']:g})"
     print(
-        f"{args.checkpoint}: {_describe(meta['task'], meta)}, trained {_steps(step)}{stopped}, "
+        f"{args.checkpoint}: {_describe(task, meta)}, trained {_steps(step)}{stopped}, "
         f"lr {meta['lr']}, seed {meta['seed']}"
     )
     with _blas_threads(args.threads or meta["threads"]):
@@ -538,13 +598,33 @@ def run_eval(args):
 
 def run_sample(args):
     task, model, meta, _ = _open(args.checkpoint)
+    if args.prime is None and (args.temperature is not None or args.seed is not None):
+        raise ValueError(
+            f"--{'temperature' if args.temperature is not None else 'seed'}: it is for writing from --prime"
+        )
+    if args.prime is not None:
+        if task.name != "text":
+            raise ValueError(
+                f"--prime: only a model of the text task writes; {args.checkpoint!r} holds one of the {task.name} task"
+            )
+        temperature = 1.0 if args.temperature is None else args.temperature
+        try:
+            ids = task.encode(args.prime)  # (a character the model never saw, named)
+        except ValueError as err:
+            raise ValueError(f"--prime: {str(err).removeprefix('text: ')}") from None
+        if not len(ids):
+            raise ValueError("--prime: give at least one character to start from")
+        with _blas_threads(args.threads or meta["threads"]):
+            print(generate(model, task, args.prime, args.n or SAMPLE_CHARS, temperature, args.seed or 0))
+        return 0
     if args.text is None:
         with _blas_threads(args.threads or meta["threads"]):
-            _show_examples(task, model, args.n, meta["seed"])
+            _show_examples(task, model, args.n or 5, meta["seed"])
         return 0
     if task.name != "context":
+        also = " (a text model writes on from --prime)" if task.name == "text" else ""
         raise ValueError(
-            f"--text: only a model of the context task answers sentences; "
+            f"--text: only a model of the context task answers sentences{also}; "
             f"{args.checkpoint!r} holds one of the {task.name} task"
         )
     words = re.findall(r"[^\s.?]+|[.?]", args.text.lower())  # "coder." is "coder" and "."
@@ -697,11 +777,36 @@ def run_graph(args):
     return 0
 
 
+def run_cells(args):
+    from .viz.text_cells import text_cells
+
+    task, model, meta, _ = _open(args.checkpoint)
+    if task.name != "text" or meta["model"] != "lstm":
+        held = f"an {meta['model']} of the {task.name} task"
+        raise ValueError(f"{args.checkpoint!r} holds {held}; cells reads the cell states of an LSTM of the text task")
+    suffix = os.path.splitext(args.output)[1].lower()
+    if suffix not in (".html", ".htm", ".png"):
+        raise ValueError(f"--output {args.output}: unknown format {suffix or '(no suffix)'!r}; use .html or .png")
+    if suffix == ".png":
+        _check_plot(args.output)  # (matplotlib draws it)
+    check_writable(args.output)
+    with _blas_threads(args.threads or meta["threads"]):
+        found = text_cells(model, task, chars=args.chars)
+    found.save(args.output)
+    print(f"the units that follow the text best, over {found.measured_on} held-out characters (Pearson's r):")
+    for name, (unit, r, rule) in found.found.items():
+        print(f"  {name:20s} unit {unit:3d}  r {r:+.2f}   ({rule})")
+    print(f"written to {args.output}")
+    return 0
+
+
 def _given(args):
     """The run settings given on the command line."""
     given = {k: getattr(args, k) for k in RUN_SETTINGS if getattr(args, k, None) is not None}
     if given.get("until") == "none":
         given["until"] = None
+    if "text" in given:  # (so that eval, sample and --resume find it from any folder)
+        given["text"] = os.path.abspath(given["text"])
     return given
 
 
@@ -778,7 +883,17 @@ def _open(path):
         if key in meta and not ok(meta[key]):
             raise NotACheckpointError(f"{path!r} is damaged: its {key} is {meta[key]!r}; expected {expected}")
     try:
-        task = tasks.make(meta["task"], seq_len=meta["seq_len"])
+        task = _make_task(meta["task"], meta)
+    except OSError as err:  # (the text task's file, gone or unreadable since training)
+        raise type(err)(f"{path!r} was trained on a text that cannot be read now: {err}") from None
+    except (ValueError, TypeError) as err:
+        raise NotACheckpointError(f"{path!r} holds a model this version cannot rebuild: {err}") from None
+    if meta.get("text_sha256") not in (None, _fingerprint(task)):
+        raise ValueError(
+            f"{path!r} was trained on {task.source}, which has changed since: its alphabet and held-out "
+            "blocks would not be those the model was trained and scored on (restore the text, or train again)"
+        )
+    try:
         model = _make_model(task, meta["model"], meta)
         model.load_state_dict(state)
     except (ValueError, TypeError) as err:
@@ -819,6 +934,8 @@ SETTING_CHECKS = {
     "log_every": (_is_int(1), "a positive integer"),
     "evaluate_every": (_is_int(1), "a positive integer"),
     "interrupted_at": (_is_int(0), "an integer >= 0"),
+    "text": (lambda v: v is None or isinstance(v, str) and v != "", "a file name, or null"),
+    "text_sha256": (lambda v: v is None or isinstance(v, str) and len(v) == 64, "a SHA-256 in hex, or null"),
     "training": (lambda v: isinstance(v, dict), "a dict, the run's state"),
 }
 
@@ -859,18 +976,31 @@ def _steps(n, more=""):
     return f"{n} {more}step{'' if n == 1 else 's'}"
 
 
+def _make_task(name, settings):
+    """The task a run trains on, from its settings (the text task reads its file, if any)."""
+    if name == "text" and settings.get("text") is not None:
+        return tasks.make(name, seq_len=settings["seq_len"], path=settings["text"])
+    return tasks.make(name, seq_len=settings["seq_len"])
+
+
+def _fingerprint(task):
+    """The text task's text, as a SHA-256 (None for the other tasks, which make their own data)."""
+    return hashlib.sha256(task.text.encode("utf-8")).hexdigest() if task.name == "text" else None
+
+
 def _describe(task, settings):
     recipe = ""
-    stages = tasks.make(task, seq_len=settings["seq_len"]).easier() if settings["curriculum"] else []
+    stages = task.easier() if settings["curriculum"] else []
     if stages:
         recipe += f", curriculum seq-len {', '.join(str(t.seq_len) for t in stages)} first"
     if settings["schedule"] != "constant":
         recipe += f", lr schedule {settings['schedule']}"
     if settings["until"] is not None:
-        recipe += f", until validation {tasks.make(task, seq_len=settings['seq_len']).metric} {settings['until']:g}"
+        recipe += f", until validation {task.metric} {settings['until']:g}"
+    source = f"{task.source}; " if task.name == "text" else ""
     return (
-        f"{settings['model']} (hidden {settings['hidden']}, layers {settings['layers']}) on {task} "
-        f"(seq-len {settings['seq_len']}){recipe}"
+        f"{settings['model']} (hidden {settings['hidden']}, layers {settings['layers']}) on {task.name} "
+        f"({source}seq-len {settings['seq_len']}){recipe}"
     )
 
 
@@ -909,7 +1039,7 @@ def _plot(path, task, history, settings):
         history["held_out"],
         task.metric,
         task.baseline()[task.metric],
-        _describe(task.name, settings),
+        _describe(task, settings),
         validation=history.get("validation", ()),
         stages=phases,
         solved_at=history.get("solved_at"),
@@ -940,11 +1070,12 @@ def _shown_metric(value):
 
 def _report(task, metrics):
     baseline, chance = task.baseline(), task.chance()
-    print("held-out metrics (1000 sequences never trained on):")
+    what = f"windows of {task.seq_len} characters from blocks" if task.name == "text" else "sequences"
+    print(f"held-out metrics (1000 {what} never trained on):")
     for name, value in metrics.items():
         also = f"; chance {chance[name]:.4f}: {task.chance_meaning}" if name in chance else ""
         print(
-            f"  {name:10s} {_shown_metric(value)}   (baseline {_shown_metric(baseline[name])}: "
+            f"  {name:13s} {_shown_metric(value)}   (baseline {_shown_metric(baseline[name])}: "
             f"{task.baseline_meaning}{also})"
         )
     if not task.beats_baseline(metrics):

@@ -17,7 +17,11 @@ import numpy as np
 
 from ..checks import check_positive_ints
 
-LOWER_IS_BETTER = {"mse"}  # the metrics where a smaller number is the better model; for the rest, larger
+LOWER_IS_BETTER = {
+    "mse",
+    "bits_per_char",
+    "perplexity",
+}  # the metrics where a smaller number is the better model; for the rest, larger
 PARTS = ("train", "validation", "test")
 BINS = 1000  # a continuous key (a value in [-1, 1]) is split by its bin, of width 2 / BINS
 
@@ -44,7 +48,7 @@ class Task:
     output_size = 1
     baseline_meaning = ""  # what the baseline model does, in a few words
     chance_meaning = ""  # what guessing at random means, where it scores apart from the baseline
-    metric = ""  # the held-out number reported: "accuracy", or "mse" (see LOWER_IS_BETTER)
+    metric = ""  # the held-out number reported: "accuracy", "mse" or "bits_per_char" (see LOWER_IS_BETTER)
     held_out_by = ""  # what the key is, in words: what the held-out parts never share with training
     solved = None  # the value of `metric` at which the task counts as solved (a curriculum moves on)
 
