@@ -20,6 +20,7 @@ RUNS = [
     "train context",
     "train context --model rnn",
     "train sine",
+    "train text",
 ]
 METRIC = re.compile(r"^  (\w+)\s+([-\d.e]+)\s+\(baseline ([-\d.e]+):")
 DONE = re.compile(r"^done in ([\d.]+)s; (.*)$")

@@ -608,12 +608,12 @@ def test_every_subcommand_says_what_it_does_and_every_option_its_default():
 
     parser = tl.cli.build_parser()
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    assert set(commands.choices) == {"train", "eval", "sample", "demo", "graph"}
+    assert set(commands.choices) == {"train", "eval", "sample", "demo", "graph", "cells"}
     for name, command in commands.choices.items():
         assert len(command.description) > 40, name
         for action in command._actions:
-            if action.option_strings and action.nargs != 0 and action.dest not in ("resume", "plot", "text"):
-                assert "(default" in action.help, (name, action.dest)  # (those three do nothing unless given)
+            if action.option_strings and action.nargs != 0 and action.dest not in ("resume", "plot", "text", "prime"):
+                assert "(default" in action.help, (name, action.dest)  # (those four do nothing unless given)
 
 
 @pytest.mark.parametrize("task, extra", [("copy", ["--seq-len", "4"]), ("context", ["--hidden", "16"])])

@@ -35,7 +35,7 @@ def test_the_use_section_runs_verbatim(tmp_path, monkeypatch):
 
 def test_the_tutorials_try_it_block_runs_verbatim():
     text = (README.parent / "docs" / "tutorial.md").read_text()
-    section = text[text.index("## 5. Try it") :]
+    section = text[text.index("## 6. Try it") :]
     (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)[:1]
     namespace = {}
     exec(compile(block, "docs/tutorial.md", "exec"), namespace)

@@ -301,7 +301,7 @@ def build_parser():
     run.add_argument(
         "--eager",
         action="store_true",
-        help="run each step op by op, not through tl.compile's replay (the same numbers, slower)",
+        help="run each step op by op, not through tl.compile's rewritten replay (slower; equal to rounding)",
     )
     run.add_argument(
         "--text",
@@ -378,7 +378,7 @@ def build_parser():
     demo.add_argument(
         "--eager",
         action="store_true",
-        help="run each step op by op, not through tl.compile's replay (the same numbers, slower)",
+        help="run each step op by op, not through tl.compile's rewritten replay (slower; equal to rounding)",
     )
     _threads_option(demo)
 

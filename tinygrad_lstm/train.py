@@ -107,7 +107,7 @@ def train(
 ):
     """Adam on fresh batches; gradients clipped to norm `clip` (None: not clipped).
     Returns [(step, loss)] every log_every steps and at the last. compiled: the step's forward
-    pass and loss run through tl.compile (the same numbers, faster); False runs them eagerly.
+    pass and loss run through tl.compile (faster; equal to eager to rounding); False runs them eagerly.
     recipe: Training's curriculum, stage_steps, schedule, until, validate_every, validation_size.
 
     Ctrl-C raises TrainingInterrupted at once, the model as the last whole step left it: a
@@ -162,7 +162,9 @@ class Training:
         validation_size=1000,
     ):
         """compiled: the forward pass and the loss are traced once (tl.compile) and replayed at
-        every step: the same numbers to the last bit, less Python bookkeeping per step."""
+        every step, with its rewrite passes: less Python and fewer NumPy calls per step, numbers equal
+        to eager's to float rounding (a pass may sum in another order), and the same run twice
+        gives the same bits (what --resume rests on)."""
         _check_task_and_model(task, model)
         check_positive_ints("train", batch_size=batch_size, validation_size=validation_size)
         check_seed("train", seed)

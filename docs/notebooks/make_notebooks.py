@@ -239,6 +239,196 @@ figure = plots.plot_gradient_norms(norms, title="gradient reaching step t (addin
 2. Give the plain RNN three times the steps. Does it pass 50%?""",
 ]
 
+TEXT = [
+    """md:# 4. Text: a character model and the cells that learn to read
+
+The other notebooks' tasks are made up; this one reads real text. A **character language
+model** reads a text one character at a time and, after each, gives every character of the
+alphabet a probability of being the next one: trained on Python's documentation, it learns
+that after "asser" comes "t". Here the LSTM's output $h_t$, after reading $x_1 \\dots x_t$,
+goes through a Linear layer to one score $z_i$ per character, and a softmax makes them
+probabilities:
+
+$$p(x_{t+1} = i \\mid x_1, \\dots, x_t) = \\frac{e^{z_i}}{\\sum_j e^{z_j}}$$
+
+The text, unless you give another (`Text(path=...)`), is the one the package carries: the
+reference pages of Python's documentation as `help()` shows them.""",
+    SETUP
+    + """
+import matplotlib.pyplot as plt
+from tinygrad_lstm.tasks.text import Text, generate
+from tinygrad_lstm.train import SequenceModel, Training, evaluate, held_out_stream, predict
+from tinygrad_lstm.viz import plots
+from tinygrad_lstm.viz.text_cells import text_cells
+
+task = Text(seq_len=64)
+print(f"{task.source}: {len(task.text):,} characters, {len(task.vocab)} distinct")
+print(task.text[:420])""",
+    """md:## Windows, and what is held out
+
+Training reads windows of 64 characters. The targets are the same window shifted by one: at
+each of the 64 positions, the character that comes next.""",
+    """inputs, targets = task.sample(2, np.random.default_rng(0))
+for x, y in zip(inputs, targets):
+    print("input: ", repr(task.decode(x)))
+    print("target:", repr(task.decode(y)))""",
+    """md:Windows drawn anywhere in the text would overlap: nearly every character of a test window
+would also sit in some training window, and the test would measure memory of the text, not
+what the model learned. So the text is cut into blocks of 2000 characters, a fixed hash of each
+block's number puts it in training (8 in 10), validation (1 in 10) or test (1 in 10), and a
+window is drawn from inside one part's stretch of consecutive blocks. No character of the test
+blocks is ever trained on, nor read as context for a training prediction.""",
+    """for part, stretches in task.stretches.items():
+    chars = sum(hi - lo for lo, hi in stretches)
+    print(f"{part:10s} {chars:7,d} characters in {len(stretches):2d} stretches of consecutive blocks")""",
+    """md:## Bits per character
+
+Training minimises the cross-entropy, the mean over every position of $-\\ln p$(the character
+that does come next). Reported in bits instead of nats:
+
+$$\\text{bits per char} = -\\frac{1}{N} \\sum_{t} \\log_2 p(x_{t+1} \\mid x_1, \\dots, x_t), \\qquad \\text{perplexity} = 2^{\\text{bits per char}}$$
+
+Bits per character is what a compressor built on the model (arithmetic coding) would spend
+on each character; the perplexity is the number of characters among which a uniform choice
+would be as unsure. Two references:
+
+- **chance**: a uniform guess among the $V$ characters of the alphabet, $\\log_2 V$ bits;
+- **baseline**: each character's frequency in the training part alone (a unigram model),
+  scored on the test part. It knows that spaces and "e" are common, nothing about what came before.""",
+    """for name, numbers in (("chance", task.chance()), ("unigram baseline", task.baseline())):
+    print(f"{name:17s} {numbers['bits_per_char']:.2f} bits per char, perplexity {numbers['perplexity']:.1f}")""",
+    """md:Character frequencies alone save two bits over chance. What a model gets below 4.69 bits, it
+gets from the context.
+
+## Training
+
+As `tinygrad-lstm train text` trains, with 2000 steps instead of 3000 so that this notebook
+stays quick (about 45 seconds): an embedding of 32, one LSTM layer of 128 units, a Linear layer
+to the alphabet; Adam at 3e-3 on batches of 32 random windows, gradients clipped to norm 1.
+Every 200 steps, the bits per character on 1000 windows of the test part, for the record
+(nothing in training decides by it).""",
+    """tl.manual_seed(0)
+model = SequenceModel(task, kind="lstm", hidden=128, embedding=32)
+start = model.state_dict()  # the weights before training, for a comparison further down
+training = Training(task, model, lr=3e-3, seed=0, batch_size=32)
+training.run(2000, log_every=20, evaluate_every=200)
+score = evaluate(task, model)
+print(f"after {training.step} steps: {score['bits_per_char']:.3f} bits per char, perplexity {score['perplexity']:.2f}")
+figure = plots.plot_history(training.losses, training.held_out, "bits_per_char", task.baseline()["bits_per_char"],
+                            title="LSTM, 128 units, on Python's documentation")""",
+    """md:The training loss (left) is in nats, per character of one batch: divide by $\\ln 2 \\approx 0.69$
+for bits. LOSS_NOTE
+
+## Where the model is sure
+
+The bits each character of a sentence costs, each predicted from the characters before it:""",
+    """def bits_along(text):
+    \"\"\"-log2 p of each character of text after the first, given those before it.\"\"\"
+    ids = task.encode(text)
+    logits = predict(model, ids[None, :-1])[0].astype(np.float64)
+    log_p = logits - logits.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    return -log_p[np.arange(len(ids) - 1), ids[1:]] / np.log(2)
+
+sentence = "If the object is a dictionary, the keys are compared with the values."
+bits = bits_along(sentence)
+figure, ax = plt.subplots(figsize=(12, 2.5))
+ax.bar(range(len(bits)), bits, color="tab:blue")
+ax.set_xticks(range(len(bits)), [c if c != " " else "␣" for c in sentence[1:]], family="monospace")
+ax.set_ylabel("bits")
+ax.set_title(f"each character's cost, given those before it (mean {bits.mean():.2f} bits)")
+figure.tight_layout()""",
+    """md:BITS_NOTE
+
+The same measure over the 1000 test windows, by position in the window: each window starts
+from a zero state, so its first characters are predicted with no context at all.""",
+    """x, y = task.sample(1000, held_out_stream(0), "test")  # the windows evaluate() scores
+logits = predict(model, x).astype(np.float64)
+log_p = logits - logits.max(axis=-1, keepdims=True)
+log_p -= np.log(np.exp(log_p).sum(axis=-1, keepdims=True))
+bits = -np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0] / np.log(2)  # (windows, positions)
+print(f"mean {bits.mean():.3f} bits per char (evaluate: {score['bits_per_char']:.3f})")
+figure, ax = plt.subplots(figsize=(7, 3))
+ax.plot(np.arange(1, 65), bits.mean(axis=0), marker="o", markersize=3)
+ax.axhline(task.baseline()["bits_per_char"], color="tab:red", linestyle="--", label="unigram baseline")
+ax.set_xlabel("characters read before the prediction")
+ax.set_ylabel("bits per char")
+ax.legend()
+figure.tight_layout()""",
+    """md:POSITION_NOTE
+
+## Writing: samples and temperature
+
+`generate` feeds the model a prime, then draws each next character from the softmax of its
+scores divided by a **temperature** $T$, and feeds that character back in:
+
+$$p_i(T) = \\frac{e^{z_i / T}}{\\sum_j e^{z_j / T}}$$
+
+At $T = 1$ these are the model's own probabilities. $T < 1$ sharpens them towards the likeliest
+character (at $T = 0$ it always takes it: greedy); $T > 1$ flattens them towards uniform. The
+state is carried from character to character, so what it writes is conditioned on everything
+before it, not only on 64 characters.""",
+    """for temperature in (0, 0.5, 1.0):
+    print(f"--- temperature {temperature}")
+    print(generate(model, task, "The assert statement", 240, temperature=temperature, seed=0))""",
+    """md:SAMPLES_NOTE
+
+## The cells that learn to read
+
+Karpathy, Johnson and Fei-Fei ("Visualizing and Understanding Recurrent Networks", 2015) found
+units in character-level LSTMs whose cell state switches on inside quotes, tracks the depth of
+brackets, or counts along the line. `text_cells` looks for such units by measurement: for each
+property below it gives every character a value by a rule (1 inside quotes, else 0; the
+position in the line; ...), runs the model over 6000 held-out characters, and finds the unit
+whose cell state $c_t$ correlates best with that value (Pearson's $r$, largest $|r|$ of the
+128). It then colours a held-out passage by that unit's $c_t$: red above the unit's mean, blue
+below (the sign flipped where $r < 0$, so red is where the rule says 1). Hover over a
+character to see $c_t$.""",
+    """found = text_cells(model, task, chars=600)
+found""",
+    """md:A correlation needs a yardstick. An untrained network's units respond to the character they
+read too, and the best of 128 random units is never at $r = 0$. The same measurement on the
+same network before training:""",
+    """before = SequenceModel(task, kind="lstm", hidden=128, embedding=32)
+before.load_state_dict(start)
+control = text_cells(before, task, chars=600)
+print(f"{'':22s}  trained   untrained   (best |r| of 128 units)")
+for name, (unit, r, rule) in found.found.items():
+    print(f"{name:22s}  {abs(r):7.2f}   {abs(control.found[name][1]):9.2f}")""",
+    """md:CELLS_NOTE
+
+## A plain RNN, for comparison
+
+The same sizes, learning rate, steps and windows, with a plain RNN (`kind="rnn"`) in place of
+the LSTM (about 15 seconds: its step does less work).""",
+    """tl.manual_seed(0)
+rnn = SequenceModel(task, kind="rnn", hidden=128, embedding=32)
+rnn_training = Training(task, rnn, lr=3e-3, seed=0, batch_size=32)
+rnn_training.run(2000, log_every=20, evaluate_every=200)
+figure, ax = plt.subplots(figsize=(7, 3.5))
+for name, run in (("LSTM", training), ("plain RNN", rnn_training)):
+    steps, values = zip(*[(s, m["bits_per_char"]) for s, m in run.held_out])
+    ax.plot(steps, values, marker="o", markersize=3, label=f"{name}: {values[-1]:.3f} at step {steps[-1]}")
+ax.axhline(task.baseline()["bits_per_char"], color="tab:red", linestyle="--", label="unigram baseline")
+ax.set_xlabel("step")
+ax.set_ylabel("held-out bits per char")
+ax.legend()
+figure.tight_layout()""",
+    """md:RNN_NOTE
+
+## Exercises
+
+1. Train on a text of your own, `Text(path="mybook.txt", seq_len=64)` (any UTF-8 file of a few
+   hundred kilobytes: every 2000-character block is held out with a chance of 1 in 5), and let
+   it write. Which of the six properties does `text_cells` find now?
+2. Temperature: divide the test windows' logits above by $T$ before the softmax and compute the
+   bits per character for $T$ = 0.5, 0.8, 1, 1.2, 2. Which $T$ gives the fewest bits, and why
+   should a model trained by cross-entropy land there?
+3. Retrain the LSTM with `SequenceModel(..., forget_bias=-3)` (the forget gate nearly shut at
+   the start) and with `kind="gru"`, with the same 2000 steps. Compare their bits per
+   character, and their time per step, with the LSTM's.""",
+]
+
 INTEROP = [
     """md:# 5. Keras and PyTorch side by side
 
@@ -299,6 +489,7 @@ NOTEBOOKS = {
     "1_autograd_from_scratch.ipynb": AUTOGRAD,
     "2_the_lstm_cell.ipynb": LSTM_CELL,
     "3_remembering_context.ipynb": CONTEXT,
+    "4_text.ipynb": TEXT,
     "5_keras_and_pytorch.ipynb": INTEROP,
 }
 

@@ -5,6 +5,7 @@ import numpy as np
 from .explore import Explorer, derivative_rule, explore
 from .graph import INSTALL_HINT, Graph, GraphTooLarge, draw_graph, render, step_tensors
 from .tape import draw_tape
+from .text_cells import TextCells, text_cells
 
 
 def lstm_training_step(seq_len=3, hidden=4, input_size=2, seed=0):
@@ -62,6 +63,8 @@ __all__ = [
     "explore",
     "render",
     "step_tensors",
+    "text_cells",
+    "TextCells",
     "lstm_training_step",
     "lstm_training_step_graph",
     "write_training_step",
