@@ -199,7 +199,7 @@ def test_train_text_reports_bits_per_char_and_eval_gives_the_same(run, capsys):
     assert trained < baseline - 0.5  # (60 steps on a repeated text: far below the unigram)
     status, out, _ = cli(["eval", checkpoint], capsys)
     assert status == 0 and float(re.search(r"bits_per_char\s+([\d.]+)", out)[1]) == trained
-    assert "prose.txt; seq-len 16" in out
+    assert "prose.txt'; seq-len 16" in out
 
 
 def test_sample_writes_n_characters_after_the_prime(run, capsys):
@@ -259,7 +259,10 @@ def test_a_checkpoint_knows_its_text_from_any_folder_and_refuses_it_changed_or_g
     monkeypatch.chdir(tmp_path.parent)  # (the checkpoint keeps the text's absolute path)
     assert cli(["eval", copy], capsys)[0] == 0
     status, _, err = cli(["train", "text", "--resume", copy, "--text", moved, "--steps", 1], capsys)
-    assert status == 2 and "its run has --text" in err
+    assert status == 2 and "no such file" in err  # (moved is not there)
+    (tmp_path / "other.txt").write_text(PROSE.upper())
+    status, _, err = cli(["train", "text", "--resume", copy, "--text", tmp_path / "other.txt", "--steps", 1], capsys)
+    assert status == 2 and "it is not the text" in err
     text.write_text(PROSE + "more")
     try:
         status, _, err = cli(["eval", copy], capsys)
@@ -320,3 +323,149 @@ def test_the_cells_page_in_a_browser_colours_each_character_by_its_units_cell_st
             assert (red > blue) if values[k] > 0 else (blue > red)
             c = float(spans[k].get_attribute("title").split("=")[1])
             assert c == pytest.approx(found.cells[k, unit], abs=1e-3)
+
+
+# ----- what an outside probe found ----------------------------------------------------------
+
+
+def test_a_model_of_another_alphabet_is_refused_by_evaluate_generate_and_cells(task):
+    from tinygrad_lstm.viz.text_cells import text_cells
+
+    other = SequenceModel(Text(seq_len=8), hidden=4, embedding=2)  # (the default text: 103 characters)
+    for call in (lambda: evaluate(task, other), lambda: generate(other, task, "She", 3)):
+        with pytest.raises(ValueError, match=rf"103 .*{len(task.vocab)}|{len(task.vocab)} .*103"):
+            call()
+    with pytest.raises(ValueError, match="103"):
+        text_cells(other, task)
+
+
+def test_generate_refuses_what_is_not_a_text_model_or_a_seed(task, trained):
+    from tinygrad_lstm import tasks
+
+    sine = tasks.make("sine")
+    with pytest.raises(TypeError, match="generate: model must be"):
+        generate(SequenceModel(sine, hidden=4), task, "She", 3)
+    with pytest.raises(TypeError, match="generate: model must be"):
+        generate(task, task, "She", 3)
+    with pytest.raises(TypeError, match="generate: task must be"):
+        generate(trained, sine, "She", 3)
+    with pytest.raises(ValueError, match="generate: seed must be an integer >= 0"):
+        generate(trained, task, "She", 3, seed=-1)
+
+
+def test_a_tiny_temperature_takes_the_likeliest_character_as_zero_does(task, trained):
+    greedy = generate(trained, task, "She said ", 30, temperature=0)
+    for tiny in (5e-324, 1e-300, 1e-30):
+        assert generate(trained, task, "She said ", 30, temperature=tiny) == greedy
+
+
+def test_a_hopeless_model_has_an_infinite_perplexity_not_an_error(task):
+    outputs = np.zeros((1, 2, len(task.vocab)))
+    outputs[..., 0] = 1e6  # certain of character 0, and wrong
+    metrics = task.evaluate(outputs, np.array([[1, 1]]))
+    assert metrics["bits_per_char"] > 1e6 and metrics["perplexity"] == math.inf
+
+
+def test_text_cells_reads_each_held_out_stretch_apart_and_needs_no_newline():
+    from tinygrad_lstm.viz.text_cells import _cell_states, text_cells
+
+    line = "".join(f'word "{k}" (x) ' for k in range(9000))  # one long line: no "\n" anywhere
+    one_line = Text(seq_len=8, text=line)
+    tl.manual_seed(0)
+    model = SequenceModel(one_line, hidden=8, embedding=4)
+    found = text_cells(model, one_line, chars=100, measure_chars=3000)
+    assert "\n" not in found.passage and found.measured_on == 3000
+    # each stretch from a zero state: the cells of the first stretch alone are the first rows
+    lo, hi = one_line.stretches["test"][0]
+    first = one_line.text[lo:hi][:3000]
+    expected = _cell_states(model, one_line, first)
+    measured = found.measured_cells
+    np.testing.assert_array_equal(measured[: len(first)], expected)
+
+
+def test_text_cells_says_when_a_rule_is_constant_over_the_measured_text():
+    from tinygrad_lstm.viz.text_cells import text_cells
+
+    flat = Text(seq_len=8, text="no quotes and no brackets here, on one line " * 1500)
+    tl.manual_seed(0)
+    found = text_cells(SequenceModel(flat, hidden=4, embedding=2), flat, chars=80, measure_chars=2000)
+    unit, r, _ = found.found["inside quotes"]
+    assert unit is None and math.isnan(r)
+    assert "the rule is the same for every measured character" in found.html()
+
+
+def test_text_cells_refuses_an_empty_passage(task, trained):
+    from tinygrad_lstm.viz.text_cells import text_cells
+
+    with pytest.raises(ValueError, match="text_cells: passage must be a non-empty str"):
+        text_cells(trained, task, passage="")
+
+
+def test_a_text_of_one_character_is_refused():
+    with pytest.raises(ValueError, match="only one distinct character"):
+        Text(seq_len=4, text="a" * 50_000)
+
+
+def test_a_byte_order_mark_is_not_a_character_of_the_text(tmp_path):
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + PROSE.encode())
+    assert Text(seq_len=16, path=tmp_path / "bom.txt").vocab == Text(seq_len=16, text=PROSE).vocab
+
+
+@pytest.mark.parametrize("path", [123, ["a.txt"]])
+def test_a_path_of_the_wrong_type_is_refused_naming_it(path):
+    with pytest.raises(TypeError, match="text: path must be a file name"):
+        Text(path=path)
+
+
+def test_the_messages_read_as_english(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(ValueError, match=r"text: '.*empty.txt' is empty"):
+        Text(path=tmp_path / "empty.txt")
+    with pytest.raises(ValueError, match="its validation and test parts hold no window"):
+        Text(seq_len=4, text="ab" * 10)
+
+
+def test_sample_refuses_text_beside_prime(run, capsys):
+    status, _, err = cli(["sample", run[2], "--prime", "T", "--text", "what does mary do ?"], capsys)
+    assert status == 2 and "--text" in err and "--prime" in err
+
+
+def test_cells_chars_below_two_is_refused_by_the_parser(run, capsys):
+    status, _, err = cli(["cells", run[2], "--chars", 1], capsys)
+    assert status == 2 and "--chars" in err and "at least 2" in err
+
+
+def test_a_moved_text_is_found_again_by_its_content(run, tmp_path, capsys):
+    _, text, checkpoint, _ = run
+    copy = tmp_path / "t.npz"
+    copy.write_bytes(checkpoint.read_bytes())
+    moved = tmp_path / "moved.txt"
+    moved.write_text(PROSE)
+    text.rename(tmp_path / "gone.txt")
+    try:
+        status, _, err = cli(["eval", copy], capsys)
+        assert status == 2 and "--text" in err  # (it says how to point at the text where it is now)
+        assert cli(["eval", copy, "--text", moved], capsys)[0] == 0
+        assert cli(["cells", copy, "--text", moved, "-o", tmp_path / "c.html"], capsys)[0] == 0
+        status, out, _ = cli(
+            ["train", "text", "--resume", copy, "--text", moved, "--steps", 1, "--no-progress"], capsys
+        )
+        assert status == 0
+        assert cli(["eval", copy], capsys)[0] == 0  # (the resumed run's checkpoint keeps the new path)
+        moved.write_text(PROSE + "changed")
+        status, _, err = cli(["eval", copy, "--text", moved], capsys)
+        assert status == 2 and "not the text" in err
+    finally:
+        (tmp_path / "gone.txt").rename(text)
+
+
+def test_a_text_edited_into_one_that_cannot_serve_is_said_to_have_changed(run, tmp_path, capsys):
+    _, text, checkpoint, _ = run
+    copy = tmp_path / "t.npz"
+    copy.write_bytes(checkpoint.read_bytes())
+    text.write_text("too short now")
+    try:
+        status, _, err = cli(["eval", copy], capsys)
+        assert status == 2 and "cannot rebuild" not in err and "too short" in err and "prose.txt" in err
+    finally:
+        text.write_text(PROSE)

@@ -326,6 +326,7 @@ def build_parser():
         help="draw its training history: the "
         f"loss and the held-out metric against the step ({', '.join(PLOT_FORMATS)}; needs matplotlib)",
     )
+    _moved_text_option(score)
     _threads_option(score)
 
     sample = command(
@@ -398,8 +399,12 @@ def build_parser():
         help="file to write: .html or .png (default: %(default)s)",
     )
     cells.add_argument(
-        "--chars", type=positive_int, default=600, help="characters of the passage shown (default: %(default)s)"
+        "--chars",
+        type=_number(int, 2, True, "an integer of at least 2"),
+        default=600,
+        help="characters of the passage shown (default: %(default)s)",
     )
+    _moved_text_option(cells)
     _threads_option(cells)
 
     graph = command(
@@ -427,6 +432,15 @@ def build_parser():
         "--timeout", type=positive_float, default=60, help="seconds Graphviz's dot may take (default: %(default)s)"
     )
     return parser
+
+
+def _moved_text_option(command):
+    command.add_argument(
+        "--text",
+        type=file_path,
+        metavar="FILE",
+        help="a text model's text, where it is now if it has moved since training (its content must be the same)",
+    )
 
 
 def _threads_option(command):
@@ -570,7 +584,7 @@ def run_eval(args):
         raise ValueError(f"--plot {args.plot}: that is the checkpoint's file, which the picture would replace")
     if args.plot:
         _check_plot(args.plot)
-    task, model, meta, adam = _open(args.checkpoint)
+    task, model, meta, adam = _open(args.checkpoint, args.text)
     history = meta.get("training")
     if history is not None:  # (checked as a resume would check it: a damaged one is refused)
         _continued(args.checkpoint, task, model, meta, adam, compiled=False)
@@ -603,6 +617,10 @@ def run_sample(args):
             f"--{'temperature' if args.temperature is not None else 'seed'}: it is for writing from --prime"
         )
     if args.prime is not None:
+        if args.text is not None:
+            raise ValueError(
+                "--text and --prime: --text is a sentence for a context model, --prime a start for a text model"
+            )
         if task.name != "text":
             raise ValueError(
                 f"--prime: only a model of the text task writes; {args.checkpoint!r} holds one of the {task.name} task"
@@ -780,7 +798,7 @@ def run_graph(args):
 def run_cells(args):
     from .viz.text_cells import text_cells
 
-    task, model, meta, _ = _open(args.checkpoint)
+    task, model, meta, _ = _open(args.checkpoint, args.text)
     if task.name != "text" or meta["model"] != "lstm":
         held = f"an {meta['model']} of the {task.name} task"
         raise ValueError(f"{args.checkpoint!r} holds {held}; cells reads the cell states of an LSTM of the text task")
@@ -795,7 +813,8 @@ def run_cells(args):
     found.save(args.output)
     print(f"the units that follow the text best, over {found.measured_on} held-out characters (Pearson's r):")
     for name, (unit, r, rule) in found.found.items():
-        print(f"  {name:20s} unit {unit:3d}  r {r:+.2f}   ({rule})")
+        best = f"unit {unit:3d}  r {r:+.2f}" if unit is not None else "none: the rule is the same everywhere"
+        print(f"  {name:20s} {best}   ({rule})")
     print(f"written to {args.output}")
     return 0
 
@@ -813,11 +832,13 @@ def _given(args):
 def _resumed(args):
     """The run saved at --resume, checked against what was asked for: (its task, its settings,
     the Training that goes on from where it stopped, with the model and its weights)."""
-    task, model, meta, adam = _open(args.resume)
+    given = _given(args)
+    moved = given.pop("text", None)  # (the text where it is now: the same content, maybe elsewhere)
+    task, model, meta, adam = _open(args.resume, moved)
     where = f"--resume {args.resume}"
     if meta["task"] != args.task:
         raise ValueError(f"{where}: it holds a model of the {meta['task']} task, not {args.task}")
-    for key, value in _given(args).items():
+    for key, value in given.items():
         if value != meta[key]:
             flag = "--" + key.replace("_", "-")
             raise ValueError(
@@ -867,8 +888,10 @@ def _training(task, model, settings, compiled):
     )
 
 
-def _open(path):
-    """(task, model with its weights, meta, training arrays) from a checkpoint `train` saved."""
+def _open(path, text=None):
+    """(task, model with its weights, meta, training arrays) from a checkpoint `train` saved.
+    text: where the text task's file is now, if not where the checkpoint says (its content must
+    be the same: the checkpoint keeps its SHA-256)."""
     try:
         state, meta, training = read(path)
     except OSError as err:  # the user's path, in words (not an errno in brackets)
@@ -882,13 +905,25 @@ def _open(path):
     for key, (ok, expected) in SETTING_CHECKS.items():  # (a hand-edited file: said here, not by a traceback)
         if key in meta and not ok(meta[key]):
             raise NotACheckpointError(f"{path!r} is damaged: its {key} is {meta[key]!r}; expected {expected}")
+    if text is not None:
+        if meta["task"] != "text":
+            raise ValueError(f"--text: {path!r} holds a model of the {meta['task']} task, which reads no text file")
+        meta = {**meta, "text": os.path.abspath(text)}
+    reading = meta["task"] == "text" and meta["text"] is not None  # (a file, which may have changed)
     try:
         task = _make_task(meta["task"], meta)
     except OSError as err:  # (the text task's file, gone or unreadable since training)
-        raise type(err)(f"{path!r} was trained on a text that cannot be read now: {err}") from None
-    except (ValueError, TypeError) as err:
+        where = "" if text is not None else "; if it has moved, say where it is now with --text FILE"
+        raise type(err)(f"{path!r} was trained on a text that cannot be read now: {err}{where}") from None
+    except ValueError as err:
+        if reading:  # (a text that cannot serve now: it was edited since)
+            raise ValueError(f"{path!r} was trained on {meta['text']!r}, which has changed since: {err}") from None
+        raise NotACheckpointError(f"{path!r} holds a model this version cannot rebuild: {err}") from None
+    except TypeError as err:
         raise NotACheckpointError(f"{path!r} holds a model this version cannot rebuild: {err}") from None
     if meta.get("text_sha256") not in (None, _fingerprint(task)):
+        if text is not None:
+            raise ValueError(f"--text {text}: it is not the text {path!r} was trained on (another SHA-256)")
         raise ValueError(
             f"{path!r} was trained on {task.source}, which has changed since: its alphabet and held-out "
             "blocks would not be those the model was trained and scored on (restore the text, or train again)"

@@ -49,10 +49,12 @@ def default_text():
         return f.read().decode("utf-8")
 
 
-def read_text(path, seq_len):
-    """The text of a UTF-8 file, refused in one line naming the file when it cannot serve:
-    missing, a directory or not a plain file, unreadable, not UTF-8 (or binary), or too short
-    to hold out a part and still train on windows of seq_len + 1 characters."""
+def read_text(path):
+    """The text of a UTF-8 file (a byte order mark at its start dropped), refused in one line
+    naming the file when it cannot serve: missing, a directory or not a plain file, unreadable,
+    not UTF-8 (or binary). (Text refuses one too short to hold out a part.)"""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"text: path must be a file name (str or path), got {path!r} ({type(path).__name__})")
     name = os.fsdecode(path)
     if not os.path.exists(name):
         raise FileNotFoundError(f"text: no such file: {name!r}")
@@ -68,7 +70,7 @@ def read_text(path, seq_len):
     if b"\0" in data:
         raise ValueError(f"text: {name!r} holds NUL bytes: it looks binary; expected a UTF-8 text file")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # (-sig: a byte order mark is no character of the text)
     except UnicodeDecodeError as err:
         raise ValueError(
             f"text: {name!r} is not UTF-8 (byte {err.start}: {data[err.start : err.start + 1]!r}); "
@@ -89,7 +91,7 @@ class Text(Task):
         if text is not None and path is not None:
             raise ValueError("text: give the text or a path to it, not both")
         if path is not None:
-            text, self.source = read_text(path, seq_len), os.fsdecode(path)
+            text, self.source = read_text(path), repr(os.fsdecode(path))
         elif text is None:
             text, self.source = default_text(), DEFAULT_NAME
         else:
@@ -100,6 +102,10 @@ class Text(Task):
             raise ValueError(f"text: {self.source} is empty")
         self.seq_len, self.text = int(seq_len), text
         self.vocab = tuple(sorted(set(text)))
+        if len(self.vocab) < 2:
+            raise ValueError(
+                f"text: {self.source} holds only one distinct character, {text[0]!r}: there is nothing to predict"
+            )
         self.output_size = len(self.vocab)
         self.ids = self.encode(text)
         blocks = np.arange(math.ceil(len(text) / BLOCK))
@@ -108,8 +114,9 @@ class Text(Task):
         short = [part for part, s in self.stretches.items() if not s]
         if short:
             raise ValueError(
-                f"text: {self.source} ({len(text)} characters) is too short: its {' and '.join(short)} part "
-                f"holds no window of seq_len + 1 = {self.seq_len + 1} characters; give a longer text (tens of "
+                f"text: {self.source} ({len(text)} characters) is too short: its {_listed(short)} "
+                f"part{'s hold' if len(short) > 1 else ' holds'} no window of seq_len + 1 = {self.seq_len + 1} "
+                "characters; give a longer text (tens of "
                 f"kilobytes: every {BLOCK}-character block is held out with a chance of 1 in 5) or a smaller seq_len"
             )
 
@@ -166,15 +173,21 @@ class Text(Task):
         return F.cross_entropy(outputs.reshape(-1, self.output_size), as_tensor(targets).reshape(-1))
 
     def evaluate(self, outputs, targets):
-        bits = _bits(np.asarray(outputs, np.float64), np.asarray(targets))
-        return {"bits_per_char": bits, "perplexity": 2.0**bits}
+        outputs = np.asarray(outputs, np.float64)
+        if outputs.shape[-1:] != (len(self.vocab),):
+            raise ValueError(
+                f"text: the model scores {outputs.shape[-1] if outputs.ndim else 0} characters, and this text has "
+                f"{len(self.vocab)}: it was made for another text"
+            )
+        bits = _bits(outputs, np.asarray(targets))
+        return {"bits_per_char": bits, "perplexity": _perplexity(bits)}
 
     def baseline(self):
         counts = [np.bincount(self.ids[self._mask(k)], minlength=len(self.vocab)) for k in (0, 2)]
         train, test = counts
         p = (train + 1) / (train.sum() + len(self.vocab))
         bits = float(-(test * np.log2(p)).sum() / test.sum())
-        return {"bits_per_char": bits, "perplexity": 2.0**bits}
+        return {"bits_per_char": bits, "perplexity": _perplexity(bits)}
 
     def chance(self):
         bits = math.log2(len(self.vocab))
@@ -190,6 +203,15 @@ class Text(Task):
         return f"{self.decode(inputs[k])!r} -> {guess!r} (next is {self.vocab[int(targets[k, -1])]!r})"
 
 
+def _perplexity(bits):
+    """2 ** bits, or inf where that is too large for a float (a model sure of wrong characters)."""
+    return 2.0**bits if bits < 1024 else math.inf
+
+
+def _listed(words):
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+
+
 def _bits(logits, targets):
     """Mean -log2 softmax(logits)[target] over every position."""
     logits = logits.reshape(-1, logits.shape[-1])
@@ -198,12 +220,34 @@ def _bits(logits, targets):
     return float(-log_p[np.arange(len(logits)), targets.reshape(-1)].mean() / math.log(2))
 
 
+def check_text_model(who, model, task):
+    """Refuse a task that is no Text, or a model that is not a SequenceModel reading and
+    scoring this text's characters (one made for another text would give wrong numbers)."""
+    if not isinstance(task, Text):
+        raise TypeError(f"{who}: task must be the text task the model was trained on, got {task!r}")
+    embed, head = getattr(model, "embed", None), getattr(model, "head", None)
+    if embed is None or head is None or not hasattr(model, "rnn"):
+        raise TypeError(
+            f"{who}: model must be a SequenceModel of the text task (embedding -> recurrent -> Linear), "
+            f"got {type(model).__name__}"
+        )
+    sizes = {embed.num_embeddings, head.out_features}
+    if sizes != {len(task.vocab)}:
+        raise ValueError(
+            f"{who}: the model reads and scores {' and '.join(map(str, sorted(sizes)))} characters, and "
+            f"this text has {len(task.vocab)}: it was made for another text"
+        )
+
+
 def generate(model, task, prime, n, temperature=1.0, seed=0):
     """The prime followed by n characters the model writes, one at a time, each drawn from
     softmax(logits / temperature) given all before it (temperature 0: always the likeliest).
     The LSTM's state is carried from character to character, so each step reads one."""
+    from ..checks import check_seed
     from ..grad_mode import no_grad
 
+    check_text_model("generate", model, task)
+    check_seed("generate", seed)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"generate: n must be an integer >= 0, got {n!r}")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
@@ -226,9 +270,9 @@ def generate(model, task, prime, n, temperature=1.0, seed=0):
                 logits = model.head(out).numpy()[0, -1].astype(np.float64)
                 if temperature == 0:
                     chosen = int(np.argmax(logits))
-                else:
-                    z = logits / temperature
-                    p = np.exp(z - z.max())
+                else:  # (the largest score subtracted first: a tiny temperature gives -inf, not nan)
+                    with np.errstate(over="ignore"):
+                        p = np.exp((logits - logits.max()) / temperature)
                     chosen = int(rng.choice(len(p), p=p / p.sum()))
                 written.append(chosen)
                 step = np.array([[chosen]])

@@ -98,14 +98,18 @@ class TextCells:
     """What text_cells found: for each property, (unit, r) of the unit that follows it best,
     the passage and every unit's cell state along it. save(path): .html or .png."""
 
-    def __init__(self, passage, cells, found, measured_on, centre, spread):
+    def __init__(self, passage, cells, found, measured_on, measured_cells):
         self.passage, self.cells, self.found, self.measured_on = passage, cells, found, measured_on
-        self.centre, self.spread = centre, spread  # each unit's mean and standard deviation over the measured text
+        self.measured_cells = measured_cells  # (measured_on, H): every unit's c_t over the measured text
+        # each unit's mean and standard deviation over the measured text
+        self.centre, self.spread = measured_cells.mean(axis=0), measured_cells.std(axis=0)
 
     def shown(self, unit, r):
         """The unit's cell state along the passage as drawn: its distance from the unit's mean in
         standard deviations over the measured text, the sign flipped where r < 0 (so that red is
         where the property holds)."""
+        if unit is None:  # (a rule constant over the measured text: no unit was chosen)
+            return np.zeros(len(self.passage))
         spread = self.spread[unit] if self.spread[unit] > 0 else 1.0
         return (self.cells[:, unit] - self.centre[unit]) / spread * (1 if r >= 0 else -1)
 
@@ -134,44 +138,52 @@ class TextCells:
 def text_cells(model, task, passage=None, chars=600, measure_chars=6000):
     """Find, for each property of PROPERTIES, the unit of model's first LSTM layer whose cell
     state follows it best, measured over `measure_chars` characters of task's held-out (test)
-    text; show it on `passage` (default: the first `chars` characters of that text).
-    model: a SequenceModel of kind "lstm" trained on a text task; task: that task."""
+    text; show it on `passage` (default: the telling stretch of `chars` characters of that text).
+    model: a SequenceModel of kind "lstm" trained on a text task; task: that task.
+    Each held-out stretch (a run of consecutive test blocks) is read from a zero state, as it
+    stands in the text: nothing is put between two stretches that the text does not hold."""
+    from ..tasks.text import check_text_model
+
+    check_text_model("text_cells", model, task)
     if getattr(model, "kind", None) != "lstm":
-        raise ValueError(
-            f"text_cells: needs an LSTM model (its cell state c), got {getattr(model, 'kind', type(model).__name__)!r}"
-        )
-    if getattr(task, "name", None) != "text":
-        raise ValueError(
-            f"text_cells: needs the text task the model was trained on, got {getattr(task, 'name', task)!r}"
-        )
+        raise ValueError(f"text_cells: needs an LSTM model (its cell state c), got {model.kind!r}")
     for name, value in (("chars", chars), ("measure_chars", measure_chars)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
             raise ValueError(f"text_cells: {name} must be an integer >= 2, got {value!r}")
-    held_out = "\n".join(task.text[lo:hi] for lo, hi in task.stretches["test"])
-    measured = held_out[:measure_chars]
-    cells = _cell_states(model, task, measured)
+    if passage is not None and (not isinstance(passage, str) or not passage):
+        raise ValueError(f"text_cells: passage must be a non-empty str, or None, got {passage!r}")
+    pieces, left = [], measure_chars  # the held-out stretches, in order, up to measure_chars characters
+    for lo, hi in task.stretches["test"]:
+        if left >= 2:
+            pieces.append(task.text[lo : min(hi, lo + left)])
+            left -= len(pieces[-1])
+    cells = np.concatenate([_cell_states(model, task, piece) for piece in pieces])
     found = {}
     for name, (rule, rule_of) in PROPERTIES.items():
-        values = rule_of(measured)
+        values = np.concatenate([rule_of(piece) for piece in pieces])
+        if values.min() == values.max():  # (no correlation to measure: r is undefined)
+            found[name] = (None, float("nan"), rule)
+            continue
         r = correlations(values, cells)
         unit = int(np.argmax(np.abs(r)))
         found[name] = (unit, float(r[unit]), rule)
     if passage is None:
-        passage = _telling_passage(held_out, chars)
+        passage = max(
+            (_telling_passage(task.text[lo:hi], chars) for lo, hi in task.stretches["test"]), key=_telling_score
+        )
     shown = _cell_states(model, task, passage)
-    return TextCells(passage, shown, found, len(measured), cells.mean(axis=0), cells.std(axis=0))
+    return TextCells(passage, shown, found, len(cells), cells)
+
+
+def _telling_score(piece):
+    return piece.count('"') + piece.count("(") + piece.count("\n   ")
 
 
 def _telling_passage(text, chars):
     """The stretch of `chars` characters, starting at a line, where the properties have most to
     show: the most quote marks, brackets and indented lines."""
     starts = [0] + [k + 1 for k, ch in enumerate(text[: max(1, len(text) - chars)]) if ch == "\n"]
-
-    def score(start):
-        piece = text[start : start + chars]
-        return piece.count('"') + piece.count("(") + piece.count("\n   ")
-
-    best = max(starts, key=score)
+    best = max(starts, key=lambda start: _telling_score(text[start : start + chars]))
     return text[best : best + chars]
 
 
@@ -190,25 +202,30 @@ def _shade(value, scale=2.0):
     return f"rgb(255,{fade},{fade})" if t >= 0 else f"rgb({fade},{fade},255)"
 
 
+def _verdict(unit, r):
+    if unit is None:
+        return "the rule is the same for every measured character: there is nothing for a unit to follow"
+    if abs(r) >= FOLLOWS:
+        return f"unit {unit} follows it: r = {r:+.2f}"
+    return f"no unit follows it well: the best, unit {unit}, has r = {r:+.2f} (|r| below {FOLLOWS})"
+
+
 def _page(found):
     sections = []
     for name, (unit, r, rule) in found.found.items():
-        follows = abs(r) >= FOLLOWS
+        follows = unit is not None and abs(r) >= FOLLOWS
         values = found.shown(unit, r)
         spans = []
-        for ch, v, c in zip(found.passage, values, found.cells[:, unit]):
+        for k, (ch, v) in enumerate(zip(found.passage, values)):
             shown = "⏎<br>" if ch == "\n" else html.escape(ch).replace(" ", "&nbsp;")
-            spans.append(f'<span style="background:{_shade(v)}" title="c = {c:+.3f}">{shown}</span>')
-        verdict = (
-            f"unit {unit} follows it: r = {r:+.2f}"
-            if follows
-            else f"no unit follows it well: the best, unit {unit}, has r = {r:+.2f} (|r| below {FOLLOWS})"
-        )
+            title = "" if unit is None else f' title="c = {found.cells[k, unit]:+.3f}"'
+            spans.append(f'<span style="background:{_shade(v)}"{title}>{shown}</span>')
+        verdict = _verdict(unit, r)
         sections.append(
-            f'<section class="property" data-property="{html.escape(name)}" data-unit="{unit}" data-r="{r:.4f}" '
-            f'data-follows="{str(follows).lower()}">\n<h2>{html.escape(name)}</h2>\n'
+            f'<section class="property" data-property="{html.escape(name)}" data-unit="{"" if unit is None else unit}" '
+            f'data-r="{r:.4f}" data-follows="{str(follows).lower()}">\n<h2>{html.escape(name)}</h2>\n'
             f"<p>rule: {html.escape(rule)}. {html.escape(verdict)}"
-            f"{'' if r >= 0 else ' (its sign flipped: red where the rule says 1)'}.</p>\n"
+            f"{'' if unit is None or r >= 0 else ' (its sign flipped: red where the rule says 1)'}.</p>\n"
             f'<div class="text">{"".join(spans)}</div>\n</section>'
         )
     return f"""<!DOCTYPE html>
@@ -250,7 +267,6 @@ def _figure(found, lines=6, width=90):
         ax.set_xlim(0, width)
         ax.set_ylim(-lines, 0)
         ax.axis("off")
-        verdict = f"unit {unit}, r = {r:+.2f}" if abs(r) >= FOLLOWS else f"no unit follows it (best r = {r:+.2f})"
-        ax.set_title(f"{name}: {verdict}", fontsize=9, loc="left")
+        ax.set_title(f"{name}: {_verdict(unit, r)}", fontsize=9, loc="left")
     figure.tight_layout()
     return figure
