@@ -469,3 +469,37 @@ def test_a_text_edited_into_one_that_cannot_serve_is_said_to_have_changed(run, t
         assert status == 2 and "cannot rebuild" not in err and "too short" in err and "prose.txt" in err
     finally:
         text.write_text(PROSE)
+
+
+def test_text_cells_compares_with_the_same_network_untrained(task):
+    from tinygrad_lstm.random import seeded
+    from tinygrad_lstm.viz.text_cells import text_cells
+
+    with seeded(0):  # (the network text_cells compares with: the same sizes, built from seed 0)
+        untrained = SequenceModel(task, hidden=16, embedding=4)
+    found = text_cells(untrained, task, chars=200, measure_chars=2000)
+    for name, (_, r, _) in found.found.items():
+        assert r == found.untrained[name]
+    assert "nothing learned" in found.html() or "no unit follows it well" in found.html()
+    before = tl.random.generator().bit_generator.state
+    text_cells(untrained, task, chars=200, measure_chars=2000)
+    assert tl.random.generator().bit_generator.state == before  # (the caller's draws are not moved)
+
+
+def test_inside_quotes_counts_straight_and_curly_quotes():
+    from tinygrad_lstm.viz.text_cells import _quoted
+
+    assert _quoted('a "b" \u201cc\u201d d').tolist() == [0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0]
+
+
+def test_the_cells_shown_in_a_notebook_keep_their_style_to_themselves(task):
+    from tinygrad_lstm.random import seeded
+    from tinygrad_lstm.viz.text_cells import text_cells
+
+    with seeded(1):
+        model = SequenceModel(task, hidden=8, embedding=4)
+    fragment = text_cells(model, task, chars=100, measure_chars=1000)._repr_html_()
+    styles = re.search(r"<style>(.*?)</style>", fragment, re.S)[1]
+    selectors = [rule.split("{")[0].strip() for rule in styles.split("}") if "{" in rule]
+    assert selectors and all(s.startswith(".tl-text-cells") for s in selectors)
+    assert "<html" not in fragment and "<body" not in fragment

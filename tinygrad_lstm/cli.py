@@ -811,10 +811,15 @@ def run_cells(args):
     with _blas_threads(args.threads or meta["threads"]):
         found = text_cells(model, task, chars=args.chars)
     found.save(args.output)
-    print(f"the units that follow the text best, over {found.measured_on} held-out characters (Pearson's r):")
+    print(
+        f"the units that follow the text best, over {found.measured_on} held-out characters (Pearson's r; "
+        "untrained: the best r of the same network before training, what the input alone gives):"
+    )
     for name, (unit, r, rule) in found.found.items():
-        best = f"unit {unit:3d}  r {r:+.2f}" if unit is not None else "none: the rule is the same everywhere"
-        print(f"  {name:20s} {best}   ({rule})")
+        if unit is None:
+            print(f"  {name:20s} none: the rule is the same for every measured character   ({rule})")
+        else:
+            print(f"  {name:20s} unit {unit:3d}  r {r:+.2f}  untrained {found.untrained[name]:+.2f}   ({rule})")
     print(f"written to {args.output}")
     return 0
 

@@ -145,6 +145,7 @@ class Text(Task):
         return np.array([index[c] for c in text], dtype=np.int64)
 
     def decode(self, ids, short=False):
+        """The characters of ids, as a str (short: as for the other tasks; a text has no filler to cut)."""
         return "".join(self.vocab[i] for i in ids)
 
     def sample(self, n, rng, part="train"):

@@ -222,10 +222,11 @@ def plot_history(
     right.axhline(baseline, color="tab:red", linestyle="--", label=f"baseline {baseline:.4g}")
     if until is not None:
         right.axhline(until, color="tab:gray", linestyle=":", label=f"until {until:.4g}")
-    right.set_title(f"held-out {metric}")
+    right.set_title(f"held-out {metric.replace('_', ' ')}")
     if metric == "mse":  # spans decades as the model learns; an accuracy stays within [0, 1]
         right.set_yscale("log")
-    if all(v > 0 for _, v in losses):
+    positive = [v for _, v in losses if v > 0]
+    if positive and len(positive) == len(losses) and max(positive) > 10 * min(positive):  # (decades apart)
         left.set_yscale("log")
     last = max([s for s, _ in losses] + [s for s, _ in held_out] + [0])
     for ax in (left, right):

@@ -26,11 +26,12 @@ FOLLOWS = 0.3  # |r| from which a unit is said to follow a property
 
 
 def _quoted(text):
-    """1 between a double quote and the next one (the quote marks themselves count as inside)."""
+    """1 between a double quote and the next one, or between an opening and a closing curly one
+    (the quote marks themselves count as inside)."""
     inside, values = False, []
     for ch in text:
-        if ch == '"':
-            inside = not inside
+        if ch in '"\u201c\u201d':
+            inside = not inside if ch == '"' else ch == "\u201c"
             values.append(1.0)
         else:
             values.append(float(inside))
@@ -76,7 +77,7 @@ def _indented(text):
 
 
 PROPERTIES = {  # name -> (the rule, in words; the value at each character)
-    "inside quotes": ('1 from a " to the next ", else 0', _quoted),
+    "inside quotes": ('1 from a " to the next " (or from \u201c to \u201d), else 0', _quoted),
     "inside brackets": ("1 inside (), [] or {}, else 0", _bracketed),
     "position in the line": ("the number of characters since the last newline", _column),
     "just after a space": ("1 if the character before is a space, else 0", _after_space),
@@ -95,11 +96,14 @@ def correlations(values, cells):
 
 
 class TextCells:
-    """What text_cells found: for each property, (unit, r) of the unit that follows it best,
-    the passage and every unit's cell state along it. save(path): .html or .png."""
+    """What text_cells found: for each property, found[name] = (unit, r, rule) of the unit that
+    follows it best, and untrained[name], the best r of an untrained network of the same sizes;
+    the passage and every unit's cell state along it. save(path): .html or .png; in a notebook
+    it shows itself."""
 
-    def __init__(self, passage, cells, found, measured_on, measured_cells):
+    def __init__(self, passage, cells, found, measured_on, measured_cells, untrained):
         self.passage, self.cells, self.found, self.measured_on = passage, cells, found, measured_on
+        self.untrained = untrained  # for each property, the best unit's r in an untrained network
         self.measured_cells = measured_cells  # (measured_on, H): every unit's c_t over the measured text
         # each unit's mean and standard deviation over the measured text
         self.centre, self.spread = measured_cells.mean(axis=0), measured_cells.std(axis=0)
@@ -114,10 +118,11 @@ class TextCells:
         return (self.cells[:, unit] - self.centre[unit]) / spread * (1 if r >= 0 else -1)
 
     def html(self):
-        return _page(self)
+        """A whole page, self-contained (nothing is fetched)."""
+        return _PAGE.format(body=_body(self))
 
-    def _repr_html_(self):  # shown in a notebook
-        return self.html()
+    def _repr_html_(self):  # shown in a notebook: the body alone, its style kept to itself
+        return _body(self)
 
     def save(self, path):
         """Write the page (.html, self-contained: nothing is fetched) or a picture (.png)."""
@@ -158,21 +163,39 @@ def text_cells(model, task, passage=None, chars=600, measure_chars=6000):
             pieces.append(task.text[lo : min(hi, lo + left)])
             left -= len(pieces[-1])
     cells = np.concatenate([_cell_states(model, task, piece) for piece in pieces])
-    found = {}
+    # The same measurement on an untrained network of the same sizes: what a unit follows there
+    # comes from the input alone (a letter is a letter), not from anything learned or remembered.
+    untrained_cells = np.concatenate([_cell_states(_untrained_like(model, task), task, piece) for piece in pieces])
+    found, untrained = {}, {}
     for name, (rule, rule_of) in PROPERTIES.items():
         values = np.concatenate([rule_of(piece) for piece in pieces])
         if values.min() == values.max():  # (no correlation to measure: r is undefined)
-            found[name] = (None, float("nan"), rule)
+            found[name], untrained[name] = (None, float("nan"), rule), float("nan")
             continue
-        r = correlations(values, cells)
+        r, r_untrained = correlations(values, cells), correlations(values, untrained_cells)
         unit = int(np.argmax(np.abs(r)))
-        found[name] = (unit, float(r[unit]), rule)
+        found[name], untrained[name] = (unit, float(r[unit]), rule), float(r_untrained[np.argmax(np.abs(r_untrained))])
     if passage is None:
         passage = max(
             (_telling_passage(task.text[lo:hi], chars) for lo, hi in task.stretches["test"]), key=_telling_score
         )
     shown = _cell_states(model, task, passage)
-    return TextCells(passage, shown, found, len(cells), cells)
+    return TextCells(passage, shown, found, len(cells), cells, untrained)
+
+
+def _untrained_like(model, task):
+    """A SequenceModel of model's kind and sizes, as built before any training (seed 0)."""
+    from ..random import seeded
+    from ..train import SequenceModel
+
+    with seeded(0):
+        return SequenceModel(
+            task,
+            kind=model.kind,
+            hidden=model.rnn.hidden_size,
+            num_layers=model.rnn.num_layers,
+            embedding=model.embed.embedding_dim,
+        )
 
 
 def _telling_score(piece):
@@ -202,15 +225,20 @@ def _shade(value, scale=2.0):
     return f"rgb(255,{fade},{fade})" if t >= 0 else f"rgb({fade},{fade},255)"
 
 
-def _verdict(unit, r):
+def _verdict(unit, r, r_untrained):
     if unit is None:
         return "the rule is the same for every measured character: there is nothing for a unit to follow"
-    if abs(r) >= FOLLOWS:
-        return f"unit {unit} follows it: r = {r:+.2f}"
-    return f"no unit follows it well: the best, unit {unit}, has r = {r:+.2f} (|r| below {FOLLOWS})"
+    if abs(r) < FOLLOWS:
+        return f"no unit follows it well: the best, unit {unit}, has r = {r:+.2f} (|r| below {FOLLOWS})"
+    if abs(r_untrained) >= FOLLOWS:
+        return (
+            f"unit {unit} follows it: r = {r:+.2f}; but so does a unit of the untrained network "
+            f"(r = {r_untrained:+.2f}): the input alone gives it, nothing learned"
+        )
+    return f"unit {unit} follows it: r = {r:+.2f} (the untrained network's best: r = {r_untrained:+.2f})"
 
 
-def _page(found):
+def _body(found):
     sections = []
     for name, (unit, r, rule) in found.found.items():
         follows = unit is not None and abs(r) >= FOLLOWS
@@ -220,28 +248,37 @@ def _page(found):
             shown = "⏎<br>" if ch == "\n" else html.escape(ch).replace(" ", "&nbsp;")
             title = "" if unit is None else f' title="c = {found.cells[k, unit]:+.3f}"'
             spans.append(f'<span style="background:{_shade(v)}"{title}>{shown}</span>')
-        verdict = _verdict(unit, r)
+        verdict = _verdict(unit, r, found.untrained[name])
         sections.append(
             f'<section class="property" data-property="{html.escape(name)}" data-unit="{"" if unit is None else unit}" '
-            f'data-r="{r:.4f}" data-follows="{str(follows).lower()}">\n<h2>{html.escape(name)}</h2>\n'
+            f'data-r="{r:.4f}" data-untrained-r="{found.untrained[name]:.4f}" data-follows="{str(follows).lower()}">\n'
+            f"<h2>{html.escape(name)}</h2>\n"
             f"<p>rule: {html.escape(rule)}. {html.escape(verdict)}"
             f"{'' if unit is None or r >= 0 else ' (its sign flipped: red where the rule says 1)'}.</p>\n"
             f'<div class="text">{"".join(spans)}</div>\n</section>'
         )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>The cells that learn to read</title>
+    return f"""<div class="tl-text-cells">
 <style>
-body {{ font-family: sans-serif; max-width: 70em; margin: 1em auto; color: #222; }}
-.text {{ font-family: monospace; font-size: 13px; line-height: 1.5; border: 1px solid #ccc; padding: .5em; }}
-h2 {{ margin-bottom: .2em; }} p {{ margin-top: .2em; }}
-</style></head><body>
-<h1>The cells that learn to read</h1>
+.tl-text-cells {{ font-family: sans-serif; color: #222; }}
+.tl-text-cells .text {{ font-family: monospace; font-size: 13px; line-height: 1.5; border: 1px solid #ccc;
+  padding: .5em; }}
+.tl-text-cells h2 {{ margin-bottom: .2em; }} .tl-text-cells p {{ margin-top: .2em; }}
+</style>
 <p>Each character's background is one unit's cell state c after reading it: red above the unit's
 mean, blue below, white at it, full colour at two standard deviations. For each property, the
 unit shown is the one of the {found.cells.shape[1]} whose c has the largest correlation with the
 property's value (Pearson's r, over {found.measured_on} held-out characters); a unit "follows" a
-property from |r| = {FOLLOWS}.</p>
+property from |r| = {FOLLOWS}. The same measurement on an untrained network of the same sizes
+says what the input alone gives.</p>
 {chr(10).join(sections)}
+</div>"""
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>The cells that learn to read</title>
+<style>body {{ max-width: 70em; margin: 1em auto; }}</style></head><body>
+<h1>The cells that learn to read</h1>
+{body}
 </body></html>
 """
 
@@ -267,6 +304,6 @@ def _figure(found, lines=6, width=90):
         ax.set_xlim(0, width)
         ax.set_ylim(-lines, 0)
         ax.axis("off")
-        ax.set_title(f"{name}: {_verdict(unit, r)}", fontsize=9, loc="left")
+        ax.set_title(f"{name}: {_verdict(unit, r, found.untrained[name])}", fontsize=9, loc="left")
     figure.tight_layout()
     return figure
