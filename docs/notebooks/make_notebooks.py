@@ -309,16 +309,18 @@ Every 200 steps, the bits per character on 1000 windows of the test part, for th
 (nothing in training decides by it).""",
     """tl.manual_seed(0)
 model = SequenceModel(task, kind="lstm", hidden=128, embedding=32)
-start = model.state_dict()  # the weights before training, for a comparison further down
 training = Training(task, model, lr=3e-3, seed=0, batch_size=32)
 training.run(2000, log_every=20, evaluate_every=200)
 score = evaluate(task, model)
-print(f"after {training.step} steps: {score['bits_per_char']:.3f} bits per char, perplexity {score['perplexity']:.2f}")
+recent = np.mean([loss for step, loss in training.losses[-10:]])  # the last 10 logged batches, in nats
+print(f"after {training.step} steps: {score['bits_per_char']:.3f} bits per char on the test part, "
+      f"perplexity {score['perplexity']:.2f}\\nthe last 10 logged batches' loss: {recent:.2f} nats, "
+      f"{recent / np.log(2):.2f} bits per char")
 figure = plots.plot_history(training.losses, training.held_out, "bits_per_char", task.baseline()["bits_per_char"],
                             title="LSTM, 128 units, on Python's documentation")""",
     """md:The training loss (left) is in nats, per character of one batch: divide by $\\ln 2 \\approx 0.69$
-for bits. Over the last steps the batches' loss is about 1.28 nats, 1.85 bits per character;
-on the test part, text it never read, the model scores 2.03. The held-out curve is still
+for bits. As printed above, the last batches trained on cost about 1.28 nats a character, 1.85
+bits; the test part, text it never read, costs 2.03 bits. The held-out curve (right) is still
 falling at step 2000: more steps (the command line's 3000, or more) buy more.
 
 ## Where the model is sure
@@ -348,7 +350,8 @@ rest of it costs almost nothing ("bject", "ictionary", "alues"): the state knows
 under way. The dear characters are where the text could go many ways: the first letter of a
 word, and the end of one that could go on ("compare" then "d", where the model bet on a space
 or an "s"). A sentence of plain words is easier than most of the text: the held-out part has
-code, names and symbols in it, 2.03 bits a character on average.
+code, names and symbols in it, and costs 2.03 bits a character on average (the test score
+printed after training).
 
 The same measure over the 1000 test windows, by position in the window: each window starts
 from a zero state, so its first characters are predicted with no context at all.""",
@@ -396,7 +399,8 @@ Karpathy, Johnson and Fei-Fei ("Visualizing and Understanding Recurrent Networks
 units in character-level LSTMs whose cell state switches on inside quotes, tracks the depth of
 brackets, or counts along the line. `text_cells` looks for such units by measurement: for each
 property below it gives every character a value by a rule (1 inside quotes, else 0; the
-position in the line; ...), runs the model over 6000 held-out characters, and finds the unit
+position in the line; ...), runs the model over 6000 held-out characters (each stretch of
+consecutive test blocks read from a zero state, as it stands in the text), and finds the unit
 whose cell state $c_t$ correlates best with that value (Pearson's $r$, largest $|r|$ of the
 128). It then colours a held-out passage by that unit's $c_t$: red above the unit's mean, blue
 below (the sign flipped where $r < 0$, so red is where the rule says 1). Hover over a
@@ -404,27 +408,36 @@ character to see $c_t$.""",
     """found = text_cells(model, task, chars=600)
 found""",
     """md:A correlation needs a yardstick. An untrained network's units respond to the character they
-read too, and the best of 128 random units is never at $r = 0$. The same measurement on the
-same network before training:""",
-    """before = SequenceModel(task, kind="lstm", hidden=128, embedding=32)
-before.load_state_dict(start)
-control = text_cells(before, task, chars=600)
+read too, and the best of 128 random units is never at $r = 0$. So `text_cells` makes the same
+measurement on an untrained network of the same sizes, built from seed 0 as the model above
+was (the very network this one was before training), and keeps its best $r$ for each property
+in `found.untrained`; the page above quotes it beside each verdict. Side by side:""",
+    """import re
+
+lines = [line for line in task.text.split("\\n") if line.strip()]
+indented = np.mean([line.startswith("   ") for line in lines])
+quotations = [len(a or b) for a, b in re.findall(r'"([^"]*)"|“([^”]*)”', task.text)]  # what lies between the marks
 print(f"{'':22s}  trained   untrained   (best |r| of 128 units)")
 for name, (unit, r, rule) in found.found.items():
-    print(f"{name:22s}  {abs(r):7.2f}   {abs(control.found[name][1]):9.2f}")""",
+    print(f"{name:22s}  {abs(r):7.2f}   {abs(found.untrained[name]):9.2f}")
+print(f"\\n{indented:.0%} of the text's non-empty lines start with 3 spaces or more;\\n"
+      f"the median quotation is {np.median(quotations):.0f} characters long ({len(quotations):,} of them)")""",
     """md:What the numbers say about this model, after 2000 steps:
 
-- **inside a word** and **just after a space** score high, but about as high before training:
-  whether this character is a letter, or the last one a space, is in the input itself, and some
-  of 128 random units reflect it. No memory is needed for them.
-- **in an indented line** is what training added most (0.24 to 0.53). 43% of the text's non-empty lines
-  start with three spaces or more (code examples, indented paragraphs), and a line's indentation
-  decides what follows its line break, so it is worth carrying from the start of the line to
-  its end: a note kept on the belt.
-- **position in the line** (0.19 to 0.33) and **inside brackets** (0.16 to 0.30) are followed
-  weakly: a trend in the colours above, not a clean counter or switch.
-- **inside quotes** barely moved (0.17 to 0.24). Most quoted stretches here are short names
-  ("assert", "__debug__": 6 characters is the median), which the last few characters cover.
+- **inside a word** (0.55, untrained 0.48) and **just after a space** (0.36, untrained 0.39)
+  score high, but as high before training: whether this character is a letter, or the last one
+  a space, is in the input itself, and some of 128 random units reflect it. No memory is needed
+  for them, and the page above says so: the input alone gives them, nothing learned.
+- **in an indented line** is what training added most: 0.24 untrained, 0.48 trained. 43% of
+  the text's non-empty lines start with three spaces or more (code examples, indented
+  paragraphs), and a line's indentation decides what follows its line break, so it is worth
+  carrying from the start of the line to its end: a note kept on the belt.
+- **position in the line** rose from 0.19 to 0.34, just over the page's 0.3: a trend in the
+  colours above, not a clean counter.
+- **inside brackets** (0.22 untrained, 0.28 trained) and **inside quotes** (0.17, 0.25) stay
+  below 0.3: no unit follows them, and training moved them little. Most quotations here are
+  short names ("assert", "__debug__": the median is 7 characters), which the last few
+  characters cover without a note kept for them.
 
 So no unit here is a clean quote or bracket cell like those Karpathy, Johnson and Fei-Fei show.
 Theirs came from larger models, trained far longer, on War and Peace and the Linux kernel's
