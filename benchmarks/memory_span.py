@@ -8,7 +8,7 @@ curriculum: no filler first, then half the distance, each stage until 99% of its
 sentences are right, or until it has had an equal share of the 3000 steps (a model that never
 reaches a stage's mark trains as long on each stage). The LSTM's forget gate starts open (bias
 5), as the demo's.
-Held out: fact combinations no training sentence has (tinygrad_lstm/tasks/context.py).
+Held out: sets of facts no training sentence has (tinygrad_lstm/tasks/context.py).
 
     python benchmarks/memory_span.py [--seeds 0 1 2] [--distances 0 2 4 8 12] [--jobs 2]
         [--figure docs/figures/memory_span.png]
