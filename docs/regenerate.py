@@ -67,10 +67,13 @@ def run(command, folder):
     env["PYTHONPATH"], env["PYTHONUNBUFFERED"] = str(ROOT), "1"  # (unbuffered: the two streams in order)
     line = re.sub(r"^tinygrad-lstm\b", f"{sys.executable} -m tinygrad_lstm", command)
     line = re.sub(r"^python\b", sys.executable, line)
-    line = line.replace(" benchmarks/", f" {ROOT}/benchmarks/").replace(" examples/", f" {ROOT}/examples/")
+    for folder_name in ("benchmarks", "examples", "docs"):  # (the project's scripts, run from elsewhere)
+        line = line.replace(f" {folder_name}/", f" {ROOT}/{folder_name}/")
     done = subprocess.run(
         line, shell=True, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    if done.returncode != 0:  # (quoted all the same: some blocks show a refusal; but say so here)
+        print(f"  exit status {done.returncode}: {done.stdout.strip().splitlines()[-1:]}", file=sys.stderr)
     return done.stdout.rstrip("\n")
 
 

@@ -503,3 +503,17 @@ def test_the_cells_shown_in_a_notebook_keep_their_style_to_themselves(task):
     selectors = [rule.split("{")[0].strip() for rule in styles.split("}") if "{" in rule]
     assert selectors and all(s.startswith(".tl-text-cells") for s in selectors)
     assert "<html" not in fragment and "<body" not in fragment
+
+
+def test_text_cells_gives_each_units_forget_gate_at_line_breaks_and_elsewhere(task, trained):
+    from tinygrad_lstm.viz.plots import lstm_values
+    from tinygrad_lstm.viz.text_cells import text_cells
+
+    found = text_cells(trained, task, chars=200, measure_chars=2000)
+    lo, hi = task.stretches["test"][0]
+    piece = task.text[lo:hi][:2000]  # (PROSE's first test stretch is longer than 2000 characters)
+    f = lstm_values(trained, task.encode(piece)[None], ("f",))["f"][0]
+    at_break = np.array([ch == "\n" for ch in piece])
+    for name, (unit, _, _) in found.found.items():
+        if unit is not None:
+            assert found.forget[name] == pytest.approx((f[at_break, unit].mean(), f[~at_break, unit].mean()))

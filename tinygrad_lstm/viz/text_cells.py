@@ -98,12 +98,14 @@ def correlations(values, cells):
 class TextCells:
     """What text_cells found: for each property, found[name] = (unit, r, rule) of the unit that
     follows it best, and untrained[name], the best r of an untrained network of the same sizes;
+    forget[name], that unit's mean forget gate at line breaks and at every other character;
     the passage and every unit's cell state along it. save(path): .html or .png; in a notebook
     it shows itself."""
 
-    def __init__(self, passage, cells, found, measured_on, measured_cells, untrained):
+    def __init__(self, passage, cells, found, measured_on, measured_cells, untrained, forget):
         self.passage, self.cells, self.found, self.measured_on = passage, cells, found, measured_on
         self.untrained = untrained  # for each property, the best unit's r in an untrained network
+        self.forget = forget  # for each property, its unit's mean f_t at line breaks and elsewhere
         self.measured_cells = measured_cells  # (measured_on, H): every unit's c_t over the measured text
         # each unit's mean and standard deviation over the measured text
         self.centre, self.spread = measured_cells.mean(axis=0), measured_cells.std(axis=0)
@@ -162,7 +164,9 @@ def text_cells(model, task, passage=None, chars=600, measure_chars=6000):
         if left >= 2:
             pieces.append(task.text[lo : min(hi, lo + left)])
             left -= len(pieces[-1])
-    cells = np.concatenate([_cell_states(model, task, piece) for piece in pieces])
+    states = [_cell_states(model, task, piece, ("c", "f")) for piece in pieces]
+    cells, forget = (np.concatenate([state[name] for state in states]) for name in ("c", "f"))
+    at_break = np.array([ch == "\n" for piece in pieces for ch in piece])
     # The same measurement on an untrained network of the same sizes: what a unit follows there
     # comes from the input alone (a letter is a letter), not from anything learned or remembered.
     untrained_cells = np.concatenate([_cell_states(_untrained_like(model, task), task, piece) for piece in pieces])
@@ -175,12 +179,20 @@ def text_cells(model, task, passage=None, chars=600, measure_chars=6000):
         r, r_untrained = correlations(values, cells), correlations(values, untrained_cells)
         unit = int(np.argmax(np.abs(r)))
         found[name], untrained[name] = (unit, float(r[unit]), rule), float(r_untrained[np.argmax(np.abs(r_untrained))])
+    # The tutorial's "erase": does a unit's forget gate drop where a line ends? (nan: no line break)
+    kept = {
+        name: tuple(
+            float(forget[where, unit].mean()) if where.any() else float("nan") for where in (at_break, ~at_break)
+        )
+        for name, (unit, _, _) in found.items()
+        if unit is not None
+    }
     if passage is None:
         passage = max(
             (_telling_passage(task.text[lo:hi], chars) for lo, hi in task.stretches["test"]), key=_telling_score
         )
     shown = _cell_states(model, task, passage)
-    return TextCells(passage, shown, found, len(cells), cells, untrained)
+    return TextCells(passage, shown, found, len(cells), cells, untrained, kept)
 
 
 def _untrained_like(model, task):
@@ -210,9 +222,11 @@ def _telling_passage(text, chars):
     return text[best : best + chars]
 
 
-def _cell_states(model, task, text):
-    ids = task.encode(text)[None, :]
-    return lstm_values(model, ids, ("c",))["c"][0].astype(np.float64)  # (T, H)
+def _cell_states(model, task, text, names=None):
+    """c along text, (T, H); or with names, {name: (T, H)} of those LSTM values."""
+    values = lstm_values(model, task.encode(text)[None, :], names or ("c",))
+    values = {name: value[0].astype(np.float64) for name, value in values.items()}
+    return values if names else values["c"]
 
 
 # ----- the page -------------------------------------------------------------------------
