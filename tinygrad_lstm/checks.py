@@ -5,6 +5,18 @@ import numbers
 import numpy as np
 
 
+def is_integer(value, low=0, high=None):
+    """Whether value is an integer (Python or numpy, not a bool) from low up to, not including, high."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        return False
+    return low <= value and (high is None or value < high)
+
+
+def is_real(value):
+    """Whether value is a real number (Python or numpy, not a bool), finite or not."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def check_positive_ints(who, **values):
     """Each value must be an integer (Python or numpy) above 0; the error names who and which."""
     for name, value in values.items():

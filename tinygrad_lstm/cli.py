@@ -28,6 +28,7 @@ import numpy as np
 
 from . import __version__, tasks
 from .checkpoint import NotACheckpointError, read, save
+from .checks import is_integer, is_real
 from .files import check_writable, write_atomically
 from .random import manual_seed
 from .tasks.base import LOWER_IS_BETTER, Task
@@ -949,11 +950,11 @@ def _open(path, text=None):
 
 
 def _is_int(low, high=2**31):
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v < high
+    return lambda v: is_integer(v, low, high)
 
 
 def _is_finite(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return is_real(v) and math.isfinite(v)
 
 
 # What each setting a checkpoint keeps must be (its range against the task: Training's own checks).

@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from . import nn, optim, random
-from .checks import check_number, check_positive_ints, check_seed
+from .checks import check_number, check_positive_ints, check_seed, is_integer, is_real
 from .compile import compile as compiled_function
 from .grad_mode import no_grad
 from .tasks.base import LOWER_IS_BETTER, Task
@@ -371,44 +371,44 @@ class Training:
         if not isinstance(state, dict):
             raise ValueError(f"the training state is damaged: it is a {type(state).__name__}, not a dict")
         field = _Fields(state)
-        step = field("step", _is_count, "an integer >= 0")
+        step = field("step", is_integer, "an integer >= 0")
         adam_steps = field(
             "adam_steps",
-            lambda v: _is_list(v, _is_count) and len(v) == len(names),
+            lambda v: _is_list(v, is_integer) and len(v) == len(names),
             f"{len(names)} integers >= 0, one for each parameter",
         )
         streams = field(
             "streams", _are_generator_states, "the states of 2 random generators (the data's, the dropout's)"
         )
-        losses = field("losses", lambda v: _is_list(v, _pair(_is_count, _is_number)), "a list of [step, loss]")
+        losses = field("losses", lambda v: _is_list(v, _pair(is_integer, is_real)), "a list of [step, loss]")
         held_out = field(
             "held_out",
-            lambda v: _is_list(v, _pair(_is_count, lambda m: isinstance(m, dict) and all(map(_is_number, m.values())))),
+            lambda v: _is_list(v, _pair(is_integer, lambda m: isinstance(m, dict) and all(map(is_real, m.values())))),
             "a list of [step, {metric: value}]",
         )
-        lr = field("lr", lambda v: _is_number(v) and 0 < v < math.inf, "a positive finite number", self.optimizer.lr)
+        lr = field("lr", lambda v: is_real(v) and 0 < v < math.inf, "a positive finite number", self.optimizer.lr)
         # (a run with a curriculum and one without are told apart by their number of stages)
         field("stages", lambda v: v == len(self.stages), f"this run's {len(self.stages)}", len(self.stages))
 
         def is_stage(v):
-            return _is_count(v) and v < len(self.stages)
+            return is_integer(v) and v < len(self.stages)
 
         stage = field("stage", is_stage, f"one of this run's {len(self.stages)} curriculum stages", 0)
-        stage_start = field("stage_start", lambda v: _is_count(v) and v <= step, f"a step from 0 to {step}", 0)
+        stage_start = field("stage_start", lambda v: is_integer(v) and v <= step, f"a step from 0 to {step}", 0)
         stage_starts = field(
-            "stage_starts", lambda v: _is_list(v, _pair(_is_count, is_stage)), "a list of [step, stage]", [(0, 0)]
+            "stage_starts", lambda v: _is_list(v, _pair(is_integer, is_stage)), "a list of [step, stage]", [(0, 0)]
         )
         validation = field(
             "validation",
             lambda v: _is_list(
-                v, lambda e: _is_sequence(e, 3) and _is_count(e[0]) and is_stage(e[1]) and _is_number(e[2])
+                v, lambda e: _is_sequence(e, 3) and is_integer(e[0]) and is_stage(e[1]) and is_real(e[2])
             ),
             "a list of [step, stage, value]",
             [],
         )
         solved_at = field(
             "solved_at",
-            lambda v: v is None or (self.until is not None and _is_count(v) and 0 < v <= step),
+            lambda v: v is None or (self.until is not None and is_integer(v) and 0 < v <= step),
             f"None, or a step from 1 to {step} where a run with `until` was solved",
             None,
         )
@@ -492,14 +492,6 @@ class _Fields:
 
 
 _MISSING = object()
-
-
-def _is_count(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
-
-
-def _is_number(v):
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
 def _is_sequence(v, n):
