@@ -65,3 +65,23 @@ def browser():
     )
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def ctrl_c_at_evaluation(monkeypatch):
+    """press(n): Ctrl-C is pressed during the n-th held-out evaluation training makes from then on
+    (monkeypatch.undo() lets training evaluate in peace again)."""
+    import tinygrad_lstm as tl
+
+    def press(n):
+        evaluate, calls = tl.train.evaluate, []
+
+        def pressing(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == n:
+                signal.raise_signal(signal.SIGINT)
+            return evaluate(*args, **kwargs)
+
+        monkeypatch.setattr(tl.train, "evaluate", pressing)
+
+    return press

@@ -105,19 +105,13 @@ def test_a_second_ctrl_c_during_the_check_stops_at_once(monkeypatch):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_a_run_stopped_by_ctrl_c_and_resumed_keeps_the_history_of_one_that_never_stopped(tmp_path, monkeypatch, capsys):
+def test_a_run_stopped_by_ctrl_c_and_resumed_keeps_the_history_of_one_that_never_stopped(
+    tmp_path, monkeypatch, capsys, ctrl_c_at_evaluation
+):
     """The resumed run logs and evaluates at the intervals of the run it continues: its curves
     are those of the run that never stopped."""
-    evaluate, calls = tl.train.evaluate, []
-
-    def pressed_at_the_third(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            signal.raise_signal(signal.SIGINT)
-        return evaluate(*args, **kwargs)
-
     argv = ["train", "sine", "--seq-len", "6", "--hidden", "4", "--no-progress", "--steps", "60"]
-    monkeypatch.setattr(tl.train, "evaluate", pressed_at_the_third)
+    ctrl_c_at_evaluation(3)
     with pytest.raises(SystemExit):
         main([*argv, "--checkpoint", str(tmp_path / "stopped.npz")])
     assert checkpoint.load_meta(tmp_path / "stopped.npz")["interrupted_at"] == 9  # (evaluating every 3 steps)

@@ -2,7 +2,6 @@
 does not fit its checkpoint is refused in one line, nothing written."""
 
 import os
-import signal
 
 import numpy as np
 import pytest
@@ -160,18 +159,10 @@ def test_200_steps_resumed_for_300_more_end_as_500_steps_did(tmp_path, capsys):
     assert dict(a_run["losses"])[300] == dict(b_run["losses"])[300]
 
 
-def test_a_run_stopped_by_ctrl_c_resumes_its_remaining_steps(tmp_path, monkeypatch, capsys):
+def test_a_run_stopped_by_ctrl_c_resumes_its_remaining_steps(tmp_path, monkeypatch, capsys, ctrl_c_at_evaluation):
     """Ctrl-C (here, while evaluating at step 6) saves the run; --resume without --steps trains
     the steps it had left, and ends where the run that never stopped ended."""
-    evaluate, calls = tl.train.evaluate, []
-
-    def pressed_at_the_third(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            signal.raise_signal(signal.SIGINT)
-        return evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(tl.train, "evaluate", pressed_at_the_third)
+    ctrl_c_at_evaluation(3)
     path = tmp_path / "stopped.npz"
     with pytest.raises(SystemExit) as info:
         main(["train", "sine", *TINY, "--steps", "40", "--checkpoint", str(path)])
