@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .checks import check_number
+from .checks import check_number, is_integer
 from .tensor import Tensor
 from .versions import mark_changed
 
@@ -189,7 +189,7 @@ class ReduceLROnPlateau:
             raise ValueError(f"{who}: mode must be 'max' or 'min', got {mode!r}")
         self.optimizer, self.mode = optimizer, mode
         self.factor = check_number(who, "factor", factor, "a number in (0, 1)", lambda v: 0 < v < 1)
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+        if not is_integer(patience):
             raise ValueError(f"{who}: patience must be an integer >= 0, got {patience!r}")
         self.patience, self.min_lr = int(patience), _at_least_0(who, "min_lr", min_lr)
         self.threshold = _at_least_0(who, "threshold", threshold)
@@ -227,6 +227,6 @@ class ReduceLROnPlateau:
         best, bad_checks = state["best"], state["bad_checks"]
         if best is not None:
             best = check_number(who, "best", best, "a number (not nan), or None", lambda v: not math.isnan(v))
-        if isinstance(bad_checks, bool) or not isinstance(bad_checks, (int, np.integer)) or bad_checks < 0:
+        if not is_integer(bad_checks):
             raise ValueError(f"{who}: bad_checks must be an integer >= 0, got {bad_checks!r}")
         self.optimizer.lr, self.best, self.bad_checks = lr, best, int(bad_checks)

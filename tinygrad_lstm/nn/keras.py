@@ -11,6 +11,7 @@ r ⊙ (U h + b), as ours does (fold_hidden_bias is False), so Keras keeps both, 
 
 import numpy as np
 
+from ..checks import is_integer
 from ..versions import mark_changed
 
 
@@ -83,7 +84,7 @@ class KerasWeights:
             raise TypeError(f"{who}: reset_after is for a GRU's weights, not a {type(self).__name__}'s")
 
     def _keras_layer(self, layer):
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < self.num_layers:
+        if not is_integer(layer, 0, self.num_layers):
             raise ValueError(
                 f"{type(self).__name__}: layer must be an integer from 0 to {self.num_layers - 1} "
                 f"(num_layers is {self.num_layers}), got {layer!r}"

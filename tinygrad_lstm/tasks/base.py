@@ -15,7 +15,7 @@ training: the held-out score measures what the model generalises to, not what it
 
 import numpy as np
 
-from ..checks import check_positive_ints
+from ..checks import check_positive_ints, is_integer
 
 LOWER_IS_BETTER = {
     "mse",
@@ -28,7 +28,7 @@ BINS = 1000  # a continuous key (a value in [-1, 1]) is split by its bin, of wid
 
 def check_sample_arguments(who, n, rng, part):
     """Refuse what Task.sample cannot take, naming it; n as a Python int."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+    if not is_integer(n):
         raise ValueError(f"{who}.sample: n must be an integer >= 0, got {n!r}")
     if part not in PARTS:
         raise ValueError(f"{who}.sample: part must be one of {', '.join(PARTS)}, got {part!r}")

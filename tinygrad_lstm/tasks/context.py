@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from ..checks import check_positive_ints
+from ..checks import check_positive_ints, is_integer
 from ..functional import cross_entropy
 from .base import Task
 
@@ -48,7 +48,7 @@ class Context(Task):
 
     def __init__(self, seq_len=2, n_facts=2):
         """seq_len: how many filler sentences stand between the facts and the question."""
-        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 0:
+        if not is_integer(seq_len):
             raise ValueError(f"context: seq_len (filler sentences) must be an integer >= 0, got {seq_len!r}")
         check_positive_ints("context", n_facts=n_facts)
         if n_facts > len(NAMES):

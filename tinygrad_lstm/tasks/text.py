@@ -244,12 +244,12 @@ def generate(model, task, prime, n, temperature=1.0, seed=0):
     """The prime followed by n characters the model writes, one at a time, each drawn from
     softmax(logits / temperature) given all before it (temperature 0: always the likeliest).
     The LSTM's state is carried from character to character, so each step reads one."""
-    from ..checks import check_seed
+    from ..checks import check_seed, is_integer
     from ..grad_mode import no_grad
 
     check_text_model("generate", model, task)
     check_seed("generate", seed)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+    if not is_integer(n):
         raise ValueError(f"generate: n must be an integer >= 0, got {n!r}")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
         raise TypeError(f"generate: temperature must be a number >= 0, got {type(temperature).__name__}")

@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from ..checks import is_integer
 from ..files import write_atomically
 from .plots import _pyplot, lstm_values
 
@@ -155,7 +156,7 @@ def text_cells(model, task, passage=None, chars=600, measure_chars=6000):
     if getattr(model, "kind", None) != "lstm":
         raise ValueError(f"text_cells: needs an LSTM model (its cell state c), got {model.kind!r}")
     for name, value in (("chars", chars), ("measure_chars", measure_chars)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+        if not is_integer(value, 2):
             raise ValueError(f"text_cells: {name} must be an integer >= 2, got {value!r}")
     if passage is not None and (not isinstance(passage, str) or not passage):
         raise ValueError(f"text_cells: passage must be a non-empty str, or None, got {passage!r}")
